@@ -1,0 +1,181 @@
+"""The frame every service's API shares: errors, auth, health, metrics, limits, headers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from casebridge.common.auth import TokenVerifier
+from casebridge.common.db import make_engine, make_sessionmaker
+from casebridge.common.errors import error_body, install_error_handlers
+from casebridge.common.events.connection import NatsLink
+from casebridge.common.logging import configure_logging
+from casebridge.common.settings import BaseServiceSettings
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# Routes that are public by design; every other route must declare scopes (AUTH-R5).
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+REQUESTS = Counter(
+    "casebridge_http_requests_total", "HTTP requests", ["service", "route", "status"]
+)
+LATENCY = Histogram("casebridge_http_request_seconds", "HTTP latency", ["service", "route"])
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413 before anything parses them (API4)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        error_body("payload_too_large", f"request body exceeds {limit} bytes"), status_code=413
+    )
+
+
+def create_service_app(
+    settings: BaseServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    on_startup: Sequence[Hook] = (),
+    version: str = "1.0.0",
+) -> FastAPI:
+    """Build a service's FastAPI app; connections open in the lifespan, never at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(
+            settings.log_level, json_format=settings.log_json, service=settings.service_name
+        )
+        engine = make_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.token_verifier = TokenVerifier.from_settings(settings)
+        link = NatsLink(settings.nats_url, name=f"{settings.service_name}-api")
+        app.state.nats = link
+        connecting = asyncio.create_task(link.connect())
+        for hook in on_startup:
+            await hook(app)
+        try:
+            yield
+        finally:
+            connecting.cancel()
+            await asyncio.gather(connecting, return_exceptions=True)
+            await link.close()
+            await app.state.token_verifier.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.expose_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.expose_docs else None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(_ops_router(settings.service_name))
+    for router in routers:
+        app.include_router(router)
+    _install_middleware(app, settings)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: BaseServiceSettings) -> None:
+    service = settings.service_name
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        REQUESTS.labels(service, template, str(response.status_code)).inc()
+        LATENCY.labels(service, template).observe(time.perf_counter() - started)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+
+def _ops_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: database and NATS reachable",
+        responses={503: {"description": "a dependency is down"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, Any] = {"database": "ok", "nats": "ok"}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        link: NatsLink = request.app.state.nats
+        if link.nc is None or not link.nc.is_connected:
+            checks["nats"] = "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", **checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,249 @@
+"""Bearer-token verification (RFC 9068 access tokens) and scope dependencies.
+
+Every route declares its scopes with `Scoped(...)`; a test walks the routes and fails on one
+without. Verification is strict: RS256 only, `typ: at+jwt` required (authlib's validator
+accepts a missing one), exact issuer, this service's audience, exp/nbf/iat with small leeway,
+and a known `kid` (an unknown one triggers at most one JWKS refresh per cooldown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import UUID
+
+import httpx
+from casebridge.common.errors import Forbidden, Unauthorized
+from casebridge.common.settings import BaseServiceSettings, IssuerConfig
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+
+log = logging.getLogger(__name__)
+
+ALLOWED_ALGORITHMS = ["RS256"]
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
+
+# Every scope Casebridge knows, with the service (audience) it belongs to.
+SCOPES: dict[str, str] = {
+    "complaints:write": "Log and update complaints (call handlers)",
+    "complaints:read": "Read complaints and complaint logs",
+    "people:read": "Read people and their complaint logs",
+    "people:write": "Merge and correct complainant records",
+    "open311:admin": "Manage Open311 reporting apps",
+    "shares:read": "Read this agency's partner deliveries and disclosures",
+    "shares:admin": "Administer partners and the information-sharing protocol",
+    "audit:read": "Read the disclosure audit log (DPO, auditors)",
+    "reviews:read": "Read ASB case reviews and triggers",
+    "reviews:write": "Apply for and run ASB case reviews",
+    "reviews:panel": "Vote on case review thresholds (panel members)",
+    "stats:read": "Read statistics",
+}
+SCOPE_SERVICE: dict[str, str] = {
+    "complaints": "intake",
+    "people": "intake",
+    "open311": "intake",
+    "shares": "sharing",
+    "audit": "sharing",
+    "reviews": "review",
+    "stats": "stats",
+}
+
+
+def service_of_scope(scope: str) -> str:
+    return SCOPE_SERVICE[scope.split(":", 1)[0]]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a partner system or staff member of one agency in one area."""
+
+    subject: str
+    client_id: str
+    agency_id: UUID
+    area_id: UUID
+    scopes: frozenset[str]
+    roles: frozenset[str] = field(default_factory=frozenset)
+    token_id: str = ""
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass
+class _IssuerKeys:
+    config: IssuerConfig
+    keys: KeySet | None = None
+    fetched_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class TokenVerifier:
+    """Verifies access tokens against the configured issuers' JWKS."""
+
+    def __init__(
+        self,
+        *,
+        issuers: list[IssuerConfig],
+        audience: str,
+        leeway: int = 30,
+        refresh_cooldown: float = 30.0,
+        http: httpx.AsyncClient | None = None,
+        static_keys: dict[str, KeySet] | None = None,
+    ) -> None:
+        self.audience = audience
+        self.leeway = leeway
+        self.refresh_cooldown = refresh_cooldown
+        self._issuers = {i.issuer: _IssuerKeys(i) for i in issuers}
+        for issuer, keys in (static_keys or {}).items():
+            self._issuers[issuer].keys = keys
+            self._issuers[issuer].fetched_at = time.monotonic()
+        self._http = http or httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        self.jwks_fetches = 0
+
+    @classmethod
+    def from_settings(cls, settings: BaseServiceSettings) -> TokenVerifier:
+        return cls(
+            issuers=settings.issuers,
+            audience=settings.audience_or_default(),
+            leeway=settings.token_leeway_seconds,
+            refresh_cooldown=settings.jwks_refresh_cooldown_seconds,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def verify(self, token: str) -> Principal:
+        header, unverified = _peek(token)
+        if header.get("alg") not in ALLOWED_ALGORITHMS:
+            raise Unauthorized("algorithm not allowed")
+        if header.get("typ") not in ACCESS_TOKEN_TYPES:
+            raise Unauthorized("token type must be at+jwt")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("token has no kid")
+        source = self._issuers.get(str(unverified.get("iss")))
+        if source is None:
+            raise Unauthorized("untrusted issuer")
+        key = await self._key_for(source, kid)
+        try:
+            decoded = jwt.decode(token, key, algorithms=ALLOWED_ALGORITHMS)
+            self._claims_registry(source.config.issuer).validate(decoded.claims)
+        except JoseError as exc:
+            raise Unauthorized(exc.description or exc.error) from exc
+        return _principal(decoded.claims)
+
+    def _claims_registry(self, issuer: str) -> jwt.JWTClaimsRegistry:
+        return jwt.JWTClaimsRegistry(
+            leeway=self.leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": self.audience},
+            exp={"essential": True},
+            iat={"essential": True},
+            sub={"essential": True},
+            jti={"essential": True},
+        )
+
+    async def _key_for(self, source: _IssuerKeys, kid: str) -> RSAKey:
+        key = _find(source.keys, kid)
+        if key is None:
+            await self._refresh(source)
+            key = _find(source.keys, kid)
+        if key is None:
+            raise Unauthorized("unknown key id")
+        return key
+
+    async def _refresh(self, source: _IssuerKeys) -> None:
+        """Fetch the issuer's JWKS, at most once per cooldown (a flood of bad kids costs one)."""
+        async with source.lock:
+            if source.keys is not None and (
+                time.monotonic() - source.fetched_at < self.refresh_cooldown
+            ):
+                return
+            source.fetched_at = time.monotonic()
+            self.jwks_fetches += 1
+            try:
+                response = await self._http.get(source.config.jwks_uri)
+                response.raise_for_status()
+                source.keys = KeySet.import_key_set(response.json())
+            except (httpx.HTTPError, ValueError, JoseError) as exc:
+                log.warning("JWKS fetch from %s failed: %s", source.config.jwks_uri, exc)
+
+
+def _find(keys: KeySet | None, kid: str) -> RSAKey | None:
+    if keys is None:
+        return None
+    for key in keys.keys:
+        if key.kid == kid and isinstance(key, RSAKey):
+            return key
+    return None
+
+
+def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read header and claims before verification, only to pick the issuer and key."""
+    import base64
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Unauthorized("malformed token")
+    try:
+        decoded = [json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in parts[:2]]
+    except ValueError as exc:
+        raise Unauthorized("malformed token") from exc
+    if not all(isinstance(d, dict) for d in decoded):
+        raise Unauthorized("malformed token")
+    return decoded[0], decoded[1]
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    try:
+        return Principal(
+            subject=str(claims["sub"]),
+            client_id=str(claims.get("client_id", claims["sub"])),
+            agency_id=UUID(str(claims["agency_id"])),
+            area_id=UUID(str(claims["area_id"])),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            roles=frozenset(claims.get("roles") or ()),
+            token_id=str(claims.get("jti", "")),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise Unauthorized("token lacks agency claims") from exc
+
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPES)
+    ),
+    scheme_name="casebridge",
+    auto_error=False,
+)
+
+
+async def current_principal(
+    security_scopes: SecurityScopes,
+    request: Request,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    """Authenticate the bearer token and require every scope the route declares."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("missing bearer token")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(authorization[7:].strip())
+    missing = [s for s in security_scopes.scopes if not principal.has(s)]
+    if missing:
+        raise Forbidden(f"token lacks scope: {' '.join(missing)}")
+    return principal
+
+
+def Scoped(*scopes: str) -> Any:  # noqa: N802 - reads like a type in signatures
+    """Declare the scopes a route requires; the one way routes authenticate."""
+    from fastapi import Security
+
+    return Security(current_principal, scopes=list(scopes))

@@ -1,0 +1,1 @@
+"""Events: envelope, contracts registry, transactional outbox, relay, consumer runner."""

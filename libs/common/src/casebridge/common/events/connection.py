@@ -1,0 +1,98 @@
+"""One NATS connection per process, reconnecting forever, re-ensuring streams each time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import nats
+from casebridge.common.events.streams import ensure_streams
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoServersError
+from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
+
+
+class NatsLink:
+    """The process's NATS connection. `generation` increases on every reconnect, so pull
+    subscriptions can tell that they must be re-created (nats.py does not do it for them)."""
+
+    def __init__(self, url: str, *, name: str) -> None:
+        self.url = url
+        self.name = name
+        self.nc: NatsClient | None = None
+        self.generation = 0
+        self.connected = asyncio.Event()
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def js(self) -> JetStreamContext:
+        assert self.nc is not None, "connect() first"
+        return self.nc.jetstream(timeout=5.0)
+
+    def on_reconnect(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._listeners.append(callback)
+
+    async def connect(self, stop: asyncio.Event | None = None) -> None:
+        """Connect, retrying until the server answers (or `stop` is set)."""
+        delay = 0.2
+        while True:
+            try:
+                self.nc = await nats.connect(
+                    self.url,
+                    name=self.name,
+                    connect_timeout=2,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    disconnected_cb=self._disconnected,
+                    reconnected_cb=self._reconnected,
+                    error_cb=self._error,
+                )
+                break
+            except (NoServersError, OSError, TimeoutError) as exc:
+                log.warning("NATS %s not reachable (%s); retrying", self.url, exc)
+                if stop is not None and stop.is_set():
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        await self._after_connect()
+
+    async def _after_connect(self) -> None:
+        await ensure_streams(self.js)
+        self.generation += 1
+        self.connected.set()
+
+    async def _disconnected(self) -> None:
+        log.warning("NATS disconnected")
+        self.connected.clear()
+
+    async def _reconnected(self) -> None:
+        log.info("NATS reconnected")
+        try:
+            await self._after_connect()
+        except Exception as exc:
+            log.warning("ensuring streams after reconnect failed: %s", exc)
+            self.connected.set()
+            self.generation += 1
+        for callback in self._listeners:
+            await callback()
+
+    async def _error(self, exc: Exception) -> None:
+        log.debug("NATS error: %s", exc)
+
+    async def wait_connected(self, timeout: float | None = None) -> bool:
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await self.nc.drain()
+            except Exception:
+                await self.nc.close()

@@ -1,0 +1,257 @@
+"""Durable pull consumers: parse, claim the inbox row, run the handler, commit, then ack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from casebridge.common.db import new_id
+from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.envelope import Contract, Envelope, contract_for
+from casebridge.common.events.models import DeadLetter
+from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import APIError, NotFoundError
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+
+HANDLED = Counter(
+    "casebridge_consumer_messages_total", "Messages seen by consumers", ["consumer", "outcome"]
+)
+
+_CLAIM_INBOX = text(
+    "INSERT INTO processed_message (consumer_name, message_id) VALUES (:consumer, :id) "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """The database was away, not the message's fault: retry in place, spend no delivery."""
+    if isinstance(exc, OSError | ConnectionError | asyncpg.CannotConnectNowError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A durable consumer: which stream and subjects, and a handler per event type."""
+
+    name: str
+    stream: str
+    subjects: list[str]
+    handlers: Mapping[str, Handler]
+    max_deliver: int = 10
+    ack_wait: float = 30.0
+    backoff: list[float] = field(default_factory=lambda: [1, 2, 5, 10, 30])
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.name,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            max_deliver=self.max_deliver,
+            max_ack_pending=1000,
+            filter_subjects=self.subjects if len(self.subjects) > 1 else None,
+            filter_subject=self.subjects[0] if len(self.subjects) == 1 else None,
+        )
+
+    def delay_after(self, deliveries: int) -> float:
+        return self.backoff[min(deliveries, len(self.backoff)) - 1]
+
+
+async def ensure_consumer(link: NatsLink, consumer: Consumer) -> None:
+    js = link.js
+    try:
+        await js.consumer_info(consumer.stream, consumer.name)
+        await js.add_consumer(consumer.stream, consumer.config())  # updates mutable fields
+    except NotFoundError:
+        await js.add_consumer(consumer.stream, consumer.config())
+
+
+class ConsumerRunner:
+    """Runs one durable consumer until `stop` is set, surviving NATS and database restarts."""
+
+    def __init__(
+        self,
+        consumer: Consumer,
+        link: NatsLink,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        batch_size: int = 64,
+        fetch_timeout: float = 1.0,
+    ) -> None:
+        self.consumer = consumer
+        self.link = link
+        self.sessionmaker = sessionmaker
+        self.batch_size = batch_size
+        self.fetch_timeout = fetch_timeout
+
+    async def run(self, stop: asyncio.Event) -> None:
+        subscription: Any = None
+        generation = -1
+        while not stop.is_set():
+            if not await self.link.wait_connected(timeout=1.0):
+                continue
+            try:
+                if subscription is None or generation != self.link.generation:
+                    # Pull subscriptions do not survive a server restart: re-create them.
+                    generation = self.link.generation
+                    await ensure_consumer(self.link, self.consumer)
+                    subscription = await self.link.js.pull_subscribe_bind(
+                        self.consumer.name, stream=self.consumer.stream
+                    )
+                messages = await self._fetch(subscription)
+            except (APIError, ConnectionClosedError, NatsTimeout, TimeoutError, OSError) as exc:
+                log.warning("consumer %s: %s; re-subscribing", self.consumer.name, exc)
+                subscription = None
+                await asyncio.sleep(0.5)
+                continue
+            for message in messages:
+                await self.process(message, stop)
+
+    async def _fetch(self, subscription: Any) -> list[Msg]:
+        """An empty batch is a TimeoutError in nats.py; here it is an empty list (NATS-R7)."""
+        try:
+            return list(await subscription.fetch(self.batch_size, timeout=self.fetch_timeout))
+        except (NatsTimeout, TimeoutError):
+            return []
+
+    async def process(self, message: Msg, stop: asyncio.Event | None = None) -> None:
+        name = self.consumer.name
+        try:
+            envelope = Envelope.model_validate_json(message.data)
+            contract = contract_for(envelope.type)
+            data: Contract | None = (
+                contract.model_validate(envelope.data) if contract is not None else None
+            )
+        except ValidationError as exc:
+            await self._dead_letter(message, f"unparseable event: {exc}", stop)
+            await message.term()
+            HANDLED.labels(name, "unparseable").inc()
+            return
+        handler = self.consumer.handlers.get(envelope.type)
+        if handler is None or data is None:
+            await message.ack()  # not an event this consumer acts on
+            HANDLED.labels(name, "ignored").inc()
+            return
+        try:
+            applied = await self._apply_with_retry(handler, envelope, data, message, stop)
+        except Exception as exc:
+            await self._failed(message, exc, stop)
+            return
+        await message.ack()
+        HANDLED.labels(name, "applied" if applied else "duplicate").inc()
+
+    async def _apply_with_retry(
+        self,
+        handler: Handler,
+        envelope: Envelope,
+        data: Contract,
+        message: Msg,
+        stop: asyncio.Event | None,
+    ) -> bool:
+        delay = 0.2
+        while True:
+            try:
+                return await self._apply(handler, envelope, data)
+            except Exception as exc:
+                if not is_infrastructure_error(exc):
+                    raise
+                if stop is not None and stop.is_set():
+                    raise
+                log.warning(
+                    "consumer %s: database unavailable (%s); retrying in place",
+                    self.consumer.name,
+                    type(exc).__name__,
+                )
+                # Keep the message ours while we wait; if NATS is away too, redelivery is fine.
+                with contextlib.suppress(Exception):
+                    await message.in_progress()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _apply(self, handler: Handler, envelope: Envelope, data: Contract) -> bool:
+        """One transaction: the inbox claim and the handler's effects commit together."""
+        async with self.sessionmaker() as session, session.begin():
+            claimed = await session.execute(
+                _CLAIM_INBOX, {"consumer": self.consumer.name, "id": envelope.id}
+            )
+            if claimed.rowcount == 0:  # type: ignore[attr-defined]
+                return False  # already applied: skip the effects, still ack (OBX-R4)
+            await handler(session, envelope, data)
+            return True
+
+    async def _failed(self, message: Msg, exc: Exception, stop: asyncio.Event | None) -> None:
+        deliveries = message.metadata.num_delivered or 1
+        reason = f"{type(exc).__name__}: {exc}"
+        if deliveries >= self.consumer.max_deliver:
+            log.error(
+                "consumer %s: dead-lettering after %d deliveries: %s",
+                self.consumer.name,
+                deliveries,
+                reason,
+            )
+            await self._dead_letter(message, reason, stop)
+            await message.term()
+            HANDLED.labels(self.consumer.name, "dead_lettered").inc()
+        else:
+            log.warning(
+                "consumer %s: delivery %d failed: %s", self.consumer.name, deliveries, reason
+            )
+            await message.nak(delay=self.consumer.delay_after(deliveries))
+            HANDLED.labels(self.consumer.name, "failed").inc()
+
+    async def _dead_letter(self, message: Msg, reason: str, stop: asyncio.Event | None) -> None:
+        payload: dict[str, Any] | None = None
+        message_id = (message.headers or {}).get("Nats-Msg-Id")
+
+        async def write() -> bool:
+            async with self.sessionmaker() as session, session.begin():
+                session.add(
+                    DeadLetter(
+                        id=new_id(),
+                        direction="inbound",
+                        consumer_name=self.consumer.name,
+                        message_id=message_id,
+                        subject=message.subject,
+                        payload=payload,
+                        raw=message.data.decode("utf-8", errors="replace")[:100_000],
+                        reason=reason[:4000],
+                        deliveries=message.metadata.num_delivered or 1,
+                    )
+                )
+            return True
+
+        await _retry_infra(write, stop)
+
+
+async def _retry_infra(action: Callable[[], Awaitable[bool]], stop: asyncio.Event | None) -> None:
+    delay = 0.2
+    while True:
+        try:
+            await action()
+            return
+        except Exception as exc:
+            if not is_infrastructure_error(exc):
+                raise
+            if stop is not None and stop.is_set():
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

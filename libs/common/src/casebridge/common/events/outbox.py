@@ -1,0 +1,60 @@
+"""Write an event next to the state change; the relay publishes it after commit."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.common.events.models import OutboxMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+NOTIFY_CHANNEL = "casebridge_outbox"
+
+# Migration helper: every service's first migration installs this trigger so the relay wakes
+# on commit. NOTIFY is only a hint; polling is the guarantee.
+NOTIFY_TRIGGER_SQL = [
+    f"""
+    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$
+    BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END;
+    $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER outbox_message_notify AFTER INSERT ON outbox_message
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
+    """,
+]
+DROP_NOTIFY_TRIGGER_SQL = [
+    "DROP TRIGGER IF EXISTS outbox_message_notify ON outbox_message",
+    "DROP FUNCTION IF EXISTS outbox_notify()",
+]
+
+
+def add(
+    session: AsyncSession, event: Contract, *, area_id: UUID, aggregate_id: UUID | str
+) -> Envelope:
+    """Stage `event` for publication in the caller's transaction."""
+    envelope = Envelope(
+        source=f"casebridge/{event.source}",
+        type=event.event_type(),
+        subject=event.subject_for(area_id),
+        area_id=area_id,
+        data=event.model_dump(mode="json"),
+    )
+    add_envelope(session, envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
+    return envelope
+
+
+def add_envelope(
+    session: AsyncSession, envelope: Envelope, *, aggregate_type: str, aggregate_id: UUID | str
+) -> None:
+    """Stage an already-built envelope (e.g. a partner delivery on its own subject)."""
+    session.add(
+        OutboxMessage(
+            id=envelope.id,
+            subject=envelope.subject,
+            event_type=envelope.type,
+            aggregate_type=aggregate_type,
+            aggregate_id=str(aggregate_id),
+            payload=envelope.model_dump(mode="json"),
+        )
+    )

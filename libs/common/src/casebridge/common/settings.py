@@ -1,0 +1,52 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IssuerConfig(BaseModel):
+    """A trusted token issuer: the built-in one, or an agency's own identity provider."""
+
+    issuer: str
+    jwks_uri: str
+
+
+DEFAULT_ISSUER = "http://127.0.0.1:8002"
+
+
+class BaseServiceSettings(BaseSettings):
+    """Read from the environment with the service's prefix (INTAKE_, SHARING_, ...)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = "casebridge"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5433/casebridge"
+    database_pool_size: int = 10
+    database_statement_timeout_ms: int = 15_000
+    nats_url: str = "nats://127.0.0.1:4223"
+    issuers: list[IssuerConfig] = Field(
+        default_factory=lambda: [
+            IssuerConfig(issuer=DEFAULT_ISSUER, jwks_uri=f"{DEFAULT_ISSUER}/.well-known/jwks.json")
+        ]
+    )
+    audience: str = ""
+    token_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    jwks_refresh_cooldown_seconds: float = 30.0
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 256 * 1024
+    relay_batch_size: int = 200
+    relay_poll_interval_seconds: float = 1.0
+    relay_lease_seconds: float = 30.0
+    consumer_batch_size: int = 64
+    consumer_max_deliver: int = 10
+    consumer_ack_wait_seconds: float = 30.0
+    expose_docs: bool = True
+
+    def audience_or_default(self) -> str:
+        return self.audience or f"urn:casebridge:{self.service_name}"
