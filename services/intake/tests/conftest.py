@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.common.devstack import NatsServer
+from casebridge.common.testing.harness import rollback_client
+from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.common.testing.tokens import TokenFactory
+from casebridge.intake.main import create_app
+from casebridge.intake.models import Area
+from casebridge.intake.settings import Settings
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+COUNCIL, _ = DEMO_AGENCIES["council"]
+POLICE, _ = DEMO_AGENCIES["police"]
+HOUSING, _ = DEMO_AGENCIES["housing"]
+ALL_SCOPES = ["complaints:write", "complaints:read", "people:read", "people:write"]
+
+
+@dataclass
+class Intake:
+    client: httpx.AsyncClient
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenFactory
+    settings: Settings
+
+    def auth(
+        self,
+        agency: UUID = COUNCIL,
+        *,
+        area: UUID = DEMO_AREA_ID,
+        scopes: list[str] | None = None,
+        **claims: Any,
+    ) -> dict[str, str]:
+        return self.tokens.headers(
+            scopes=ALL_SCOPES if scopes is None else scopes,
+            agency_id=agency,
+            area_id=area,
+            audience=self.settings.audience_or_default(),
+            **claims,
+        )
+
+
+@pytest.fixture(scope="session")
+async def intake_db(migrated_database: MigratedDatabase) -> str:
+    return await migrated_database("intake")
+
+
+@pytest.fixture
+async def intake(
+    intake_db: str, nats_server: NatsServer, tokens: TokenFactory
+) -> AsyncIterator[Intake]:
+    settings = Settings(database_url=intake_db, nats_url=nats_server.url, log_json=False)
+    async with rollback_client(create_app, settings, tokens) as (client, sessions):
+        async with sessions() as session:
+            await session.execute(
+                insert(Area)
+                .values(id=DEMO_AREA_ID, code=DEMO_AREA_CODE, name=DEMO_AREA_NAME)
+                .on_conflict_do_nothing()
+            )
+            await session.commit()
+        yield Intake(client, sessions, tokens, settings)
