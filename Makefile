@@ -1,0 +1,22 @@
+UV ?= uv
+
+.PHONY: install run test lint bench clean
+
+install:
+	@command -v $(UV) >/dev/null 2>&1 || pip install --quiet uv
+	$(UV) sync --frozen
+
+run: install
+	$(UV) run python deploy/run.py
+
+test: install
+	$(UV) run pytest
+
+lint:
+	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs services
+
+bench:
+	$(UV) run python bench/run_all.py
+
+clean:
+	rm -rf var
