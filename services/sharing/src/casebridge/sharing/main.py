@@ -1,0 +1,29 @@
+"""Sharing API: the partner registry, the token endpoint and JWKS, and partner feeds."""
+
+from __future__ import annotations
+
+import asyncio
+
+from casebridge.common.app import create_service_app
+from casebridge.sharing import keys
+from casebridge.sharing.routes import router
+from casebridge.sharing.settings import Settings
+from fastapi import FastAPI
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def load_signing_key(app: FastAPI) -> None:
+        app.state.signing_key = await asyncio.to_thread(
+            keys.load_or_create, settings.signing_key_file
+        )
+
+    return create_service_app(
+        settings,
+        title="Casebridge sharing",
+        description="Partner registry, OAuth2 token endpoint and JWKS, partner deliveries and "
+        "the disclosure log.",
+        routers=[router],
+        on_startup=[load_signing_key],
+    )

@@ -1,0 +1,128 @@
+"""Sharing routes: the token endpoint and its metadata (public), and partner feeds (scoped)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, cast
+from uuid import UUID
+
+from casebridge.common.auth import SCOPES, Principal, Scoped
+from casebridge.common.db import DbSession
+from casebridge.sharing import service, tokens
+from casebridge.sharing.keys import public_jwks
+from casebridge.sharing.models import Agency, Delivery, Disclosure
+from casebridge.sharing.oauth import AUTH_METHODS, GRANT_TYPES
+from casebridge.sharing.schemas import AgencyRead, DeliveryPage, DisclosurePage
+from casebridge.sharing.settings import Settings
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from joserfc.jwk import RSAKey
+
+# Public by design (the route-enumeration test allows exactly these); every other route
+# declares its scopes with Scoped(...).
+PUBLIC_PATHS = frozenset(
+    {"/oauth/token", "/.well-known/jwks.json", "/.well-known/oauth-authorization-server"}
+)
+
+router = APIRouter()
+
+
+def _settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def _signing_key(request: Request) -> RSAKey:
+    return cast(RSAKey, request.app.state.signing_key)
+
+
+SharingSettings = Annotated[Settings, Depends(_settings)]
+SigningKey = Annotated[RSAKey, Depends(_signing_key)]
+CanReadShares = Annotated[Principal, Scoped("shares:read")]
+PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
+
+_TOKEN_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": GRANT_TYPES},
+                        "scope": {"type": "string"},
+                        "resource": {"type": "string", "description": "RFC 8707 audience"},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/oauth/token",
+    tags=["oauth"],
+    summary="OAuth2 client-credentials token (RFC 6749 s4.4)",
+    openapi_extra=_TOKEN_FORM,
+    responses={400: {}, 401: {}, 429: {}},
+)
+async def token(
+    request: Request, session: DbSession, settings: SharingSettings, key: SigningKey
+) -> JSONResponse:
+    form = await request.form()
+    reply = await tokens.issue_token(
+        session,
+        settings=settings,
+        key=key,
+        headers=request.headers,
+        query=request.url.query,
+        form=[(name, value) for name, value in form.multi_items() if isinstance(value, str)],
+    )
+    return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+@router.get("/.well-known/jwks.json", tags=["oauth"], summary="Token signing keys")
+async def jwks(key: SigningKey) -> JSONResponse:
+    return JSONResponse(public_jwks([key]), headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    tags=["oauth"],
+    summary="Authorization server metadata (RFC 8414)",
+)
+async def metadata(settings: SharingSettings) -> dict[str, Any]:
+    return {
+        "issuer": settings.issuer_url,
+        "token_endpoint": settings.token_endpoint,
+        "jwks_uri": settings.jwks_uri,
+        "grant_types_supported": GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": [],
+    }
+
+
+@router.get("/agencies", tags=["partners"], response_model=list[AgencyRead])
+async def list_agencies(session: DbSession, who: CanReadShares) -> Sequence[Agency]:
+    """The agencies of the caller's area."""
+    return await service.list_agencies(session, principal=who)
+
+
+@router.get("/deliveries", tags=["partners"], response_model=DeliveryPage)
+async def list_deliveries(
+    session: DbSession, who: CanReadShares, limit: PageSize = 50, cursor: UUID | None = None
+) -> service.Slice[Delivery]:
+    """What was delivered to the caller's agency, newest first."""
+    return await service.list_deliveries(session, principal=who, limit=limit, cursor=cursor)
+
+
+@router.get("/disclosures", tags=["partners"], response_model=DisclosurePage)
+async def list_disclosures(
+    session: DbSession, who: CanReadShares, limit: PageSize = 50, cursor: UUID | None = None
+) -> service.Slice[Disclosure]:
+    """Disclosure decisions about the caller's agency (delivered or refused), newest first."""
+    return await service.list_disclosures(session, principal=who, limit=limit, cursor=cursor)
