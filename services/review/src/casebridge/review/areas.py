@@ -1,0 +1,64 @@
+"""Storing and reading each area's procedure (versioned; the latest version is in force)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from casebridge.common.auth import Principal
+from casebridge.common.errors import NotFound
+from casebridge.review.config import DEFAULT_RULES, AreaRules, parse_rules
+from casebridge.review.models import AreaConfig
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def find_config(session: AsyncSession, area_id: UUID) -> AreaConfig | None:
+    return await session.scalar(
+        select(AreaConfig)
+        .where(AreaConfig.area_id == area_id)
+        .order_by(AreaConfig.version.desc())
+        .limit(1)
+    )
+
+
+async def get_config(session: AsyncSession, *, principal: Principal) -> AreaConfig:
+    config = await find_config(session, principal.area_id)
+    if config is None:
+        raise NotFound("this area has no case review procedure configured")
+    return config
+
+
+async def rules_for(session: AsyncSession, area_id: UUID) -> AreaRules:
+    """The procedure in force; an unconfigured area still gets the statutory defaults."""
+    config = await find_config(session, area_id)
+    return DEFAULT_RULES if config is None else AreaRules.model_validate(config.rules)
+
+
+async def save_config(
+    session: AsyncSession, *, area_id: UUID, document: str, author: str
+) -> AreaConfig:
+    """Validate and store a new version of the area's procedure (ConfigInvalid if bad)."""
+    rules = parse_rules(document)
+    latest = await session.scalar(
+        select(func.max(AreaConfig.version)).where(AreaConfig.area_id == area_id)
+    )
+    config = AreaConfig(
+        area_id=area_id,
+        version=(latest or 0) + 1,
+        document=document,
+        rules=rules.model_dump(mode="json"),
+        created_by=author,
+    )
+    session.add(config)
+    await session.flush()
+    return config
+
+
+async def ensure_config(
+    session: AsyncSession, *, area_id: UUID, document: str, author: str
+) -> AreaConfig:
+    """Store `document` unless the version in force already says exactly that (seeding)."""
+    current = await find_config(session, area_id)
+    if current is not None and current.document == document:
+        return current
+    return await save_config(session, area_id=area_id, document=document, author=author)

@@ -1,0 +1,26 @@
+"""Review worker: relays review's outbox, consumes intake's events, watches deadlines."""
+
+from __future__ import annotations
+
+from casebridge.common import worker
+from casebridge.common.events.consumer import Consumer
+from casebridge.review.handlers import intake_consumer
+from casebridge.review.settings import Settings
+
+
+def consumers(settings: Settings) -> list[Consumer]:
+    return [
+        intake_consumer(
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        )
+    ]
+
+
+def main() -> None:
+    settings = Settings()
+    worker.main(settings, consumers(settings))
+
+
+if __name__ == "__main__":
+    main()

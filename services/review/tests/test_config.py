@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.review.models import AreaConfig
+from casebridge.review.seed import demo_document
+from sqlalchemy import func, select
+
+from .conftest import Review
+
+
+async def versions(review: Review) -> int:
+    async with review.sessions() as session:
+        query = select(func.count()).where(AreaConfig.area_id == DEMO_AREA_ID)
+        return int(await session.scalar(query) or 0)
+
+
+def with_threshold(n: int) -> str:
+    return demo_document().replace("threshold: 3 ", f"threshold: {n} ")
+
+
+async def test_read_config_gives_version_in_force(review: Review) -> None:
+    response = await review.client.get("/config", headers=review.auth())
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 1
+    assert response.json()["rules"]["statutory"]["threshold"] == 3
+
+
+async def test_publish_config_local_threshold_of_two_is_a_new_version(review: Review) -> None:
+    response = await review.client.put("/config", content=with_threshold(2), headers=review.auth())
+    assert response.status_code == 201, response.text
+    assert response.json()["version"] == 2
+    assert response.json()["rules"]["statutory"]["threshold"] == 2
+
+
+async def test_publish_config_threshold_above_three_is_refused(review: Review) -> None:
+    response = await review.client.put("/config", content=with_threshold(4), headers=review.auth())
+    assert response.status_code == 422
+    reasons = response.json()["detail"]
+    assert reasons[0]["field"] == "body.statutory.threshold"
+    assert "less than or equal to 3" in reasons[0]["reason"]
+    assert await versions(review) == 1
+
+
+async def test_publish_config_reports_every_bad_field(review: Review) -> None:
+    document = demo_document().replace("required: 2, of: 3", "required: 1, of: 3")
+    document = document.replace("unit: working}\n  meeting", "unit: fortnightly}\n  meeting")
+    response = await review.client.put("/config", content=document, headers=review.auth())
+    assert response.status_code == 422
+    fields = {r["field"] for r in response.json()["detail"]}
+    assert "body.timescales.threshold_decision.unit" in fields
+    assert "body.panel.majority" in fields
+    assert await versions(review) == 1
+
+
+async def test_publish_config_refuses_broken_yaml_and_unknown_keys(review: Review) -> None:
+    for document in ("code: [unclosed", "- a list", "bogus: 1\n"):
+        response = await review.client.put("/config", content=document, headers=review.auth())
+        assert response.status_code == 422, document
+    assert await versions(review) == 1
+
+
+async def test_publish_config_needs_write_scope(review: Review) -> None:
+    headers = review.auth(scopes=["reviews:read"])
+    response = await review.client.put("/config", content=demo_document(), headers=headers)
+    assert response.status_code == 403

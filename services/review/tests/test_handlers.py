@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from casebridge.common.db import make_engine, make_sessionmaker, new_id
+from casebridge.common.devstack import NatsServer
+from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.consumer import ConsumerRunner
+from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.review.handlers import intake_consumer
+from casebridge.review.models import IndexedComplaint, ProcessedMessage
+from casebridge.review.settings import Settings
+from sqlalchemy import func, select
+
+from .conftest import Review
+from .events import complaint, deliver, envelope
+
+
+async def test_complaint_logged_is_indexed_with_its_qualification(review: Review) -> None:
+    person = new_id()
+    event = complaint(person, postcode="sw1a 1aa", perpetrator_keys=["hh:12", "hh:12"])
+    late = complaint(person, after_behaviour=timedelta(weeks=5))
+    assert await deliver(review.sessions, event)
+    assert await deliver(review.sessions, late)
+    async with review.sessions() as session:
+        row = await session.get(IndexedComplaint, event.complaint_id)
+        late_row = await session.get(IndexedComplaint, late.complaint_id)
+    assert row is not None
+    assert late_row is not None
+    assert row.place_key == "SW1A1AA"
+    assert row.perpetrator_keys == ["hh:12"]
+    assert row.qualifies is True
+    assert late_row.qualifies is False  # five weeks after the behaviour
+
+
+async def test_complaint_logged_twice_is_indexed_once(review: Review) -> None:
+    event = complaint(new_id())
+    event_id = new_id()
+    assert await deliver(review.sessions, event, event_id=event_id) is True
+    assert await deliver(review.sessions, event, event_id=event_id) is False  # inbox
+    assert await deliver(review.sessions, event) is True  # re-emitted: ON CONFLICT
+    async with review.sessions() as session:
+        query = select(func.count()).select_from(IndexedComplaint)
+        assert await session.scalar(query) == 1
+
+
+async def test_consumer_indexes_from_jetstream_despite_redelivery(
+    migrated_database: MigratedDatabase, nats_server: NatsServer
+) -> None:
+    settings = Settings(
+        database_url=await migrated_database("review"), nats_url=nats_server.url, log_json=False
+    )
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    link = NatsLink(settings.nats_url, name="test-review")
+    await link.connect()
+    event = complaint(new_id())
+    body = envelope(event).model_dump_json().encode()
+    for _ in range(2):  # two publishes of one event: JetStream ids differ, the event id does not
+        await link.js.publish(
+            event.subject_for(event.area_id), body, headers={"Nats-Msg-Id": str(new_id())}
+        )
+    stop = asyncio.Event()
+    runner = ConsumerRunner(intake_consumer(), link, sessions, fetch_timeout=0.2)
+    task = asyncio.create_task(runner.run(stop))
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            async with sessions() as session:
+                seen = await session.scalar(select(func.count()).select_from(ProcessedMessage))
+                rows = await session.scalar(select(func.count()).select_from(IndexedComplaint))
+            if seen == 1 and rows == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert (seen, rows) == (1, 1)
+    finally:
+        stop.set()
+        await task
+        # Not link.close(): drain() waits 30 s on the runner's pull subscription (reported).
+        assert link.nc is not None
+        await link.nc.close()
+        await engine.dispose()
