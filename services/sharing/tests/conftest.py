@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+import pytest
+from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.common.devstack import NatsServer
+from casebridge.common.events.envelope import Envelope
+from casebridge.common.testing.harness import rollback_client
+from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.common.testing.tokens import TokenFactory
+from casebridge.sharing.credentials import hash_secret
+from casebridge.sharing.main import create_app
+from casebridge.sharing.models import Agency, Area, OAuthClient
+from casebridge.sharing.settings import Settings
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+COUNCIL, _ = DEMO_AGENCIES["council"]
+POLICE, _ = DEMO_AGENCIES["police"]
+HOUSING, _ = DEMO_AGENCIES["housing"]
+OTHER_AREA = UUID("0192f0a0-0000-7000-8000-00000000a999")
+OTHER_AGENCY = UUID("0192f0a0-0000-7000-8000-00000000c999")
+SECRET = "s3cret-for-tests-only"
+COUNCIL_SCOPES = [
+    "complaints:read",
+    "complaints:write",
+    "reviews:read",
+    "shares:read",
+    "stats:read",
+]
+# client_id -> (agency, scopes, grant types)
+CLIENTS: dict[str, tuple[UUID, list[str], list[str]]] = {
+    "council-cms": (COUNCIL, COUNCIL_SCOPES, ["client_credentials"]),
+    "police-rms": (POLICE, ["complaints:read", "shares:read"], ["client_credentials"]),
+    "housing-hms": (HOUSING, ["shares:read"], ["client_credentials"]),
+    "no-grant": (COUNCIL, ["shares:read"], []),
+}
+
+
+@dataclass
+class Sharing:
+    client: httpx.AsyncClient
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenFactory
+    settings: Settings
+
+    def auth(
+        self,
+        agency: UUID = COUNCIL,
+        *,
+        area: UUID = DEMO_AREA_ID,
+        scopes: Iterable[str] = ("shares:read",),
+        **claims: Any,
+    ) -> dict[str, str]:
+        return self.tokens.headers(
+            scopes=scopes,
+            agency_id=agency,
+            area_id=area,
+            audience=self.settings.audience_or_default(),
+            **claims,
+        )
+
+    async def token(
+        self, client_id: str = "council-cms", secret: str = SECRET, **form: str
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", **form},
+            auth=(client_id, secret),
+        )
+
+
+@pytest.fixture(scope="session")
+async def sharing_db(migrated_database: MigratedDatabase) -> str:
+    return await migrated_database("sharing")
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys") / "signing-key.json"
+
+
+@pytest.fixture(scope="session")
+def secret_hash() -> str:
+    return hash_secret(SECRET)
+
+
+@pytest.fixture
+def settings(sharing_db: str, nats_server: NatsServer, key_file: Path, data_dir: Path) -> Settings:
+    return Settings(
+        database_url=sharing_db,
+        nats_url=nats_server.url,
+        log_json=False,
+        signing_key_file=key_file,
+        data_dir=data_dir,
+    )
+
+
+async def register_partners(session: AsyncSession, secret_hash: str) -> None:
+    """The demo area's three agencies, an agency of another area, and one client each."""
+    for area_id, code in ((DEMO_AREA_ID, DEMO_AREA_CODE), (OTHER_AREA, "OTH")):
+        await session.execute(
+            insert(Area).values(id=area_id, code=code, name=DEMO_AREA_NAME).on_conflict_do_nothing()
+        )
+    for kind, (agency_id, name) in DEMO_AGENCIES.items():
+        session.add(Agency(id=agency_id, area_id=DEMO_AREA_ID, name=name, kind=kind))
+    session.add(Agency(id=OTHER_AGENCY, area_id=OTHER_AREA, name="Other Council", kind="council"))
+    await session.flush()
+    for client_id, (agency_id, scopes, grants) in CLIENTS.items():
+        session.add(
+            OAuthClient(
+                client_id=client_id,
+                secret_hash=secret_hash,
+                agency_id=agency_id,
+                scopes=scopes,
+                grant_types=grants,
+            )
+        )
+    await session.flush()
+
+
+@pytest.fixture
+async def sharing(
+    settings: Settings, tokens: TokenFactory, secret_hash: str
+) -> AsyncIterator[Sharing]:
+    """The API over a rolled-back transaction, with the demo partners registered."""
+    async with rollback_client(create_app, settings, tokens) as (client, sessions):
+        async with sessions() as session:
+            await register_partners(session, secret_hash)
+            await session.commit()
+        yield Sharing(client, sessions, tokens, settings)
+
+
+def complaint_logged(
+    *, receiving: UUID = COUNCIL, consent: str = "not_asked", **overrides: Any
+) -> tuple[Envelope, ComplaintLogged]:
+    """A ComplaintLogged event as intake's outbox would publish it."""
+    event = ComplaintLogged(
+        complaint_id=UUID("0192f0a0-0000-7000-8000-0000000f0001"),
+        reference="DMO-2026-000001-X",
+        area_id=DEMO_AREA_ID,
+        receiving_agency_id=receiving,
+        person_id=UUID("0192f0a0-0000-7000-8000-0000000e0001"),
+        channel="phone",
+        nsir_category="personal",
+        asb_type="rowdy_neighbours",
+        hate_motivated=True,
+        anonymous=False,
+        occurred_at=datetime(2026, 11, 20, 23, 30, tzinfo=UTC),
+        reported_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
+        postcode="SW1A 1AA",
+        perpetrator_keys=["flat-3"],
+        consent_to_share=consent,
+        **overrides,
+    )
+    envelope = Envelope(
+        source="casebridge/intake",
+        type=ComplaintLogged.event_type(),
+        subject=ComplaintLogged.subject_for(DEMO_AREA_ID),
+        area_id=DEMO_AREA_ID,
+        data=event.model_dump(mode="json"),
+    )
+    return envelope, event
