@@ -13,7 +13,7 @@ from casebridge.common.testing.harness import rollback_client
 from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.common.testing.tokens import TokenFactory
 from casebridge.intake.main import create_app
-from casebridge.intake.models import Area
+from casebridge.intake.models import Agency, Area
 from casebridge.intake.settings import Settings
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]
 HOUSING, _ = DEMO_AGENCIES["housing"]
+# An agency of the demo area that is not a core partner, and another area with its council.
+HEALTH = UUID("0192f0a0-0000-7000-8000-00000000e001")
+OTHER_AREA = UUID("0192f0a0-0000-7000-8000-00000000a002")
+OTHER_COUNCIL = UUID("0192f0a0-0000-7000-8000-00000000c002")
 ALL_SCOPES = ["complaints:write", "complaints:read", "people:read", "people:write"]
 
 
@@ -60,10 +64,25 @@ async def intake(
     settings = Settings(database_url=intake_db, nats_url=nats_server.url, log_json=False)
     async with rollback_client(create_app, settings, tokens) as (client, sessions):
         async with sessions() as session:
-            await session.execute(
-                insert(Area)
-                .values(id=DEMO_AREA_ID, code=DEMO_AREA_CODE, name=DEMO_AREA_NAME)
-                .on_conflict_do_nothing()
-            )
+            await seed_areas(session)
             await session.commit()
         yield Intake(client, sessions, tokens, settings)
+
+
+async def seed_areas(session: AsyncSession) -> None:
+    areas = [
+        {"id": DEMO_AREA_ID, "code": DEMO_AREA_CODE, "name": DEMO_AREA_NAME},
+        {"id": OTHER_AREA, "code": "OTH", "name": "Other Community Safety Partnership"},
+    ]
+    await session.execute(insert(Area).values(areas).on_conflict_do_nothing())
+    agencies = [
+        {"id": agency_id, "area_id": DEMO_AREA_ID, "name": name, "kind": kind,
+         "core_partner": True}
+        for kind, (agency_id, name) in DEMO_AGENCIES.items()
+    ] + [
+        {"id": HEALTH, "area_id": DEMO_AREA_ID, "name": "Demo ICB", "kind": "health",
+         "core_partner": False},
+        {"id": OTHER_COUNCIL, "area_id": OTHER_AREA, "name": "Other Council", "kind": "council",
+         "core_partner": True},
+    ]  # fmt: skip
+    await session.execute(insert(Agency).values(agencies).on_conflict_do_nothing())

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from casebridge.common.app import create_service_app
+from casebridge.intake.config import AreaConfigs
 from casebridge.intake.routes import router
 from casebridge.intake.settings import Settings
 from fastapi import FastAPI
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    async def load_area_configs(app: FastAPI) -> None:
+        # Validated here so a broken area file stops the service at start-up.
+        app.state.area_configs = AreaConfigs(settings.area_configs_path())
+
     return create_service_app(
-        settings or Settings(),
+        settings,
         title="Casebridge intake",
-        description="Complaints, complaint logs, incidents, risk assessments and references.",
+        description="Complaints, complaint logs, incidents, risk assessments and references. "
+        "Public reporting apps use Open311 GeoReport v2 under /open311/v2/.",
         routers=[router],
+        on_startup=[load_area_configs],
     )

@@ -1,18 +1,51 @@
-"""Intake's tables: areas, complaints (people, incidents and assessments come with issue 3)."""
+"""Intake's tables: areas and agencies, people, complaints, incidents, assessments, keys."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from casebridge.common.db import Base, new_id
+from casebridge.common.db import Base, new_id, utcnow
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Sequence, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-__all__ = ["Area", "Base", "Complaint", "DeadLetter", "OutboxMessage", "ProcessedMessage"]
+__all__ = [
+    "Agency",
+    "AgencyReference",
+    "Area",
+    "Base",
+    "Complaint",
+    "DeadLetter",
+    "IdempotencyRecord",
+    "Incident",
+    "Open311Client",
+    "OutboxMessage",
+    "Perpetrator",
+    "Person",
+    "PersonMerge",
+    "ProcessedMessage",
+    "RiskAssessment",
+    "Witness",
+]
 
 REFERENCE_SEQUENCE = Sequence("complaint_reference_seq", metadata=Base.metadata)
+_LIVE = text("merged_into_id IS NULL")
 
 
 class Area(Base):
@@ -23,6 +56,72 @@ class Area(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(6), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+
+
+class Agency(Base):
+    """An agency of an area; core partners see complaints whose victim consented to share."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    core_partner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class Person(Base):
+    """A complainant (individual, business or community group): one complaint log each."""
+
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    name_norm: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(300))
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    repeat_victim_at: Mapped[datetime | None]
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    # Matching reads only these indexes (partial: merged records never match).
+    __table_args__ = (
+        Index("ix_person_match_phone", "area_id", "phone", postgresql_where=_LIVE),
+        Index("ix_person_match_email", "area_id", "email", postgresql_where=_LIVE),
+        Index("ix_person_match_name_dob", "area_id", "name_norm", "date_of_birth",
+              postgresql_where=_LIVE),
+        Index("ix_person_match_postcode", "area_id", "postcode", postgresql_where=_LIVE),
+    )  # fmt: skip
+
+
+class PersonMerge(Base):
+    """Audit of a duplicate log merged into another (who, when, why, what moved)."""
+
+    __tablename__ = "person_merge"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    merged_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), unique=True)
+    agency_id: Mapped[uuid.UUID]
+    merged_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(500))
+    complaint_ids: Mapped[list[str]] = mapped_column(JSONB)
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Incident(Base):
+    """What happened; complaints to several agencies about it share one incident."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Complaint(Base):
@@ -37,14 +136,132 @@ class Complaint(Base):
     receiving_agency_id: Mapped[uuid.UUID]
     recorded_by: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"))
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incident.id"), index=True)
     nsir_category: Mapped[str] = mapped_column(String(20))
     asb_type: Mapped[str] = mapped_column(String(60))
     hate_motivated: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text)
-    postcode: Mapped[str | None] = mapped_column(String(10))
+    address: Mapped[str | None] = mapped_column(String(300))
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    uprn: Mapped[int | None] = mapped_column(BigInteger)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    consent_status: Mapped[str] = mapped_column(
+        String(12), default="not_asked", server_default="not_asked"
+    )
+    consent_recorded_at: Mapped[datetime | None]
+    share_override_reason: Mapped[str | None] = mapped_column(String(500))
+    share_override_by: Mapped[str | None] = mapped_column(String(200))
+    share_override_at: Mapped[datetime | None]
+    open311_client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("open311_client.id"))
     occurred_at: Mapped[datetime]
     reported_at: Mapped[datetime]
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
-    __table_args__ = (Index("ix_complaint_agency_created", "receiving_agency_id", "created_at"),)
+    agency_references: Mapped[list[AgencyReference]] = relationship(lazy="raise")
+    perpetrators: Mapped[list[Perpetrator]] = relationship(lazy="raise")
+    witnesses: Mapped[list[Witness]] = relationship(lazy="raise")
+
+    __table_args__ = (
+        Index("ix_complaint_agency_created", "receiving_agency_id", "created_at"),
+        Index("ix_complaint_area_reported", "area_id", "reported_at", "id"),
+        Index("ix_complaint_person_reported", "person_id", "reported_at"),
+        Index("ix_complaint_postcode", "area_id", "postcode"),
+    )
+
+
+class AgencyReference(Base):
+    """An agency's own reference for a complaint (police incident number, council case)."""
+
+    __tablename__ = "agency_reference"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    agency_id: Mapped[uuid.UUID]
+    reference: Mapped[str] = mapped_column(String(60))
+    reference_norm: Mapped[str] = mapped_column(String(60), index=True)
+
+
+class Perpetrator(Base):
+    """An alleged perpetrator named in a complaint; `key` says "the same one" across them."""
+
+    __tablename__ = "perpetrator"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    address: Mapped[str | None] = mapped_column(String(300))
+    postcode: Mapped[str | None] = mapped_column(String(8))
+    person_id: Mapped[uuid.UUID | None]
+    key: Mapped[str | None] = mapped_column(String(300), index=True)
+
+
+class Witness(Base):
+    """A witness named in a complaint."""
+
+    __tablename__ = "witness"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("complaint.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    statement: Mapped[str | None] = mapped_column(String(2000))
+
+
+class RiskAssessment(Base):
+    """One assessment of a complaint with the configuration version it used; never updated."""
+
+    __tablename__ = "risk_assessment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaint.id"))
+    person_id: Mapped[uuid.UUID | None]
+    config_version: Mapped[str] = mapped_column(String(60))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    score: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(10))
+    assessed_by: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[uuid.UUID]
+    assessed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    __table_args__ = (Index("ix_risk_assessment_complaint", "complaint_id", "assessed_at"),)
+
+
+class Open311Client(Base):
+    """A public reporting app; its api_key is stored as a SHA-256 digest only."""
+
+    __tablename__ = "open311_client"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    api_key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST with an Idempotency-Key, stored with its effect."""
+
+    __tablename__ = "idempotency_record"
+
+    caller: Mapped[str] = mapped_column(String(250), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    media_type: Mapped[str] = mapped_column(String(60), server_default="application/json")
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -21,3 +21,20 @@ def is_valid_reference(reference: str) -> bool:
         return False
     _, year, sequence, check = match.groups()
     return damm.is_valid(f"{year}{sequence}{check}")
+
+
+def looks_like_reference(value: str) -> bool:
+    """Has the shape of a Casebridge reference (whatever its check character)."""
+    return _REFERENCE.match(value.strip().upper()) is not None
+
+
+def checked_lookup(value: str) -> str:
+    """A lookup value: a Casebridge reference must pass its check character (a typo is
+    caught here, before any query); anything else is taken as an agency's reference."""
+    value = value.strip()
+    if looks_like_reference(value) and not is_valid_reference(value):
+        raise ValueError(
+            "the check character is wrong: this Casebridge reference has a typo "
+            "(a wrong or swapped digit)"
+        )
+    return value.upper() if looks_like_reference(value) else value

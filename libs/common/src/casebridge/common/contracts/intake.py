@@ -43,3 +43,116 @@ class ComplaintLogged(_IntakeEvent):
     perpetrator_keys: list[str] = []
     consent_to_share: str = "not_asked"
     agency_references: list[AgencyReference] = []
+
+    # Added with issue 3 (additive): when consent was recorded, what kind of complainant.
+    consent_recorded_at: datetime | None = None
+    complainant_kind: str | None = None
+    status: str = "open"
+
+
+@register
+class ComplaintUpdated(_IntakeEvent):
+    """A handler corrected a complaint; `changed` names the fields (values stay in intake)."""
+
+    name: ClassVar[str] = "complaint.updated"
+    aggregate_type: ClassVar[str] = "complaint"
+
+    complaint_id: UUID
+    reference: str
+    area_id: UUID
+    receiving_agency_id: UUID
+    person_id: UUID | None = None
+    changed: list[str]
+    status: str
+    nsir_category: str
+    asb_type: str
+    hate_motivated: bool
+    shared_by_override: bool = False
+    updated_at: datetime
+
+
+@register
+class IncidentLinked(_IntakeEvent):
+    """A complaint now belongs to an incident that other complaints describe too."""
+
+    name: ClassVar[str] = "incident.linked"
+    aggregate_type: ClassVar[str] = "incident"
+
+    complaint_id: UUID
+    incident_id: UUID
+    previous_incident_id: UUID
+    linked_at: datetime
+
+
+@register
+class IncidentUnlinked(_IntakeEvent):
+    """A complaint left a shared incident; it is its own incident again."""
+
+    name: ClassVar[str] = "incident.unlinked"
+    aggregate_type: ClassVar[str] = "incident"
+
+    complaint_id: UUID
+    incident_id: UUID
+    previous_incident_id: UUID
+    unlinked_at: datetime
+
+
+@register
+class PersonMerged(_IntakeEvent):
+    """A duplicate complaint log was merged into another; its complaints moved with it."""
+
+    name: ClassVar[str] = "person.merged"
+    aggregate_type: ClassVar[str] = "person"
+
+    survivor_id: UUID
+    merged_id: UUID
+    complaint_ids: list[UUID]
+    merged_by_agency_id: UUID
+    merged_at: datetime
+
+
+@register
+class RiskAssessed(_IntakeEvent):
+    """A risk assessment was recorded; a `high` band needs partners to act at once."""
+
+    name: ClassVar[str] = "risk.assessed"
+    aggregate_type: ClassVar[str] = "complaint"
+
+    assessment_id: UUID
+    complaint_id: UUID
+    person_id: UUID | None = None
+    receiving_agency_id: UUID
+    config_version: str
+    score: int
+    band: str
+    previous_band: str | None = None
+    assessed_at: datetime
+
+
+@register
+class ConsentChanged(_IntakeEvent):
+    """The victim's consent to share changed (given, refused, withdrawn)."""
+
+    name: ClassVar[str] = "consent.changed"
+    aggregate_type: ClassVar[str] = "complaint"
+
+    complaint_id: UUID
+    person_id: UUID | None = None
+    receiving_agency_id: UUID
+    consent_to_share: str
+    previous: str
+    recorded_at: datetime
+
+
+@register
+class RepeatVictimMarked(_IntakeEvent):
+    """A person met the area's repeat-victim rule (e.g. 3 incidents in 3 months)."""
+
+    name: ClassVar[str] = "person.repeat_victim_marked"
+    aggregate_type: ClassVar[str] = "person"
+
+    person_id: UUID
+    complaint_ids: list[UUID]
+    incidents: int
+    rule: str
+    marked_at: datetime

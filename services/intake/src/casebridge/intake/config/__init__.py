@@ -1,0 +1,107 @@
+"""Per-area configuration: risk matrix, repeat-victim rule, duplicate window (YAML)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PATH = Path(__file__).with_name("default.yaml")
+BANDS = ("standard", "medium", "high")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Question(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
+    text: str = Field(min_length=1, max_length=500)
+    options: dict[str, int] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _points(self) -> Question:
+        if any(points < 0 for points in self.options.values()):
+            raise ValueError("option points must not be negative")
+        return self
+
+
+class Bands(_Strict):
+    medium: int = Field(ge=1)
+    high: int = Field(ge=1)
+
+
+class RiskMatrix(_Strict):
+    bands: Bands
+    questions: list[Question] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> RiskMatrix:
+        ids = [q.id for q in self.questions]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"question ids must be unique: {sorted(ids)}")
+        if self.bands.medium >= self.bands.high:
+            raise ValueError("bands.medium must be below bands.high")
+        if self.max_score() < self.bands.high:
+            raise ValueError(f"bands.high ({self.bands.high}) is above the top score")
+        return self
+
+    def max_score(self) -> int:
+        return sum(max(q.options.values()) for q in self.questions)
+
+    def band(self, score: int) -> str:
+        if score >= self.bands.high:
+            return "high"
+        return "medium" if score >= self.bands.medium else "standard"
+
+
+class RepeatVictimRule(_Strict):
+    complaints: int = Field(ge=2, le=50)
+    months: int = Field(ge=1, le=24)
+
+
+class DuplicateRule(_Strict):
+    window_hours: int = Field(ge=1, le=24 * 90)
+
+
+class AreaConfig(_Strict):
+    version: str = Field(min_length=1, max_length=60)
+    risk: RiskMatrix
+    repeat_victim: RepeatVictimRule
+    duplicates: DuplicateRule
+
+
+class AreaConfigError(Exception):
+    """A configuration file that does not validate; the message names file and field."""
+
+
+def load(path: Path) -> AreaConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return AreaConfig.model_validate(raw)
+    except OSError as exc:
+        raise AreaConfigError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise AreaConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise AreaConfigError(f"{path}: {problems}") from exc
+
+
+class AreaConfigs:
+    """The default plus each area's own file (`<dir>/<AREA CODE>.yaml`), all validated at
+    load so a broken file stops the service at start-up instead of at the first call."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.default = load(DEFAULT_PATH)
+        self.by_area: dict[str, AreaConfig] = {}
+        if directory is not None and directory.is_dir():
+            for path in sorted(directory.glob("*.yaml")):
+                self.by_area[path.stem.upper()] = load(path)
+
+    def for_area(self, area_code: str) -> AreaConfig:
+        return self.by_area.get(area_code.upper(), self.default)

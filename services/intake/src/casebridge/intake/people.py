@@ -1,0 +1,270 @@
+"""People and their complaint logs: matching, the log, merging, the repeat-victim rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from casebridge.common.auth import Principal
+from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
+from casebridge.common.db import utcnow
+from casebridge.common.events import outbox
+from casebridge.intake import normalise
+from casebridge.intake.config import RepeatVictimRule
+from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
+from casebridge.intake.models import Complaint, Person, PersonMerge
+from casebridge.intake.schemas.people import (
+    Complainant,
+    MatchCandidate,
+    MatchCandidatesDetail,
+    MatchReason,
+    PersonDetails,
+)
+from casebridge.intake.visibility import visible_people
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+MatchHow = Literal["attached", "created", "chosen"]
+MAX_CANDIDATES = 10
+
+
+@dataclass(frozen=True)
+class Scored:
+    person: Person
+    score: int
+    reasons: list[MatchReason]
+    certain: bool
+
+
+def _score(person: Person, details: PersonDetails) -> Scored:
+    """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
+    and one strong identifier (phone, e-mail, or date of birth)."""
+    name_norm = normalise.name(details.name)
+    same_name = person.name_norm == name_norm
+    reasons: list[MatchReason] = []
+    score = 0
+    if details.phone and person.phone == details.phone:
+        reasons.append(MatchReason.phone)
+        score += 40
+    if details.email and person.email == details.email:
+        reasons.append(MatchReason.email)
+        score += 40
+    dob_known = details.date_of_birth is not None and person.date_of_birth is not None
+    if same_name and dob_known and person.date_of_birth == details.date_of_birth:
+        reasons.append(MatchReason.name_dob)
+        score += 50
+    if same_name and details.postcode and person.postcode == details.postcode:
+        reasons.append(MatchReason.name_postcode)
+        score += 30
+    dob_differs = dob_known and person.date_of_birth != details.date_of_birth
+    if dob_differs:
+        reasons.append(MatchReason.dob_differs)
+        score -= 50
+    if not same_name:
+        reasons.append(MatchReason.name_differs)
+        score -= 20
+    strong = {MatchReason.phone, MatchReason.email, MatchReason.name_dob} & set(reasons)
+    certain = same_name and not dob_differs and bool(strong) and person.kind == details.kind
+    return Scored(person, score, reasons, certain)
+
+
+async def _candidates(session: AsyncSession, area_id: UUID, details: PersonDetails) -> list[Person]:
+    """One statement; every arm is served by an index (ix_person_match_*), never a scan."""
+    name_norm = normalise.name(details.name)
+    arms = []
+    if details.phone:
+        arms.append(Person.phone == details.phone)
+    if details.email:
+        arms.append(Person.email == details.email)
+    if details.date_of_birth:
+        arms.append(
+            and_(Person.name_norm == name_norm, Person.date_of_birth == details.date_of_birth)
+        )
+    if details.postcode:
+        arms.append(and_(Person.postcode == details.postcode, Person.name_norm == name_norm))
+    if not arms:
+        return []
+    statement = (
+        select(Person)
+        .where(Person.area_id == area_id, Person.merged_into_id.is_(None), or_(*arms))
+        .limit(50)
+    )
+    return list(await session.scalars(statement))
+
+
+async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UUID]) -> set[UUID]:
+    if not ids:
+        return set()
+    statement = visible_people(principal).where(Person.id.in_(ids)).with_only_columns(Person.id)
+    return set(await session.scalars(statement))
+
+
+async def resolve_complainant(
+    session: AsyncSession, *, principal: Principal, complainant: Complainant
+) -> tuple[Person, MatchHow]:
+    """Find the complainant's log before making one: a certain match attaches, an uncertain
+    one raises MatchUncertain with ranked candidates (only people the caller may see), no
+    match creates. `match: new` creates without asking."""
+    if complainant.person_id is not None:
+        return await get_person(session, principal=principal, person_id=complainant.person_id), (
+            "chosen"
+        )
+    details = complainant.details
+    assert details is not None
+    scored = [_score(p, details) for p in await _candidates(session, principal.area_id, details)]
+    certain = [s for s in scored if s.certain]
+    if len(certain) == 1:
+        _complete(certain[0].person, details)
+        return certain[0].person, "attached"
+    if complainant.match == "ask":
+        ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
+        visible = await _visible_ids(session, principal, [s.person.id for s in ranked])
+        shown = [s for s in ranked if s.person.id in visible][:MAX_CANDIDATES]
+        if shown:
+            raise MatchUncertain(_candidates_detail(shown))
+    return await _create(session, principal.area_id, details), "created"
+
+
+def _candidates_detail(shown: list[Scored]) -> dict[str, object]:
+    detail = MatchCandidatesDetail(
+        message="the complainant may already have a log: resend with complainant.person_id "
+        "set to one of the candidates, or with complainant.match = 'new'",
+        candidates=[
+            MatchCandidate(
+                person_id=s.person.id,
+                name=s.person.name,
+                postcode=s.person.postcode,
+                score=s.score,
+                reasons=[r.value for r in s.reasons],
+            )
+            for s in shown
+        ],
+    )
+    return detail.model_dump(mode="json")
+
+
+def _complete(person: Person, details: PersonDetails) -> None:
+    """A certain match fills what the log did not know yet; it never overwrites."""
+    for field in ("date_of_birth", "phone", "email", "address", "postcode"):
+        if getattr(person, field) is None and getattr(details, field) is not None:
+            setattr(person, field, getattr(details, field))
+
+
+async def _create(session: AsyncSession, area_id: UUID, details: PersonDetails) -> Person:
+    person = Person(
+        area_id=area_id,
+        kind=details.kind,
+        name=details.name,
+        name_norm=normalise.name(details.name),
+        date_of_birth=details.date_of_birth,
+        phone=details.phone,
+        email=details.email,
+        address=details.address,
+        postcode=details.postcode,
+    )
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def get_person(session: AsyncSession, *, principal: Principal, person_id: UUID) -> Person:
+    person = await session.scalar(visible_people(principal).where(Person.id == person_id))
+    if person is None:
+        raise PersonNotFound("person not found")
+    return person
+
+
+def months_ago(now: datetime, months: int) -> datetime:
+    """Calendar months back, clamped to the month's last day (31 May - 3 months = 28 Feb)."""
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    for day in range(now.day, 27, -1):
+        try:
+            return now.replace(year=year, month=month + 1, day=day)
+        except ValueError:
+            continue
+    return now.replace(year=year, month=month + 1, day=min(now.day, 28))
+
+
+async def apply_repeat_victim_rule(
+    session: AsyncSession, *, person: Person, rule: RepeatVictimRule
+) -> bool:
+    """Mark the person as a repeat victim once they have complained about `complaints`
+    separate incidents in `months` (across every agency); the mark is kept and announced."""
+    if person.repeat_victim_at is not None:
+        return False
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(Complaint.id, Complaint.incident_id).where(
+                Complaint.person_id == person.id,
+                Complaint.reported_at >= months_ago(now, rule.months),
+            )
+        )
+    ).all()
+    incidents = {row.incident_id for row in rows}
+    if len(incidents) < rule.complaints:
+        return False
+    person.repeat_victim_at = now
+    event = RepeatVictimMarked(
+        person_id=person.id,
+        complaint_ids=[row.id for row in rows],
+        incidents=len(incidents),
+        rule=f"{rule.complaints} incidents in {rule.months} months",
+        marked_at=now,
+    )
+    outbox.add(session, event, area_id=person.area_id, aggregate_id=person.id)
+    return True
+
+
+async def merge_people(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    survivor_id: UUID,
+    duplicate_id: UUID,
+    reason: str,
+    rule: RepeatVictimRule,
+) -> PersonMerge:
+    """Merge a duplicate log into the survivor: its complaints move, the duplicate is kept
+    (pointing at the survivor) and the merge is audited and announced."""
+    if survivor_id == duplicate_id:
+        raise CannotMergeIntoItself("a person cannot be merged into itself")
+    survivor = await get_person(session, principal=principal, person_id=survivor_id)
+    duplicate = await get_person(session, principal=principal, person_id=duplicate_id)
+    moved = list(
+        await session.scalars(
+            update(Complaint)
+            .where(Complaint.person_id == duplicate.id)
+            .values(person_id=survivor.id, updated_at=func.now())
+            .returning(Complaint.id)
+        )
+    )
+    duplicate.merged_into_id = survivor.id
+    for field in ("date_of_birth", "phone", "email", "address", "postcode"):
+        if getattr(survivor, field) is None:
+            setattr(survivor, field, getattr(duplicate, field))
+    if duplicate.repeat_victim_at and not survivor.repeat_victim_at:
+        survivor.repeat_victim_at = duplicate.repeat_victim_at
+    audit = PersonMerge(
+        survivor_id=survivor.id,
+        merged_id=duplicate.id,
+        agency_id=principal.agency_id,
+        merged_by=principal.subject,
+        reason=reason,
+        complaint_ids=[str(i) for i in moved],
+        merged_at=utcnow(),
+    )
+    session.add(audit)
+    await session.flush()
+    event = PersonMerged(
+        survivor_id=survivor.id,
+        merged_id=duplicate.id,
+        complaint_ids=moved,
+        merged_by_agency_id=principal.agency_id,
+        merged_at=audit.merged_at,
+    )
+    outbox.add(session, event, area_id=survivor.area_id, aggregate_id=survivor.id)
+    await apply_repeat_victim_rule(session, person=survivor, rule=rule)
+    return audit

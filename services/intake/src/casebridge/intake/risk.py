@@ -1,0 +1,106 @@
+"""Risk assessment at the call, against the area's versioned question set."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from casebridge.common.auth import Principal
+from casebridge.common.contracts.intake import RiskAssessed
+from casebridge.common.db import utcnow
+from casebridge.common.events import outbox
+from casebridge.intake.complaints import get_complaint
+from casebridge.intake.config import AreaConfig, RiskMatrix
+from casebridge.intake.errors import InvalidAnswers
+from casebridge.intake.models import RiskAssessment
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def score_answers(matrix: RiskMatrix, answers: dict[str, str]) -> int:
+    """Every question answered with one of its options, or a 422 naming each one wrong."""
+    problems = []
+    questions = {q.id: q for q in matrix.questions}
+    for key in answers:
+        if key not in questions:
+            problems.append({"field": f"body.answers.{key}", "reason": "is not a question"})
+    score = 0
+    for question in matrix.questions:
+        answer = answers.get(question.id)
+        if answer is None:
+            problems.append({"field": f"body.answers.{question.id}", "reason": "is required"})
+        elif answer not in question.options:
+            allowed = ", ".join(question.options)
+            problems.append(
+                {"field": f"body.answers.{question.id}", "reason": f"must be one of: {allowed}"}
+            )
+        else:
+            score += question.options[answer]
+    if problems:
+        raise InvalidAnswers(problems)
+    return score
+
+
+async def assess(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    complaint_id: UUID,
+    answers: dict[str, str],
+    config: AreaConfig,
+) -> RiskAssessment:
+    """Record an assessment (earlier ones stay as history); a high band is announced in
+    the same transaction, so partners hear of it as soon as it commits."""
+    complaint = await get_complaint(
+        session, principal=principal, complaint_id=complaint_id, details=False
+    )
+    score = score_answers(config.risk, answers)
+    previous = await latest(session, complaint_id=complaint.id)
+    assessment = RiskAssessment(
+        complaint_id=complaint.id,
+        person_id=complaint.person_id,
+        config_version=config.version,
+        answers=answers,
+        score=score,
+        band=config.risk.band(score),
+        assessed_by=principal.subject,
+        agency_id=principal.agency_id,
+        assessed_at=utcnow(),
+    )
+    session.add(assessment)
+    await session.flush()
+    event = RiskAssessed(
+        assessment_id=assessment.id,
+        complaint_id=complaint.id,
+        person_id=complaint.person_id,
+        receiving_agency_id=complaint.receiving_agency_id,
+        config_version=assessment.config_version,
+        score=score,
+        band=assessment.band,
+        previous_band=previous.band if previous else None,
+        assessed_at=assessment.assessed_at,
+    )
+    outbox.add(session, event, area_id=complaint.area_id, aggregate_id=complaint.id)
+    return assessment
+
+
+async def latest(session: AsyncSession, *, complaint_id: UUID) -> RiskAssessment | None:
+    return await session.scalar(
+        select(RiskAssessment)
+        .where(RiskAssessment.complaint_id == complaint_id)
+        .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
+        .limit(1)
+    )
+
+
+async def history(
+    session: AsyncSession, *, principal: Principal, complaint_id: UUID
+) -> list[RiskAssessment]:
+    complaint = await get_complaint(
+        session, principal=principal, complaint_id=complaint_id, details=False
+    )
+    rows = await session.scalars(
+        select(RiskAssessment)
+        .where(RiskAssessment.complaint_id == complaint.id)
+        .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
+    )
+    return list(rows)

@@ -1,0 +1,12 @@
+"""Intake's REST routes (bearer tokens) and Open311 (api_key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import complaints, people, risk
+
+router = APIRouter()
+router.include_router(complaints.router)
+router.include_router(risk.router)
+router.include_router(people.router)

@@ -1,0 +1,217 @@
+"""Complaint routes: parse, authorise, delegate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from casebridge.common.db import DbSession
+from casebridge.intake import changes, complaints, incidents, search
+from casebridge.intake.idempotency import Idempotent
+from casebridge.intake.presenters import complaint_read, complaint_summary
+from casebridge.intake.references import checked_lookup
+from casebridge.intake.schemas.complaints import (
+    AsbType,
+    ComplaintCreate,
+    ComplaintRead,
+    ComplaintSummary,
+    ComplaintUpdate,
+    ConsentChange,
+    IncidentLink,
+    SharingOverride,
+)
+from casebridge.intake.schemas.fields import Postcode
+from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
+from casebridge.intake.schemas.people import MatchUncertainBody
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AfterValidator
+
+from .deps import (
+    CanReadComplaints,
+    CanWriteComplaints,
+    Configs,
+    Cursor,
+    PageSize,
+    caller,
+    json_response,
+)
+
+router = APIRouter(tags=["complaints"])
+
+ComplaintId = Annotated[UUID, Path(description="The complaint's id")]
+LookupReference = Annotated[
+    str,
+    Path(min_length=1, max_length=60, description="A Casebridge or agency reference"),
+    AfterValidator(checked_lookup),
+]
+
+
+@router.post(
+    "/complaints",
+    status_code=201,
+    response_model=ComplaintRead,
+    responses={
+        409: {
+            "model": MatchUncertainBody,
+            "description": "The complainant may already have a log: nothing was recorded. "
+            "Resend with complainant.person_id (a candidate) or complainant.match = 'new'.",
+        }
+    },
+)
+async def log_complaint(
+    data: ComplaintCreate,
+    session: DbSession,
+    who: CanWriteComplaints,
+    configs: Configs,
+    idem: Idempotent,
+) -> Response:
+    """Log a complaint on the complainant's log; the response carries its reference."""
+
+    async def produce() -> Response:
+        config = await complaints.area_config(session, configs, who.area_id)
+        complaint, how = await complaints.log_complaint(
+            session, principal=who, data=data, config=config
+        )
+        return json_response(complaint_read(complaint, how), 201)
+
+    return await idem.run(produce, caller=caller(who))
+
+
+@router.get("/complaints", response_model=ComplaintPage)
+async def list_complaints(
+    session: DbSession,
+    who: CanReadComplaints,
+    limit: PageSize = 50,
+    cursor: Cursor = None,
+    reference: Annotated[str | None, Query(max_length=60), AfterValidator(checked_lookup)] = None,
+    person_id: UUID | None = None,
+    postcode: Annotated[Postcode | None, Query()] = None,
+    agency_id: UUID | None = None,
+    asb_type: AsbType | None = None,
+    reported_from: datetime | None = None,
+    reported_to: datetime | None = None,
+) -> ComplaintPage:
+    """Complaints the caller's agency may see, newest first; filters combine."""
+    filters = search.ComplaintFilters(
+        reference, person_id, postcode, agency_id, asb_type, reported_from, reported_to
+    )
+    page = await search.list_complaints(
+        session, principal=who, filters=filters, cursor=cursor, limit=limit
+    )
+    return ComplaintPage(
+        items=[complaint_summary(c) for c in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/complaints/by-reference/{reference:path}", response_model=ComplaintMatches)
+async def find_by_reference(
+    reference: LookupReference, session: DbSession, who: CanReadComplaints
+) -> ComplaintMatches:
+    """A Casebridge reference (its check character is verified: a misheard one is a 422) or
+    any agency's own reference."""
+    found = await complaints.find_by_reference(session, principal=who, value=reference)
+    return ComplaintMatches(items=[complaint_read(c) for c in found])
+
+
+@router.get("/complaints/{complaint_id}", response_model=ComplaintRead)
+async def get_complaint(
+    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints
+) -> ComplaintRead:
+    complaint = await complaints.get_complaint(session, principal=who, complaint_id=complaint_id)
+    return complaint_read(complaint)
+
+
+@router.patch("/complaints/{complaint_id}", response_model=ComplaintRead)
+async def update_complaint(
+    complaint_id: ComplaintId, data: ComplaintUpdate, session: DbSession, who: CanWriteComplaints
+) -> ComplaintRead:
+    """The receiving agency corrects its complaint (status, category, type, hate flag)."""
+    complaint = await changes.update_complaint(
+        session, principal=who, complaint_id=complaint_id, data=data
+    )
+    return complaint_read(complaint)
+
+
+@router.post("/complaints/{complaint_id}/consent", response_model=ComplaintRead)
+async def change_consent(
+    complaint_id: ComplaintId,
+    data: ConsentChange,
+    session: DbSession,
+    who: CanWriteComplaints,
+    idem: Idempotent,
+) -> Response:
+    """Record the victim's consent to share (given, refused, withdrawn) with its time."""
+
+    async def produce() -> Response:
+        complaint = await changes.change_consent(
+            session, principal=who, complaint_id=complaint_id, data=data
+        )
+        return json_response(complaint_read(complaint))
+
+    return await idem.run(produce, caller=caller(who))
+
+
+@router.post("/complaints/{complaint_id}/sharing-override", response_model=ComplaintRead)
+async def record_override(
+    complaint_id: ComplaintId,
+    data: SharingOverride,
+    session: DbSession,
+    who: CanWriteComplaints,
+    idem: Idempotent,
+) -> Response:
+    """Share with the area's core partners without consent (risk of harm), recorded."""
+
+    async def produce() -> Response:
+        complaint = await changes.record_override(
+            session, principal=who, complaint_id=complaint_id, data=data
+        )
+        return json_response(complaint_read(complaint))
+
+    return await idem.run(produce, caller=caller(who))
+
+
+@router.post("/complaints/{complaint_id}/link", response_model=ComplaintRead)
+async def link_complaint(
+    complaint_id: ComplaintId,
+    data: IncidentLink,
+    session: DbSession,
+    who: CanWriteComplaints,
+    idem: Idempotent,
+) -> Response:
+    """This complaint describes the same incident as another one."""
+
+    async def produce() -> Response:
+        complaint = await incidents.link_complaint(
+            session, principal=who, complaint_id=complaint_id, to_complaint_id=data.complaint_id
+        )
+        return json_response(complaint_read(complaint))
+
+    return await idem.run(produce, caller=caller(who))
+
+
+@router.post("/complaints/{complaint_id}/unlink", response_model=ComplaintRead)
+async def unlink_complaint(
+    complaint_id: ComplaintId, session: DbSession, who: CanWriteComplaints, idem: Idempotent
+) -> Response:
+    """This complaint is a separate incident after all."""
+
+    async def produce() -> Response:
+        complaint = await incidents.unlink_complaint(
+            session, principal=who, complaint_id=complaint_id
+        )
+        return json_response(complaint_read(complaint))
+
+    return await idem.run(produce, caller=caller(who))
+
+
+@router.get("/complaints/{complaint_id}/duplicates", response_model=list[ComplaintSummary])
+async def suggest_duplicates(
+    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints, configs: Configs
+) -> list[ComplaintSummary]:
+    """Likely the same incident: same complainant, type and place within the window."""
+    config = await complaints.area_config(session, configs, who.area_id)
+    found = await incidents.suggest_duplicates(
+        session, principal=who, complaint_id=complaint_id, rule=config.duplicates
+    )
+    return [complaint_summary(c) for c in found]

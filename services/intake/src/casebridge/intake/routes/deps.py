@@ -1,0 +1,39 @@
+"""What every intake route shares: scopes, configuration, JSON responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from casebridge.common.auth import Principal, Scoped
+from casebridge.intake.config import AreaConfigs
+from fastapi import Depends, Query, Request, Response
+from pydantic import BaseModel, TypeAdapter
+
+CanWriteComplaints = Annotated[Principal, Scoped("complaints:write")]
+CanReadComplaints = Annotated[Principal, Scoped("complaints:read")]
+CanReadPeople = Annotated[Principal, Scoped("people:read")]
+CanWritePeople = Annotated[Principal, Scoped("people:write")]
+
+PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
+
+
+def _configs(request: Request) -> AreaConfigs:
+    configs: AreaConfigs = request.app.state.area_configs
+    return configs
+
+
+Configs = Annotated[AreaConfigs, Depends(_configs)]
+
+
+def json_response(model: BaseModel | list[Any], status_code: int = 200) -> Response:
+    if isinstance(model, BaseModel):
+        body = model.model_dump_json()
+    else:
+        body = TypeAdapter(list[Any]).dump_json(model).decode()
+    return Response(content=body, status_code=status_code, media_type="application/json")
+
+
+def caller(principal: Principal) -> str:
+    """Idempotency keys are scoped to the calling client of one agency."""
+    return f"{principal.agency_id}:{principal.client_id}"

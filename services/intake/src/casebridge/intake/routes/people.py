@@ -1,0 +1,101 @@
+"""People and complaint-log routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from casebridge.common.db import DbSession
+from casebridge.intake import complaints, people, search
+from casebridge.intake.idempotency import Idempotent
+from casebridge.intake.presenters import complaint_summary, person_read
+from casebridge.intake.schemas.fields import Postcode
+from casebridge.intake.schemas.lists import ComplaintPage, PersonLogRead, PersonPage
+from casebridge.intake.schemas.people import (
+    Email,
+    PersonMergeCreate,
+    PersonMergeRead,
+    PersonRead,
+    Phone,
+)
+from fastapi import APIRouter, Path, Query, Response
+
+from .deps import CanReadPeople, CanWritePeople, Configs, Cursor, PageSize, caller, json_response
+
+router = APIRouter(tags=["people"])
+
+PersonId = Annotated[UUID, Path(description="The person's id")]
+
+
+@router.get("/people", response_model=PersonPage)
+async def search_people(
+    session: DbSession,
+    who: CanReadPeople,
+    limit: PageSize = 50,
+    cursor: Cursor = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    phone: Annotated[Phone | None, Query()] = None,
+    email: Annotated[Email | None, Query()] = None,
+    postcode: Annotated[Postcode | None, Query()] = None,
+) -> PersonPage:
+    """People whose logs the caller's agency may see, by exact (normalised) fields."""
+    filters = search.PersonFilters(name, phone, email, postcode)
+    page = await search.search_people(
+        session, principal=who, filters=filters, cursor=cursor, limit=limit
+    )
+    return PersonPage(items=[person_read(p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/people/{person_id}", response_model=PersonRead)
+async def get_person(person_id: PersonId, session: DbSession, who: CanReadPeople) -> PersonRead:
+    return person_read(await people.get_person(session, principal=who, person_id=person_id))
+
+
+@router.get("/people/{person_id}/log", response_model=PersonLogRead)
+async def person_log(
+    person_id: PersonId,
+    session: DbSession,
+    who: CanReadPeople,
+    limit: PageSize = 50,
+    cursor: Cursor = None,
+) -> PersonLogRead:
+    """The person's history across every agency, newest first, with 6- and 12-month counts
+    (of what the caller's agency may see)."""
+    log = await search.person_log(
+        session, principal=who, person_id=person_id, cursor=cursor, limit=limit
+    )
+    return PersonLogRead(
+        person=person_read(log.person),
+        last_6_months=log.last_6_months,
+        last_12_months=log.last_12_months,
+        complaints=ComplaintPage(
+            items=[complaint_summary(c) for c in log.page.items],
+            next_cursor=log.page.next_cursor,
+        ),
+    )
+
+
+@router.post("/people/{person_id}/merge", status_code=201, response_model=PersonMergeRead)
+async def merge(
+    person_id: PersonId,
+    data: PersonMergeCreate,
+    session: DbSession,
+    who: CanWritePeople,
+    configs: Configs,
+    idem: Idempotent,
+) -> Response:
+    """Merge a duplicate log into this one (audited; PersonMerged)."""
+
+    async def produce() -> Response:
+        config = await complaints.area_config(session, configs, who.area_id)
+        audit = await people.merge_people(
+            session,
+            principal=who,
+            survivor_id=person_id,
+            duplicate_id=data.duplicate_id,
+            reason=data.reason,
+            rule=config.repeat_victim,
+        )
+        return json_response(PersonMergeRead.model_validate(audit), 201)
+
+    return await idem.run(produce, caller=caller(who))

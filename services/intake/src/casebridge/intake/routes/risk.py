@@ -1,0 +1,67 @@
+"""Risk assessment routes."""
+
+from __future__ import annotations
+
+from casebridge.common.db import DbSession
+from casebridge.intake import complaints, risk
+from casebridge.intake.idempotency import Idempotent
+from casebridge.intake.presenters import assessment_read
+from casebridge.intake.schemas.risk import (
+    QuestionRead,
+    RiskAssessmentCreate,
+    RiskAssessmentRead,
+    RiskQuestionSetRead,
+)
+from fastapi import APIRouter, Response
+
+from .complaints import ComplaintId
+from .deps import CanReadComplaints, CanWriteComplaints, Configs, caller, json_response
+
+router = APIRouter(tags=["risk"])
+
+
+@router.get("/risk/question-set", response_model=RiskQuestionSetRead)
+async def question_set(
+    session: DbSession, who: CanReadComplaints, configs: Configs
+) -> RiskQuestionSetRead:
+    """The caller's area's current question set, weights and bands."""
+    config = await complaints.area_config(session, configs, who.area_id)
+    return RiskQuestionSetRead(
+        version=config.version,
+        bands={"standard": 0, **config.risk.bands.model_dump()},
+        questions=[QuestionRead.model_validate(q.model_dump()) for q in config.risk.questions],
+    )
+
+
+@router.post(
+    "/complaints/{complaint_id}/risk-assessments",
+    status_code=201,
+    response_model=RiskAssessmentRead,
+)
+async def assess(
+    complaint_id: ComplaintId,
+    data: RiskAssessmentCreate,
+    session: DbSession,
+    who: CanWriteComplaints,
+    configs: Configs,
+    idem: Idempotent,
+) -> Response:
+    """Assess the risk at the call; a high band alerts partners at once (RiskAssessed)."""
+
+    async def produce() -> Response:
+        config = await complaints.area_config(session, configs, who.area_id)
+        assessment = await risk.assess(
+            session, principal=who, complaint_id=complaint_id, answers=data.answers, config=config
+        )
+        return json_response(assessment_read(assessment), 201)
+
+    return await idem.run(produce, caller=caller(who))
+
+
+@router.get("/complaints/{complaint_id}/risk-assessments", response_model=list[RiskAssessmentRead])
+async def history(
+    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints
+) -> list[RiskAssessmentRead]:
+    """Every assessment of the complaint, newest first (re-assessment keeps history)."""
+    rows = await risk.history(session, principal=who, complaint_id=complaint_id)
+    return [assessment_read(r) for r in rows]

@@ -1,0 +1,119 @@
+"""People (complainants) and their complaint logs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from casebridge.common.schemas import Schema
+from casebridge.intake import normalise
+from pydantic import AfterValidator, Field, model_validator
+
+from .fields import Address, Postcode, ShortName
+
+
+class PersonKind(StrEnum):
+    individual = "individual"
+    business = "business"
+    community_group = "community_group"
+
+
+Phone = Annotated[str, Field(min_length=3, max_length=40), AfterValidator(normalise.phone)]
+Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(normalise.email)]
+
+
+class PersonDetails(Schema):
+    """Who is complaining; matched against existing logs before a new one is made."""
+
+    kind: PersonKind = PersonKind.individual
+    name: ShortName
+    date_of_birth: date | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    address: Address | None = None
+    postcode: Postcode | None = None
+
+    @model_validator(mode="after")
+    def _sane_birth_date(self) -> PersonDetails:
+        if self.date_of_birth is not None and not (
+            date(1900, 1, 1) <= self.date_of_birth <= date.today()
+        ):
+            raise ValueError("date_of_birth must be between 1900-01-01 and today")
+        if self.kind != PersonKind.individual and self.date_of_birth is not None:
+            raise ValueError("date_of_birth applies to individuals only")
+        return self
+
+
+class Complainant(Schema):
+    """Either an existing log (`person_id`) or details to match; `match` says what to do
+    when the match is uncertain: `ask` (409 with candidates) or `new` (create a new log)."""
+
+    person_id: UUID | None = None
+    details: PersonDetails | None = None
+    match: Literal["ask", "new"] = "ask"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Complainant:
+        if (self.person_id is None) == (self.details is None):
+            raise ValueError("give exactly one of person_id or details")
+        return self
+
+
+class PersonRead(Schema):
+    id: UUID
+    kind: PersonKind
+    name: str
+    date_of_birth: date | None
+    phone: str | None
+    email: str | None
+    address: str | None
+    postcode: str | None
+    repeat_victim: bool
+    repeat_victim_at: datetime | None
+    created_at: datetime
+
+
+class MatchReason(StrEnum):
+    phone = "same phone number"
+    email = "same e-mail address"
+    name_dob = "same name and date of birth"
+    name_postcode = "same name and postcode"
+    dob_differs = "different date of birth"
+    name_differs = "different name"
+
+
+class MatchCandidate(Schema):
+    person_id: UUID
+    name: str
+    postcode: str | None
+    score: int
+    reasons: list[str]
+
+
+class MatchCandidatesDetail(Schema):
+    message: str
+    candidates: list[MatchCandidate]
+
+
+class MatchUncertainBody(Schema):
+    """409 body when the complainant may be one of several existing logs: nothing was
+    recorded; resend with `complainant.person_id` (one of the candidates) or `match: new`."""
+
+    error: Literal["person_match_uncertain"]
+    detail: MatchCandidatesDetail
+
+
+class PersonMergeCreate(Schema):
+    duplicate_id: UUID
+    reason: Annotated[str, Field(min_length=3, max_length=500)]
+
+
+class PersonMergeRead(Schema):
+    id: UUID
+    survivor_id: UUID
+    merged_id: UUID
+    reason: str
+    complaint_ids: list[str]
+    merged_at: datetime

@@ -1,0 +1,58 @@
+"""Payloads and counters the intake tests share."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from casebridge.common.events.models import OutboxMessage
+from sqlalchemy import func, select
+
+from .conftest import Intake
+
+
+def complaint(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "phone",
+        "complainant": {
+            "details": {
+                "name": "Ann Example",
+                "phone": "020 7946 0018",
+                "postcode": "SW1A 1AA",
+                "date_of_birth": "1970-05-01",
+            }
+        },
+        "occurred_at": "2026-11-20T23:30:00Z",
+        "reported_at": "2026-11-21T09:00:00Z",
+        "location": {"address": "1 Example Street", "postcode": "SW1A 1AA"},
+        "nsir_category": "personal",
+        "asb_type": "rowdy_neighbours",
+        "description": "Loud music until 3am",
+        "consent": {"status": "given"},
+    }
+    body.update(copy.deepcopy(overrides))
+    return body
+
+
+def person(**details: Any) -> dict[str, Any]:
+    return {"details": {"name": "Ann Example", **details}}
+
+
+async def count(intake: Intake, model: type) -> int:
+    async with intake.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def events(intake: Intake, event_type: str | None = None) -> list[dict[str, Any]]:
+    async with intake.sessions() as session:
+        statement = select(OutboxMessage).order_by(OutboxMessage.created_at)
+        if event_type:
+            statement = statement.where(OutboxMessage.event_type == event_type)
+        return [m.payload["data"] for m in await session.scalars(statement)]
+
+
+async def log(intake: Intake, body: dict[str, Any], **auth: Any) -> dict[str, Any]:
+    response = await intake.client.post("/complaints", json=body, headers=intake.auth(**auth))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
