@@ -23,7 +23,7 @@ from casebridge.intake.schemas.people import (
     PersonDetails,
 )
 from casebridge.intake.visibility import visible_people
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 MatchHow = Literal["attached", "created", "chosen"]
@@ -70,8 +70,9 @@ def _score(person: Person, details: PersonDetails) -> Scored:
     return Scored(person, score, reasons, certain)
 
 
-async def _candidates(session: AsyncSession, area_id: UUID, details: PersonDetails) -> list[Person]:
-    """One statement; every arm is served by an index (ix_person_match_*), never a scan."""
+def match_statement(area_id: UUID, details: PersonDetails) -> Select[Person] | None:
+    """One branch per identifier, each an equality on (area_id, column) that its own
+    ix_person_match_* index serves; UNION ALL keeps the planner from scanning an area."""
     name_norm = normalise.name(details.name)
     arms = []
     if details.phone:
@@ -85,13 +86,18 @@ async def _candidates(session: AsyncSession, area_id: UUID, details: PersonDetai
     if details.postcode:
         arms.append(and_(Person.postcode == details.postcode, Person.name_norm == name_norm))
     if not arms:
+        return None
+    live = (Person.area_id == area_id, Person.merged_into_id.is_(None))
+    branches = [select(Person).where(*live, arm).limit(MAX_CANDIDATES * 2) for arm in arms]
+    return select(Person).from_statement(union_all(*branches))  # type: ignore[return-value]
+
+
+async def _candidates(session: AsyncSession, area_id: UUID, details: PersonDetails) -> list[Person]:
+    statement = match_statement(area_id, details)
+    if statement is None:
         return []
-    statement = (
-        select(Person)
-        .where(Person.area_id == area_id, Person.merged_into_id.is_(None), or_(*arms))
-        .limit(50)
-    )
-    return list(await session.scalars(statement))
+    unique = {person.id: person for person in await session.scalars(statement)}
+    return list(unique.values())
 
 
 async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UUID]) -> set[UUID]:

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.intake.models import Complaint, Person, PersonMerge
+from casebridge.intake.people import match_statement
+from casebridge.intake.schemas.people import PersonDetails
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+
+from .conftest import POLICE, Intake
+from .helpers import complaint, count, events, log, person
+
+
+async def _post(intake: Intake, complainant: dict[str, Any], **auth: Any) -> Any:
+    return await intake.client.post(
+        "/complaints", json=complaint(complainant=complainant), headers=intake.auth(**auth)
+    )
+
+
+async def test_same_number_written_three_ways_attaches_to_one_log(intake: Intake) -> None:
+    first = await log(intake, complaint(complainant=person(phone="07911 123456")))
+    for written in ("+44 7911 123456", "0044 (0)7911-123-456", "07911123456"):
+        again = await log(intake, complaint(complainant=person(phone=written)))
+        assert again["person_id"] == first["person_id"]
+        assert again["match"] == "attached"
+    assert await count(intake, Person) == 1
+
+
+async def test_email_matches_without_case(intake: Intake) -> None:
+    first = await log(intake, complaint(complainant=person(email="Ann@Example.org")))
+    again = await log(intake, complaint(complainant=person(email="ann@example.ORG ")))
+    assert again["person_id"] == first["person_id"]
+
+
+async def test_name_and_birth_date_match_with_titles_and_punctuation(intake: Intake) -> None:
+    first = await log(
+        intake, complaint(complainant=person(name="Anne-Marie O'Neil", date_of_birth="1980-02-03"))
+    )
+    again = await log(
+        intake,
+        complaint(complainant=person(name="Mrs. ANNE MARIE O NEIL", date_of_birth="1980-02-03")),
+    )
+    assert again["person_id"] == first["person_id"]
+
+
+async def test_same_name_different_birth_date_is_a_new_log(intake: Intake) -> None:
+    first = await log(intake, complaint(complainant=person(date_of_birth="1970-05-01")))
+    again = await log(intake, complaint(complainant=person(date_of_birth="1999-05-01")))
+    assert again["person_id"] != first["person_id"]
+    assert again["match"] == "created"
+    assert await count(intake, Person) == 2
+
+
+async def test_name_and_postcode_alone_is_uncertain_and_records_nothing(intake: Intake) -> None:
+    first = await log(intake, complaint(complainant=person(postcode="SW1A 1AA")))
+    before = await count(intake, Complaint)
+    response = await _post(intake, person(postcode="sw1a 1aa", email="new@example.org"))
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["error"] == "person_match_uncertain"
+    (candidate,) = body["detail"]["candidates"]
+    assert candidate["person_id"] == first["person_id"]
+    assert candidate["reasons"] == ["same name and postcode"]
+    assert await count(intake, Complaint) == before
+    assert await count(intake, Person) == 1
+
+
+async def test_phone_with_another_name_is_uncertain_ranked(intake: Intake) -> None:
+    ann = await log(intake, complaint(complainant=person(phone="07911 123456", email="a@x.org")))
+    response = await _post(
+        intake, {"details": {"name": "Bill Example", "phone": "07911123456", "email": "a@x.org"}}
+    )
+    assert response.status_code == 409
+    (candidate,) = response.json()["detail"]["candidates"]
+    assert candidate["person_id"] == ann["person_id"]
+    assert set(candidate["reasons"]) == {
+        "same phone number",
+        "same e-mail address",
+        "different name",
+    }
+
+
+async def test_handler_chooses_a_candidate_or_a_new_log(intake: Intake) -> None:
+    first = await log(intake, complaint(complainant=person(postcode="SW1A 1AA")))
+    chosen = await log(intake, complaint(complainant={"person_id": first["person_id"]}))
+    assert (chosen["person_id"], chosen["match"]) == (first["person_id"], "chosen")
+    fresh = await log(
+        intake, complaint(complainant={**person(postcode="SW1A 1AA"), "match": "new"})
+    )
+    assert fresh["person_id"] != first["person_id"]
+
+
+async def test_candidates_hide_people_the_caller_cannot_see(intake: Intake) -> None:
+    await log(
+        intake,
+        complaint(complainant=person(postcode="SW1A 1AA"), consent={"status": "refused"}),
+    )
+    response = await _post(intake, person(postcode="SW1A 1AA"), agency=POLICE)
+    assert response.status_code == 201  # no visible candidate: a new log, nothing disclosed
+    assert await count(intake, Person) == 2
+
+
+async def test_person_log_newest_first_with_counts(intake: Intake) -> None:
+    p = person(phone="07911 123456")
+    dates = ["2026-11-01T10:00:00Z", "2026-06-01T10:00:00Z", "2025-01-01T10:00:00Z"]
+    for reported in dates:
+        await log(
+            intake,
+            complaint(complainant=p, occurred_at=reported, reported_at=reported),
+        )
+    person_id = (await log(intake, complaint(complainant=p)))["person_id"]
+    response = await intake.client.get(f"/people/{person_id}/log", headers=intake.auth())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    reported = [c["reported_at"] for c in body["complaints"]["items"]]
+    assert reported == sorted(reported, reverse=True)
+    assert len(reported) == 4
+    assert body["person"]["phone"] == "+447911123456"
+    # relative to now (2026-11-22 in this sandbox, but computed, not assumed)
+    assert body["last_12_months"] >= body["last_6_months"] >= 1
+    assert body["last_12_months"] <= 3
+
+
+async def test_merge_moves_complaints_audits_and_announces(intake: Intake) -> None:
+    a = await log(intake, complaint(complainant=person(phone="07911 123456")))
+    b = await log(
+        intake, complaint(complainant={"details": {"name": "A. Example", "email": "a@x.org"}})
+    )
+    response = await intake.client.post(
+        f"/people/{a['person_id']}/merge",
+        json={"duplicate_id": b["person_id"], "reason": "same person, confirmed by phone"},
+        headers=intake.auth(),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["complaint_ids"] == [b["id"]]
+    assert await count(intake, PersonMerge) == 1
+    (event,) = await events(intake, "intake.person.merged.v1")
+    assert event["merged_id"] == b["person_id"]
+    gone = await intake.client.get(f"/people/{b['person_id']}", headers=intake.auth())
+    assert gone.status_code == 404
+    survivor = (await intake.client.get(f"/people/{a['person_id']}", headers=intake.auth())).json()
+    assert survivor["email"] == "a@x.org"
+    log_ = (await intake.client.get(f"/people/{a['person_id']}/log", headers=intake.auth())).json()
+    assert {c["id"] for c in log_["complaints"]["items"]} == {a["id"], b["id"]}
+
+
+async def test_merge_into_itself_is_409(intake: Intake) -> None:
+    a = await log(intake, complaint())
+    response = await intake.client.post(
+        f"/people/{a['person_id']}/merge",
+        json={"duplicate_id": a["person_id"], "reason": "oops"},
+        headers=intake.auth(),
+    )
+    assert response.status_code == 409
+
+
+async def test_third_incident_in_three_months_marks_repeat_victim(intake: Intake) -> None:
+    p = person(phone="07911 123456")
+    now = "2026-11-21T09:00:00Z"
+    first = await log(intake, complaint(complainant=p, reported_at=now))
+    second = await log(intake, complaint(complainant=p, reported_at=now))
+    # two complaints about one incident count once
+    await intake.client.post(
+        f"/complaints/{second['id']}/link",
+        json={"complaint_id": first["id"]},
+        headers=intake.auth(),
+    )
+    await log(intake, complaint(complainant=p, reported_at=now))
+    assert await events(intake, "intake.person.repeat_victim_marked.v1") == []
+    await log(intake, complaint(complainant=p, reported_at=now))
+    (event,) = await events(intake, "intake.person.repeat_victim_marked.v1")
+    assert event["person_id"] == first["person_id"]
+    assert event["incidents"] == 3
+    assert event["rule"] == "3 incidents in 3 months"
+    got = (await intake.client.get(f"/people/{first['person_id']}", headers=intake.auth())).json()
+    assert got["repeat_victim"] is True
+    await log(intake, complaint(complainant=p, reported_at=now))
+    assert len(await events(intake, "intake.person.repeat_victim_marked.v1")) == 1
+
+
+async def test_search_people_by_normalised_fields(intake: Intake) -> None:
+    a = await log(intake, complaint(complainant=person(phone="07911 123456")))
+    for query in ("phone=%2B447911123456", "name=MRS%20ANN%20EXAMPLE", "phone=07911%20123456"):
+        response = await intake.client.get(f"/people?{query}", headers=intake.auth())
+        assert response.status_code == 200, response.text
+        assert [p["id"] for p in response.json()["items"]] == [a["person_id"]], query
+
+
+async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
+    """Every branch of the matching statement is served by its ix_person_match_* index."""
+    details = PersonDetails(
+        name="Ann Example",
+        phone="07911 123456",
+        email="a@x.org",
+        date_of_birth=date(1970, 1, 1),
+        postcode="SW1A 1AA",
+    )
+    statement = match_statement(DEMO_AREA_ID, details)
+    assert statement is not None
+    sql = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    async with intake.sessions() as session:
+        # A realistic spread of values (and statistics) so the planner has a real choice.
+        await session.execute(
+            text(
+                "INSERT INTO person (id, area_id, kind, name, name_norm, phone, email, postcode,"
+                " date_of_birth, created_at) SELECT gen_random_uuid(), :a, 'individual',"
+                " 'P' || i, 'p ' || i, '+4479' || lpad(i::text, 8, '0'), i || '@x.org',"
+                " 'SW' || (i % 90) || ' ' || (i % 9) || 'AA', date '1950-01-01' + (i % 20000),"
+                " now() FROM generate_series(1, 20000) AS i"
+            ),
+            {"a": DEMO_AREA_ID},
+        )
+        await session.execute(text("ANALYZE person"))
+        plan = "\n".join(row[0] for row in await session.execute(text(f"EXPLAIN {sql}")))
+    assert "Seq Scan" not in plan, plan
+    for index in ("phone", "email", "name_dob", "postcode"):
+        assert f"ix_person_match_{index}" in plan, plan
