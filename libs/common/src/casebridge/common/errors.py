@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from casebridge.common.events.errors import is_infrastructure_error
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,19 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_infrastructure_error(exc):
+        # Nothing was committed; the client may safely retry (with its Idempotency-Key).
+        log.warning(
+            "dependency unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
+        return JSONResponse(
+            error_body("service_unavailable", "a dependency is unavailable; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
     # Never leak a trace or SQL to the client (OWASP API8); the log has it.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
@@ -101,4 +116,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Database and network failures get their own handlers: ExceptionMiddleware answers
+    # them without re-raising, so an outage is a 503, not a 500 with a trace in the log.
+    app.add_exception_handler(DBAPIError, _unexpected)
+    app.add_exception_handler(OSError, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 from casebridge.common.db import new_id
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.envelope import Contract, Envelope, contract_for
+from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.events.models import DeadLetter
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
@@ -22,7 +22,6 @@ from nats.js.errors import APIError, NotFoundError
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -37,15 +36,6 @@ _CLAIM_INBOX = text(
     "INSERT INTO processed_message (consumer_name, message_id) VALUES (:consumer, :id) "
     "ON CONFLICT DO NOTHING"
 )
-
-
-def is_infrastructure_error(exc: BaseException) -> bool:
-    """The database was away, not the message's fault: retry in place, spend no delivery."""
-    if isinstance(exc, OSError | ConnectionError | asyncpg.CannotConnectNowError):
-        return True
-    if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return False
 
 
 @dataclass(frozen=True)

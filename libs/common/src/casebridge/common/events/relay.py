@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.events.outbox import NOTIFY_CHANNEL
 from casebridge.common.events.streams import stream_for_subject
 from nats.errors import ConnectionClosedError, NoRespondersError
@@ -109,14 +110,23 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
         try:
+            delay = self.config.poll_interval
             while not stop.is_set():
                 published = 0
-                if self.link.connected.is_set():
-                    published = await self.relay_once()
+                try:
+                    if self.link.connected.is_set():
+                        published = await self.relay_once()
+                    delay = self.config.poll_interval
+                except Exception as exc:
+                    if not is_infrastructure_error(exc):
+                        raise
+                    # The database is away: the rows are safe in it; try again shortly.
+                    log.warning("relay: database unavailable (%s); retrying", type(exc).__name__)
+                    delay = min(delay * 2, 5.0)
                 if published >= self.config.batch_size:
                     continue  # more may be waiting
                 self._wake.clear()
-                await _wait_any(stop, self._wake, timeout=self.config.poll_interval)
+                await _wait_any(stop, self._wake, timeout=delay)
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)

@@ -1,0 +1,38 @@
+"""Telling "the infrastructure was away" from "this message or request is bad"."""
+
+from __future__ import annotations
+
+import asyncpg
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+# SQLSTATE classes that mean the server or connection is unavailable, not the statement bad:
+# 08 connection exceptions; 57P01 admin shutdown, 57P02 crash shutdown, 57P03 starting up.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03")
+_UNAVAILABLE_TYPES = (
+    OSError,
+    ConnectionError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+)
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """The database was away, not the message's fault: retry in place, spend no delivery."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE_TYPES):
+            return True
+        if isinstance(current, DBAPIError) and (
+            current.connection_invalidated or isinstance(current, OperationalError | InterfaceError)
+        ):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False

@@ -1,0 +1,5 @@
+from casebridge.common.migrations import run_migrations
+from casebridge.stats import models
+from casebridge.stats.settings import Settings
+
+run_migrations(models.Base.metadata, Settings().database_url)

@@ -1,0 +1,28 @@
+"""Stats read models: counts only. No personal data, no free text (LEG-R8)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from casebridge.common.db import Base
+from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
+from sqlalchemy import Date, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+__all__ = ["Base", "ComplaintCount", "DeadLetter", "OutboxMessage", "ProcessedMessage"]
+
+
+class ComplaintCount(Base):
+    """Complaints per area, month, receiving agency, type, category and channel."""
+
+    __tablename__ = "complaint_count"
+
+    area_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    asb_type: Mapped[str] = mapped_column(String(60), primary_key=True)
+    nsir_category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    hate_motivated: Mapped[bool] = mapped_column(primary_key=True)
+    complaints: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -1,0 +1,164 @@
+"""Cross-service fixtures: each service's database migrated, workers run for real."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.common.devstack import NatsServer, free_port
+from casebridge.common.settings import BaseServiceSettings
+from casebridge.common.testing.harness import committed_client
+from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.common.testing.tokens import TokenFactory
+from casebridge.common.worker import run_worker
+from casebridge.intake import worker as intake_worker
+from casebridge.intake.main import create_app as create_intake
+from casebridge.intake.models import Area
+from casebridge.intake.settings import Settings as IntakeSettings
+from casebridge.stats import worker as stats_worker
+from casebridge.stats.main import create_app as create_stats
+from casebridge.stats.settings import Settings as StatsSettings
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+COUNCIL, _ = DEMO_AGENCIES["council"]
+
+COMPLAINT = {
+    "channel": "phone",
+    "nsir_category": "personal",
+    "asb_type": "noise",
+    "description": "Music until 3am",
+    "occurred_at": "2026-11-20T23:30:00Z",
+}
+
+FAST = {"log_json": False, "relay_poll_interval_seconds": 0.2, "consumer_ack_wait_seconds": 5.0}
+
+
+async def poll(
+    check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, interval: float = 0.1
+) -> None:
+    """Wait for a condition with a deadline; never a fixed sleep."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def scalar(url: str, sql: str, **params: Any) -> Any:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            return (await conn.execute(text(sql), params)).scalar()
+    finally:
+        await engine.dispose()
+
+
+async def seed_intake_area(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Area)
+            .values(id=DEMO_AREA_ID, code=DEMO_AREA_CODE, name=DEMO_AREA_NAME)
+            .on_conflict_do_nothing()
+        )
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def in_process_worker(
+    settings: BaseServiceSettings, consumers: list[Any]
+) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(settings, consumers, stop=stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+
+
+class System:
+    """Intake and stats with their own databases on the session's servers."""
+
+    def __init__(
+        self, intake_db: str, stats_db: str, nats: NatsServer, tokens: TokenFactory
+    ) -> None:
+        self.intake = IntakeSettings(database_url=intake_db, nats_url=nats.url, **FAST)
+        self.stats = StatsSettings(database_url=stats_db, nats_url=nats.url, **FAST)
+        self.tokens = tokens
+
+    def auth(self, settings: BaseServiceSettings, scopes: list[str]) -> dict[str, str]:
+        return self.tokens.headers(
+            scopes=scopes,
+            agency_id=COUNCIL,
+            area_id=DEMO_AREA_ID,
+            audience=settings.audience_or_default(),
+        )
+
+    @asynccontextmanager
+    async def intake_client(self) -> AsyncIterator[httpx.AsyncClient]:
+        async with committed_client(create_intake, self.intake, self.tokens) as client:
+            client.headers.update(self.auth(self.intake, ["complaints:write"]))
+            yield client
+
+    @asynccontextmanager
+    async def stats_client(self) -> AsyncIterator[httpx.AsyncClient]:
+        async with committed_client(create_stats, self.stats, self.tokens) as client:
+            client.headers.update(self.auth(self.stats, ["stats:read"]))
+            yield client
+
+    def intake_worker(self) -> Any:
+        return in_process_worker(self.intake, intake_worker.consumers(self.intake))
+
+    def stats_worker(self) -> Any:
+        return in_process_worker(self.stats, stats_worker.consumers(self.stats))
+
+    async def stats_total(self) -> int:
+        return int(
+            await scalar(
+                self.stats.database_url, "SELECT coalesce(sum(complaints), 0) FROM complaint_count"
+            )
+        )
+
+    async def outbox_size(self) -> int:
+        return int(await scalar(self.intake.database_url, "SELECT count(*) FROM outbox_message"))
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server this test alone may kill and restart (same port, same store)."""
+    server = NatsServer(tmp_path / "nats", port=free_port(), sync_always=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def system_on_own_nats(
+    migrated_database: MigratedDatabase, own_nats: NatsServer, tokens: TokenFactory
+) -> tuple[System, NatsServer]:
+    intake_db = await migrated_database("intake")
+    await seed_intake_area(intake_db)
+    stats_db = await migrated_database("stats")
+    return System(intake_db, stats_db, own_nats, tokens), own_nats
+
+
+@pytest.fixture
+async def system(
+    migrated_database: MigratedDatabase, nats_server: NatsServer, tokens: TokenFactory
+) -> System:
+    intake_db = await migrated_database("intake")
+    await seed_intake_area(intake_db)
+    return System(intake_db, await migrated_database("stats"), nats_server, tokens)
+
+
+__all__ = ["COMPLAINT", "System", "func", "poll", "scalar", "select"]

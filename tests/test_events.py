@@ -1,0 +1,293 @@
+"""Outbox, relay and consumer guarantees (reliability.md NATS-R*, OBX-R*)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import nats
+from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.db import make_engine, make_sessionmaker
+from casebridge.common.devstack import NatsServer
+from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.consumer import Consumer, ConsumerRunner
+from casebridge.common.events.envelope import Envelope
+from casebridge.common.events.relay import OutboxRelay, RelayConfig
+from casebridge.common.events.streams import DUPLICATE_WINDOW_SECONDS
+from nats.js.api import StorageType
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from tests.conftest import COMPLAINT, System, poll, scalar
+
+
+def logged_event(**overrides: Any) -> ComplaintLogged:
+    values: dict[str, Any] = {
+        "complaint_id": uuid.uuid4(),
+        "reference": "DMO-2026-000001-0",
+        "area_id": uuid.uuid4(),
+        "receiving_agency_id": uuid.uuid4(),
+        "channel": "phone",
+        "nsir_category": "personal",
+        "asb_type": "noise",
+        "occurred_at": "2026-11-20T23:30:00Z",
+        "reported_at": "2026-11-21T09:00:00Z",
+    }
+    return ComplaintLogged.model_validate(values | overrides)
+
+
+async def test_stream_config_is_asserted(system: System) -> None:
+    """NATS-R1: file storage and a 120 s duplicate window."""
+    link = NatsLink(system.intake.nats_url, name="t")
+    await link.connect()
+    info = await link.js.stream_info("INTAKE")
+    await link.close()
+    assert info.config.duplicate_window == DUPLICATE_WINDOW_SECONDS == 120.0
+    assert StorageType(info.config.storage) == StorageType.FILE
+
+
+async def test_same_outbox_row_published_twice_is_one_message(system: System) -> None:
+    """NATS-R2 / OBX-R3: a re-publish of the same row id is dropped by the stream."""
+    link = NatsLink(system.intake.nats_url, name="t")
+    await link.connect()
+    subject = f"intake.{uuid.uuid4()}.probe.v1"
+    before = (await link.js.stream_info("INTAKE")).state.messages
+    row_id = str(uuid.uuid4())
+    first = await link.js.publish(subject, b"{}", stream="INTAKE", headers={"Nats-Msg-Id": row_id})
+    second = await link.js.publish(subject, b"{}", stream="INTAKE", headers={"Nats-Msg-Id": row_id})
+    after = (await link.js.stream_info("INTAKE")).state.messages
+    await link.close()
+    assert not first.duplicate
+    assert second.duplicate
+    assert after == before + 1
+
+
+async def test_failed_business_write_leaves_no_outbox_row(system: System) -> None:
+    """OBX-R1: the outbox row and the state change commit or roll back together."""
+    async with system.intake_client() as intake:
+        bad = dict(COMPLAINT, postcode="SW1A 1AA")
+        # Area unknown to intake -> the domain function fails after nothing is committed.
+        headers = system.tokens.headers(
+            scopes=["complaints:write"],
+            agency_id=uuid.uuid4(),
+            area_id=uuid.uuid4(),
+            audience=system.intake.audience_or_default(),
+        )
+        response = await intake.post("/complaints", json=bad, headers=headers)
+    assert response.status_code == 409
+    assert await system.outbox_size() == 0
+    assert await scalar(system.intake.database_url, "SELECT count(*) FROM complaint") == 0
+
+
+async def test_row_committed_while_nats_is_down_waits_then_goes(
+    system: System, own_nats: NatsServer
+) -> None:
+    """OBX-R1 / NATS-R3: with NATS down the row stays unsent; it goes once NATS is back."""
+    async with system.intake_client() as intake:
+        assert (await intake.post("/complaints", json=COMPLAINT)).status_code == 201
+    engine = make_engine(system.intake)
+    link = NatsLink(own_nats.url, name="t")
+    await link.connect()
+    relay = OutboxRelay(engine, link, RelayConfig(service="intake", publish_timeout=1.0))
+    own_nats.kill()
+    assert await relay.relay_once() == 0
+    assert await system.outbox_size() == 1
+    attempts = await scalar(
+        system.intake.database_url,
+        "SELECT attempts FROM outbox_message WHERE last_error IS NOT NULL",
+    )
+    assert attempts == 1
+    own_nats.start()
+    assert await link.wait_connected(timeout=15)
+
+    async def relayed() -> bool:
+        await relay.relay_once()
+        return await system.outbox_size() == 0
+
+    await poll(relayed, timeout=15, interval=0.3)
+    await link.close()
+    await engine.dispose()
+
+
+async def test_out_of_order_commits_are_both_relayed(system: System) -> None:
+    """OBX-R2: a row whose transaction began first but committed last is not skipped."""
+    engine = create_async_engine(system.intake.database_url)
+    insert = text(
+        "INSERT INTO outbox_message (id, subject, event_type, aggregate_type, aggregate_id,"
+        " payload, created_at) VALUES (:id, :subject, 'probe', 'probe', :agg, :payload,"
+        " clock_timestamp())"
+    )
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    payload = json.dumps({"probe": True})
+    params = [
+        {"id": i, "subject": f"intake.{uuid.uuid4()}.probe.v1", "agg": str(i), "payload": payload}
+        for i in ids
+    ]
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await first.execute(insert, params[0])  # earlier created_at, commits last
+        await second.begin()
+        await second.execute(insert, params[1])
+        await second.commit()
+        link = NatsLink(system.intake.nats_url, name="t")
+        await link.connect()
+        relay = OutboxRelay(engine, link, RelayConfig(service="intake"))
+        assert await relay.relay_once() == 1
+        await first.commit()
+    assert await relay.relay_once() == 1
+    assert await system.outbox_size() == 0
+    await link.close()
+    await engine.dispose()
+
+
+async def test_listen_connection_killed_rows_still_relayed(system: System) -> None:
+    """OBX-R7: NOTIFY is a hint; with the LISTEN backend terminated, polling delivers."""
+    async with system.intake_client() as intake, system.intake_worker():
+
+        async def listening() -> bool:
+            return bool(
+                await scalar(
+                    system.intake.database_url,
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",
+                )
+            )
+
+        await poll(listening)
+        await scalar(
+            system.intake.database_url,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE query LIKE 'LISTEN%'",
+        )
+        assert (await intake.post("/complaints", json=COMPLAINT)).status_code == 201
+
+        async def relayed() -> bool:
+            return await system.outbox_size() == 0
+
+        await poll(relayed, timeout=10)
+
+
+async def test_same_message_delivered_three_times_applies_once(system: System) -> None:
+    """OBX-R4: the inbox turns redeliveries into no-ops; each is still acked."""
+    from casebridge.stats import worker as stats_worker
+
+    consumer = stats_worker.consumers(system.stats)[0]
+    engine = make_engine(system.stats)
+    runner = ConsumerRunner(
+        consumer, NatsLink(system.stats.nats_url, name="t"), make_sessionmaker(engine)
+    )
+    event = logged_event()
+    envelope = Envelope(
+        source="test",
+        type=event.event_type(),
+        subject=event.subject_for(event.area_id),
+        area_id=event.area_id,
+        data=event.model_dump(mode="json"),
+    )
+    results = [
+        await runner._apply(consumer.handlers[event.event_type()], envelope, event)
+        for _ in range(3)
+    ]
+    await engine.dispose()
+    assert results == [True, False, False]
+    assert await system.stats_total() == 1
+
+
+async def test_always_failing_handler_is_dead_lettered_after_max_deliver(system: System) -> None:
+    """NATS-R4 / OBX-R8: delivered max_deliver times, then kept with its reason."""
+    calls = 0
+
+    async def broken(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("handler cannot cope")
+
+    area = uuid.uuid4()
+    event = logged_event(area_id=area)
+    consumer = Consumer(
+        name=f"broken-{area.hex[:8]}",
+        stream="INTAKE",
+        subjects=[f"intake.{area}.>"],
+        handlers={event.event_type(): broken},
+        max_deliver=3,
+        ack_wait=5,
+        backoff=[0.1, 0.1, 0.1],
+    )
+    engine = make_engine(system.stats)
+    link = NatsLink(system.stats.nats_url, name="t")
+    await link.connect()
+    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine), fetch_timeout=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    envelope = Envelope(
+        source="test",
+        type=event.event_type(),
+        subject=event.subject_for(area),
+        area_id=area,
+        data=event.model_dump(mode="json"),
+    )
+    nc = await nats.connect(system.stats.nats_url)
+    await nc.jetstream().publish(
+        envelope.subject,
+        envelope.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(envelope.id)},
+    )
+    await nc.close()
+
+    async def dead_lettered() -> bool:
+        return bool(
+            await scalar(
+                system.stats.database_url,
+                "SELECT count(*) FROM dead_letter WHERE consumer_name = :c",
+                c=consumer.name,
+            )
+        )
+
+    await poll(dead_lettered)
+    await asyncio.sleep(1.0)  # give a wrongful fourth delivery the chance to show up
+    stop.set()
+    await task
+    await link.close()
+    await engine.dispose()
+    reason = await scalar(
+        system.stats.database_url,
+        "SELECT reason || ' / ' || deliveries FROM dead_letter WHERE consumer_name = :c",
+        c=consumer.name,
+    )
+    assert calls == 3
+    assert reason == "RuntimeError: handler cannot cope / 3"
+
+
+async def test_unparseable_event_is_terminated_and_dead_lettered(system: System) -> None:
+    """API10: invalid payloads are refused into the dead-letter table, not a crash loop."""
+    area = uuid.uuid4()
+    consumer = Consumer(
+        name=f"strict-{area.hex[:8]}",
+        stream="INTAKE",
+        subjects=[f"intake.{area}.>"],
+        handlers={},
+        max_deliver=3,
+    )
+    engine = make_engine(system.stats)
+    link = NatsLink(system.stats.nats_url, name="t")
+    await link.connect()
+    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine), fetch_timeout=0.5)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await link.js.publish(f"intake.{area}.complaint.logged.v1", b"not json at all")
+
+    async def dead_lettered() -> bool:
+        return bool(
+            await scalar(
+                system.stats.database_url,
+                "SELECT count(*) FROM dead_letter WHERE consumer_name = :c",
+                c=consumer.name,
+            )
+        )
+
+    await poll(dead_lettered)
+    stop.set()
+    await task
+    await link.close()
+    await engine.dispose()
