@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import NatsServer, free_port
+from casebridge.common.devstack import NatsServer
 from casebridge.common.settings import BaseServiceSettings
 from casebridge.common.testing.harness import committed_client
 from casebridge.common.testing.plugin import MigratedDatabase
@@ -131,15 +130,6 @@ class System:
 
     async def outbox_size(self) -> int:
         return int(await scalar(self.intake.database_url, "SELECT count(*) FROM outbox_message"))
-
-
-@pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server this test alone may kill and restart (same port, same store)."""
-    server = NatsServer(tmp_path / "nats", port=free_port(), sync_always=False)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from casebridge.common.devstack import EmbeddedPostgres, NatsServer, free_port
+from casebridge.common.devstack import EmbeddedPostgres, NatsServer
 from casebridge.common.testing.harness import migrate
 from casebridge.common.testing.tokens import TokenFactory
 
@@ -151,35 +151,35 @@ async def test_workers_sigkilled_mid_relay_and_mid_consume(system: System, tmp_p
 
 
 async def test_postgres_crash_restart_during_flow(
-    tmp_path: Path, nats_server: NatsServer, tokens: TokenFactory
+    own_postgres: EmbeddedPostgres, nats_server: NatsServer, tokens: TokenFactory
 ) -> None:
     """TEST-R4: pg_ctl -m immediate (a crash) while complaints flow; nothing lost or doubled."""
-    pg = EmbeddedPostgres(tmp_path / "pg", port=free_port())
-    pg.start()
-    try:
-        for name in ("intake", "stats"):
-            pg.create_database(f"crash_{name}")
-            await migrate(name, pg.url(f"crash_{name}"))
-        await seed_intake_area(pg.url("crash_intake"))
-        system = System(pg.url("crash_intake"), pg.url("crash_stats"), nats_server, tokens)
-        crashed = False
+    pg = own_postgres
+    for name in ("intake", "stats"):
+        pg.create_database(f"crash_{name}")
+        await migrate(name, pg.url(f"crash_{name}"))
+    await seed_intake_area(pg.url("crash_intake"))
+    system = System(pg.url("crash_intake"), pg.url("crash_stats"), nats_server, tokens)
+    crashed = False
 
-        async def chaos(i: int) -> None:
-            nonlocal crashed
-            if i == 400:
-                await asyncio.to_thread(pg.stop, "immediate")
-                crashed = True
-                await asyncio.sleep(1.0)
-                await asyncio.to_thread(pg.start)
+    async def chaos(i: int) -> None:
+        nonlocal crashed
+        if i == 400:
+            await asyncio.to_thread(pg.stop, "immediate")
+            crashed = True
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(pg.start)
 
-        async with system.intake_client() as intake, system.intake_worker(), system.stats_worker():
-            sent = await post_many(intake, N // 2, during=chaos)
-            await wait_counted(system, sent)
-        assert crashed
-        assert sent == N // 2
-        assert await system.stats_total() == sent
-    finally:
-        pg.stop("immediate")
+    async with (
+        system.intake_client() as intake,
+        system.intake_worker(),
+        system.stats_worker(),
+    ):
+        sent = await post_many(intake, N // 2, during=chaos)
+        await wait_counted(system, sent)
+    assert crashed
+    assert sent == N // 2
+    assert await system.stats_total() == sent
 
 
 __all__ = ["scalar"]

@@ -11,7 +11,7 @@ from typing import Any
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.errors import error_body, install_error_handlers
-from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.connection import reachable
 from casebridge.common.logging import configure_logging
 from casebridge.common.settings import BaseServiceSettings
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -92,17 +92,11 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.token_verifier = TokenVerifier.from_settings(settings)
-        link = NatsLink(settings.nats_url, name=f"{settings.service_name}-api")
-        app.state.nats = link
-        connecting = asyncio.create_task(link.connect())
         for hook in on_startup:
             await hook(app)
         try:
             yield
         finally:
-            connecting.cancel()
-            await asyncio.gather(connecting, return_exceptions=True)
-            await link.close()
             await app.state.token_verifier.aclose()
             await engine.dispose()
 
@@ -165,8 +159,9 @@ def _ops_router(service: str) -> APIRouter:
                 await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
         except Exception as exc:
             checks["database"] = f"unavailable: {type(exc).__name__}"
-        link: NatsLink = request.app.state.nats
-        if link.nc is None or not link.nc.is_connected:
+        # The API publishes nothing itself (the worker relays the outbox), so it holds no
+        # NATS connection; readiness only asks whether the server answers.
+        if not await reachable(request.app.state.settings.nats_url):
             checks["nats"] = "unavailable"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(

@@ -95,12 +95,14 @@ class TokenVerifier:
         audience: str,
         leeway: int = 30,
         refresh_cooldown: float = 30.0,
+        max_age: float = 300.0,
         http: httpx.AsyncClient | None = None,
         static_keys: dict[str, KeySet] | None = None,
     ) -> None:
         self.audience = audience
         self.leeway = leeway
         self.refresh_cooldown = refresh_cooldown
+        self.max_age = max_age
         self._issuers = {i.issuer: _IssuerKeys(i) for i in issuers}
         for issuer, keys in (static_keys or {}).items():
             self._issuers[issuer].keys = keys
@@ -115,6 +117,7 @@ class TokenVerifier:
             audience=settings.audience_or_default(),
             leeway=settings.token_leeway_seconds,
             refresh_cooldown=settings.jwks_refresh_cooldown_seconds,
+            max_age=settings.jwks_max_age_seconds,
         )
 
     async def aclose(self) -> None:
@@ -152,8 +155,12 @@ class TokenVerifier:
         )
 
     async def _key_for(self, source: _IssuerKeys, kid: str) -> RSAKey:
+        # A withdrawn key must stop working once the cache ages out (AUTH-R4).
+        stale = source.keys is not None and time.monotonic() - source.fetched_at > self.max_age
+        if stale:
+            await self._refresh(source)
         key = _find(source.keys, kid)
-        if key is None:
+        if key is None and not stale:
             await self._refresh(source)
             key = _find(source.keys, kid)
         if key is None:

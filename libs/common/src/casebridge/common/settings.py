@@ -36,6 +36,7 @@ class BaseServiceSettings(BaseSettings):
     audience: str = ""
     token_leeway_seconds: int = Field(default=30, ge=0, le=60)
     jwks_refresh_cooldown_seconds: float = 30.0
+    jwks_max_age_seconds: float = 300.0
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     log_json: bool = True

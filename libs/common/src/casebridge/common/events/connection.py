@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 import nats
 from casebridge.common.events.streams import ensure_streams
@@ -13,6 +15,24 @@ from nats.errors import NoServersError
 from nats.js import JetStreamContext
 
 log = logging.getLogger(__name__)
+
+
+async def reachable(url: str, timeout: float = 1.0) -> bool:
+    """Does any server in the (comma-separated) NATS URL accept a TCP connection?"""
+    for server in url.split(","):
+        parsed = urlsplit(server.strip())
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parsed.hostname or "127.0.0.1", parsed.port or 4222),
+                timeout,
+            )
+        except (OSError, TimeoutError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
 
 
 class NatsLink:
@@ -36,9 +56,20 @@ class NatsLink:
         self._listeners.append(callback)
 
     async def connect(self, stop: asyncio.Event | None = None) -> None:
-        """Connect, retrying until the server answers (or `stop` is set)."""
+        """Connect, retrying until the server answers (or `stop` is set).
+
+        nats.py's own connect loops forever when reconnects are unlimited, and on Python 3.11
+        a cancel can be lost inside it; so we only call it once a server accepts TCP, and
+        our loop (which honours `stop`) does the waiting."""
         delay = 0.2
         while True:
+            if stop is not None and stop.is_set():
+                raise ConnectionAbortedError("stopped before NATS was reachable")
+            if not await reachable(self.url):
+                log.warning("NATS %s not reachable; retrying", self.url)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
             try:
                 self.nc = await nats.connect(
                     self.url,

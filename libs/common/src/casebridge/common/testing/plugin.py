@@ -5,7 +5,10 @@ migrations, and a factory of real signed tokens. A server that cannot start fail
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,20 +19,54 @@ from casebridge.common.testing.tokens import TokenFactory
 _counter = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), port=free_port())
-    server.start()
-    yield server
-    server.stop("immediate")
+@contextmanager
+def server_dir(kind: str) -> Iterator[Path]:
+    """A data folder of our own: not under pytest's per-user temp folder, which another
+    pytest session on the machine may reset to 0700 (the embedded PostgreSQL runs as its
+    own system user and must keep reaching it)."""
+    path = Path(tempfile.mkdtemp(prefix=f"casebridge-{kind}-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path_factory.mktemp("nats"), port=free_port(), sync_always=False)
-    server.start()
-    yield server
-    server.stop()
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    with server_dir("pg") as path:
+        server = EmbeddedPostgres(path, port=free_port())
+        server.start()
+        yield server
+        server.stop("immediate")
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> Iterator[NatsServer]:
+    with server_dir("nats") as path:
+        server = NatsServer(path, port=free_port(), sync_always=False)
+        server.start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def own_nats() -> Iterator[NatsServer]:
+    """A nats-server this test alone may kill and restart (same port, same store)."""
+    with server_dir("nats") as path:
+        server = NatsServer(path, port=free_port(), sync_always=False)
+        server.start()
+        yield server
+        server.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL this test alone may crash and restart."""
+    with server_dir("pg") as path:
+        server = EmbeddedPostgres(path, port=free_port())
+        server.start()
+        yield server
+        server.stop("immediate")
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +89,3 @@ async def migrated_database(pg_server: EmbeddedPostgres) -> MigratedDatabase:
         return url
 
     return make
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path
