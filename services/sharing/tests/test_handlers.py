@@ -144,6 +144,8 @@ async def test_disclosure_recorded_event_per_partner(sharing: Sharing) -> None:
         assert data["disclosure_id"] == str(row.id)
         assert data["fields"] == row.fields
         assert data["outcome"] == "delivered"
+        assert data["purpose"] == "asb_case_management"
+        assert data["recipient_kind"] in {"council", "housing"}
         assert "SW1A 1AA" not in str(message.payload)  # names, never values
     assert {str(k) for k in rows} == {str(COUNCIL), str(HOUSING)}
 
