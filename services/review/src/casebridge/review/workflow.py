@@ -50,8 +50,17 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 STATES: tuple[str, ...] = get_args(ReviewState)
 
 
+# Taken by the service itself (the statutory rule, or the panel's last vote), never asked for.
+INTERNAL_ACTIONS = frozenset({"decide_threshold"})
+
+
 def allowed_actions(state: str) -> list[str]:
-    return [action for action, (sources, _) in TRANSITIONS.items() if state in sources]
+    """The actions a caller may take next from `state`."""
+    return [
+        action
+        for action, (sources, _) in TRANSITIONS.items()
+        if state in sources and action not in INTERNAL_ACTIONS
+    ]
 
 
 class InvalidTransition(Conflict):
