@@ -90,7 +90,7 @@ async def test_complaint_reaches_each_partner_subject(
             message = await link.js.get_last_msg(
                 "SHARE", f"share.{area}.{agency_id}.complaint.logged.v1"
             )
-            received[agency_id] = json.loads(message.data)["data"]
+            received[agency_id] = json.loads(message.data or b"{}")["data"]
     finally:
         stop.set()
         await asyncio.gather(*tasks)
