@@ -12,6 +12,7 @@ from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Envelope
 from casebridge.review import areas, index, triggers, workflow
+from casebridge.review.config import AreaRules
 from casebridge.review.models import IndexedComplaint, Trigger
 from casebridge.review.rules import Finding
 from sqlalchemy import select, update
@@ -24,11 +25,13 @@ async def on_complaint_logged(session: AsyncSession, envelope: Envelope, data: A
     rules = await areas.rules_for(session, data.area_id)
     row = await index.index_complaint(session, data, rules)
     if row is not None:
-        await _evaluate(session, row)
+        await _evaluate(session, row, rules)
 
 
-async def _evaluate(session: AsyncSession, row: IndexedComplaint) -> None:
-    rules = await areas.rules_for(session, row.area_id)
+async def _evaluate(
+    session: AsyncSession, row: IndexedComplaint, rules: AreaRules | None = None
+) -> None:
+    rules = rules or await areas.rules_for(session, row.area_id)
     raised = await triggers.evaluate(session, row, rules)
     if rules.auto_start_review:
         for trigger in raised:

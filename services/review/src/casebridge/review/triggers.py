@@ -15,7 +15,7 @@ from casebridge.review.config import AreaRules
 from casebridge.review.dates import add_months
 from casebridge.review.models import IndexedComplaint, Trigger
 from casebridge.review.pagination import Cursor, page_after
-from casebridge.review.rules import Finding, community_finding, victim_findings
+from casebridge.review.rules import Finding, Indexed, community_finding, victim_findings
 from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,13 +34,26 @@ def visible_triggers(principal: Principal) -> Select[Trigger]:
     return select(Trigger).where(Trigger.area_id == principal.area_id)
 
 
+# Only what the rules read, as plain rows (no ORM identity map: this runs per complaint).
+_RULE_COLUMNS = (
+    IndexedComplaint.complaint_id,
+    IndexedComplaint.person_id,
+    IndexedComplaint.incident_id,
+    IndexedComplaint.asb_type,
+    IndexedComplaint.place_key,
+    IndexedComplaint.perpetrator_keys,
+    IndexedComplaint.hate_motivated,
+    IndexedComplaint.qualifies,
+)
+
+
 async def person_window(
     session: AsyncSession, anchor: IndexedComplaint, months: int
-) -> list[IndexedComplaint]:
+) -> list[Indexed]:
     """The victim's complaints in the `months` before `anchor` (one index range scan)."""
     return list(
-        await session.scalars(
-            select(IndexedComplaint).where(
+        await session.execute(
+            select(*_RULE_COLUMNS).where(
                 IndexedComplaint.person_id == anchor.person_id,
                 IndexedComplaint.reported_at >= add_months(anchor.reported_at, -months),
                 IndexedComplaint.reported_at <= anchor.reported_at,
@@ -52,11 +65,11 @@ async def person_window(
 
 async def problem_window(
     session: AsyncSession, anchor: IndexedComplaint, months: int
-) -> list[IndexedComplaint]:
+) -> list[Indexed]:
     """Complaints of the same type at the same place in the window (one index range scan)."""
     return list(
-        await session.scalars(
-            select(IndexedComplaint).where(
+        await session.execute(
+            select(*_RULE_COLUMNS).where(
                 IndexedComplaint.area_id == anchor.area_id,
                 IndexedComplaint.asb_type == anchor.asb_type,
                 IndexedComplaint.place_key == anchor.place_key,
