@@ -48,7 +48,9 @@ async def events(intake: Intake, event_type: str | None = None) -> list[dict[str
         statement = select(OutboxMessage).order_by(OutboxMessage.created_at)
         if event_type:
             statement = statement.where(OutboxMessage.event_type == event_type)
-        return [m.payload["data"] for m in await session.scalars(statement)]
+        # now() is one instant inside the test's outer transaction: order by envelope time
+        rows = sorted(await session.scalars(statement), key=lambda m: m.payload["time"])
+        return [m.payload["data"] for m in rows]
 
 
 async def log(intake: Intake, body: dict[str, Any], **auth: Any) -> dict[str, Any]:

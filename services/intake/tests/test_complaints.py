@@ -82,6 +82,7 @@ LONG = "x" * 4001
 BAD_INPUTS = [
     ("occurred_at", "2026-11-22T09:00:00Z", "body", "occurred_at must not be after"),
     ("occurred_at", "2026-11-20T23:30:00", "body.occurred_at", "timezone"),
+    ("reported_at", "2999-01-01T00:00:00Z", "body", "must not be in the future"),
     ("channel", "pigeon", "body.channel", "Input should be"),
     ("asb_type", "jaywalking", "body.asb_type", "Input should be"),
     ("nsir_category", "serious", "body.nsir_category", "Input should be"),

@@ -140,13 +140,17 @@ async def sharing(
 
 
 def complaint_logged(
-    *, receiving: UUID = COUNCIL, consent: str = "not_asked", **overrides: Any
+    *,
+    receiving: UUID = COUNCIL,
+    consent: str = "not_asked",
+    area_id: UUID = DEMO_AREA_ID,
+    **overrides: Any,
 ) -> tuple[Envelope, ComplaintLogged]:
     """A ComplaintLogged event as intake's outbox would publish it."""
     event = ComplaintLogged(
         complaint_id=UUID("0192f0a0-0000-7000-8000-0000000f0001"),
         reference="DMO-2026-000001-X",
-        area_id=DEMO_AREA_ID,
+        area_id=area_id,
         receiving_agency_id=receiving,
         person_id=UUID("0192f0a0-0000-7000-8000-0000000e0001"),
         channel="phone",
@@ -164,8 +168,8 @@ def complaint_logged(
     envelope = Envelope(
         source="casebridge/intake",
         type=ComplaintLogged.event_type(),
-        subject=ComplaintLogged.subject_for(DEMO_AREA_ID),
-        area_id=DEMO_AREA_ID,
+        subject=ComplaintLogged.subject_for(area_id),
+        area_id=area_id,
         data=event.model_dump(mode="json"),
     )
     return envelope, event

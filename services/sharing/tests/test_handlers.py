@@ -11,6 +11,7 @@ from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.models import OutboxMessage, ProcessedMessage
 from casebridge.sharing import handlers, worker
 from casebridge.sharing.models import Agency, Delivery, Disclosure
+from casebridge.sharing.settings import Settings
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -62,7 +63,7 @@ async def deliveries_by_agency(sharing: Sharing) -> dict[str, dict[str, Any]]:
 
 
 def test_consumer_listens_to_complaint_logged_on_intake() -> None:
-    (consumer,) = worker.consumers(worker.Settings())
+    (consumer,) = worker.consumers(Settings())
     assert consumer.stream == "INTAKE"
     assert consumer.subjects == ["intake.*.complaint.logged.v1"]
     assert consumer.handlers == {"intake.complaint.logged.v1": handlers.on_complaint_logged}
@@ -144,6 +145,8 @@ async def test_disclosure_recorded_event_per_partner(sharing: Sharing) -> None:
         assert data["disclosure_id"] == str(row.id)
         assert data["fields"] == row.fields
         assert data["outcome"] == "delivered"
+        assert data["purpose"] == "asb_case_management"
+        assert data["recipient_kind"] in {"council", "housing"}
         assert "SW1A 1AA" not in str(message.payload)  # names, never values
     assert {str(k) for k in rows} == {str(COUNCIL), str(HOUSING)}
 

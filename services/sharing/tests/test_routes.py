@@ -60,7 +60,7 @@ def test_signing_key_is_created_once_and_private(tmp_path: Any) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert key.kid == key.thumbprint()
     assert load_or_create(path).kid == key.kid
-    modulus = key.as_dict(private=False)["n"]
+    modulus = str(key.as_dict(private=False)["n"])
     assert len(base64.urlsafe_b64decode(modulus + "=" * (-len(modulus) % 4))) * 8 == 2048
 
 

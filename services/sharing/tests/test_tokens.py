@@ -9,6 +9,8 @@ from casebridge.common.auth import TokenVerifier
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.errors import Unauthorized
 from casebridge.common.settings import IssuerConfig
+from casebridge.sharing import tokens
+from casebridge.sharing.keys import generate_key
 from casebridge.sharing.models import ClientAuthFailure
 from joserfc import jws
 from joserfc.jwk import KeySet
@@ -233,3 +235,18 @@ async def test_issued_token_rejected_for_audience_it_lacks(sharing: Sharing) -> 
     with pytest.raises(Unauthorized) as caught:
         await verifier.verify(token)
     assert caught.value.status_code == 401
+
+
+async def test_token_refused_when_issuer_is_plain_http_off_loopback(sharing: Sharing) -> None:
+    """authlib refuses http off loopback; that is a clear 400, not a crash per request."""
+    settings = sharing.settings.model_copy(update={"issuer_url": "http://sharing.example"})
+    async with sharing.sessions() as session:
+        reply = await tokens.issue_token(
+            session,
+            settings=settings,
+            key=generate_key(),
+            headers={},
+            query="",
+            form=[("grant_type", "client_credentials")],
+        )
+    assert (reply.status, reply.body["error"]) == (400, "insecure_transport")

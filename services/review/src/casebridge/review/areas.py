@@ -28,10 +28,31 @@ async def get_config(session: AsyncSession, *, principal: Principal) -> AreaConf
     return config
 
 
+# Stored versions never change, so a parsed version is kept by its row id.
+_PARSED: dict[UUID, AreaRules] = {}
+
+
 async def rules_for(session: AsyncSession, area_id: UUID) -> AreaRules:
-    """The procedure in force; an unconfigured area still gets the statutory defaults."""
-    config = await find_config(session, area_id)
-    return DEFAULT_RULES if config is None else AreaRules.model_validate(config.rules)
+    """The procedure in force; an unconfigured area still gets the statutory defaults.
+
+    One index-only lookup of the latest version per call; the JSON is read and validated
+    only the first time a version is seen (this runs for every complaint)."""
+    latest = await session.scalar(
+        select(AreaConfig.id)
+        .where(AreaConfig.area_id == area_id)
+        .order_by(AreaConfig.version.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return DEFAULT_RULES
+    rules = _PARSED.get(latest)
+    if rules is None:
+        stored = await session.scalar(select(AreaConfig.rules).where(AreaConfig.id == latest))
+        rules = AreaRules.model_validate(stored)
+        if len(_PARSED) > 1000:
+            _PARSED.clear()
+        _PARSED[latest] = rules
+    return rules
 
 
 async def save_config(

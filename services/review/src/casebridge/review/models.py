@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from casebridge.common.db import Base, new_id
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, func, text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Sequence,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 __all__ = [
     "AreaConfig",
     "Base",
+    "CaseReview",
     "DeadLetter",
     "IndexedComplaint",
     "OutboxMessage",
+    "PlannedAction",
     "ProcessedMessage",
+    "ReviewDeadline",
+    "ReviewLetter",
+    "ReviewTransition",
+    "ReviewVote",
+    "Trigger",
 ]
+
+REVIEW_REFERENCE_SEQUENCE = Sequence("review_reference_seq", metadata=Base.metadata)
 
 
 class AreaConfig(Base):
@@ -80,3 +101,159 @@ class IndexedComplaint(Base):
             postgresql_where=text("place_key IS NOT NULL"),
         ),
     )
+
+
+class Trigger(Base):
+    """A rule met for a victim (or a problem, for the community threshold), once per episode."""
+
+    __tablename__ = "trigger"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    area_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[uuid.UUID | None]
+    # Whose episode: the person's id, or "<asb type>@<place>" for a community problem.
+    subject_key: Mapped[str] = mapped_column(String(120))
+    # The episode: the subject and the first complaint that counted; unique per area and kind.
+    episode_key: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    complaint_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    raised_at: Mapped[datetime]
+    explained_at: Mapped[datetime | None]
+    explained_by: Mapped[str | None] = mapped_column(String(200))
+    explained_by_agency_id: Mapped[uuid.UUID | None]
+    explanation: Mapped[str | None] = mapped_column(Text)
+    review_id: Mapped[uuid.UUID | None]
+
+    __table_args__ = (
+        UniqueConstraint("area_id", "kind", "episode_key"),
+        Index("ix_trigger_subject", "area_id", "kind", "subject_key", "raised_at"),
+        Index("ix_trigger_area_raised", "area_id", "raised_at", "id"),
+        Index(
+            "ix_trigger_person",
+            "person_id",
+            "raised_at",
+            postgresql_where=text("person_id IS NOT NULL"),
+        ),
+    )
+
+
+class CaseReview(Base):
+    """An ASB case review: the application and where the procedure has got to."""
+
+    __tablename__ = "case_review"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    area_id: Mapped[uuid.UUID]
+    config_version: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[uuid.UUID | None]
+    applicant_kind: Mapped[str] = mapped_column(String(20))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_contact: Mapped[str] = mapped_column(String(200))
+    relationship: Mapped[str | None] = mapped_column(String(200))
+    consent_recorded: Mapped[bool] = mapped_column(Boolean)
+    received_by_agency_id: Mapped[uuid.UUID]
+    summary: Mapped[str] = mapped_column(Text)
+    complaint_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    trigger_id: Mapped[uuid.UUID | None]
+    state: Mapped[str] = mapped_column(String(30))
+    threshold_met: Mapped[bool | None]
+    threshold_automatic: Mapped[bool | None]
+    threshold_reasons: Mapped[str | None] = mapped_column(Text)
+    meeting_at: Mapped[datetime | None]
+    minutes: Mapped[str | None] = mapped_column(Text)
+    information_supplied: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    lead_agency_id: Mapped[uuid.UUID | None]
+    recommendations: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    victim_consulted: Mapped[bool | None]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    escalation_reason: Mapped[str | None] = mapped_column(Text)
+    closure_reason: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_case_review_area_applied", "area_id", "applied_at", "id"),)
+
+
+class ReviewTransition(Base):
+    """The review's history: every transition, who made it and why."""
+
+    __tablename__ = "review_transition"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[uuid.UUID | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class ReviewVote(Base):
+    """A core partner's vote on whether the threshold is met (one per agency)."""
+
+    __tablename__ = "review_vote"
+
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), primary_key=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    met: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    voted_by: Mapped[str] = mapped_column(String(200))
+    voted_at: Mapped[datetime]
+
+
+class PlannedAction(Base):
+    """One agency's action in the review's action plan."""
+
+    __tablename__ = "planned_action"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), index=True)
+    agency_id: Mapped[uuid.UUID]
+    description: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date]
+
+
+class ReviewDeadline(Base):
+    """A stage's due date and the rule that produced it; overdue is raised once."""
+
+    __tablename__ = "review_deadline"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"))
+    area_id: Mapped[uuid.UUID]
+    stage: Mapped[str] = mapped_column(String(30))
+    starts_on: Mapped[date]
+    due_on: Mapped[date]
+    rule: Mapped[str] = mapped_column(String(300))
+    met_at: Mapped[datetime | None]
+    overdue_raised_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("review_id", "stage"),
+        # The watcher reads only deadlines still open and not yet reported.
+        Index(
+            "ix_review_deadline_open",
+            "due_on",
+            postgresql_where=text("met_at IS NULL AND overdue_raised_at IS NULL"),
+        ),
+    )
+
+
+class ReviewLetter(Base):
+    """A letter to the applicant as sent: rendered HTML kept with the review."""
+
+    __tablename__ = "review_letter"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

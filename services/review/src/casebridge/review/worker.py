@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from casebridge.common import worker
 from casebridge.common.events.consumer import Consumer
+from casebridge.review.deadlines import deadline_watcher
 from casebridge.review.handlers import intake_consumer
 from casebridge.review.settings import Settings
 
@@ -19,7 +20,8 @@ def consumers(settings: Settings) -> list[Consumer]:
 
 def main() -> None:
     settings = Settings()
-    worker.main(settings, consumers(settings))
+    jobs = [deadline_watcher(settings.deadline_check_interval_seconds)]
+    worker.main(settings, consumers(settings), jobs=jobs)
 
 
 if __name__ == "__main__":

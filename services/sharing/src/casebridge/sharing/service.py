@@ -201,7 +201,10 @@ async def share_complaint(
         if decision.outcome == "delivered":
             _deliver(session, disclosure, agency, decision)
         outbox.add(
-            session, _recorded(disclosure), area_id=event.area_id, aggregate_id=disclosure.id
+            session,
+            _recorded(disclosure, agency.kind),
+            area_id=event.area_id,
+            aggregate_id=disclosure.id,
         )
     await session.flush()
     return disclosures
@@ -250,7 +253,7 @@ def _deliver(
     )
 
 
-def _recorded(disclosure: Disclosure) -> DisclosureRecorded:
+def _recorded(disclosure: Disclosure, recipient_kind: str) -> DisclosureRecorded:
     return DisclosureRecorded(
         disclosure_id=disclosure.id,
         source_event_id=disclosure.source_event_id,
@@ -259,4 +262,8 @@ def _recorded(disclosure: Disclosure) -> DisclosureRecorded:
         fields=list(disclosure.fields),
         outcome=disclosure.outcome,
         occurred_at=disclosure.occurred_at,
+        purpose=disclosure.purpose,
+        legal_basis=disclosure.legal_basis,
+        recipient_kind=recipient_kind,
+        reason=disclosure.reason,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from casebridge.sharing import service
 from casebridge.sharing.oauth import TokenClient, TokenRequest, TokenServer
@@ -86,7 +87,12 @@ async def issue_token(
         lifetime=settings.token_lifetime_seconds,
         resource=dict(form).get("resource"),
     )
-    request = TokenRequest(settings.token_endpoint, headers, form)
+    try:
+        request = TokenRequest(settings.token_endpoint, headers, form)
+    except InsecureTransportError:
+        # authlib refuses a plain-http token endpoint off loopback: the issuer URL must be https.
+        log.error("SHARING_ISSUER_URL %s is not https: refusing to issue", settings.issuer_url)
+        return _error(400, "insecure_transport", "The token endpoint must use https.")
     status, body, response_headers = await asyncio.to_thread(server.create_token_response, request)
     if client_id and body.get("error") == "invalid_client":
         await service.record_auth_failure(session, client_id, settings=settings)

@@ -1,11 +1,16 @@
-"""Events produced by review (`review.<area>.<name>.v<n>`). Additive-only."""
+"""Events produced by review (`review.<area>.<name>.v<n>`). Additive-only.
+
+Identifiers, states and counts only: names, contact details and narratives stay in review.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import ClassVar
 from uuid import UUID
 
 from casebridge.common.events.envelope import Contract, register
+from pydantic import BaseModel
 
 
 class _ReviewEvent(Contract):
@@ -13,11 +18,136 @@ class _ReviewEvent(Contract):
 
 
 @register
-class ComplaintIndexed(_ReviewEvent):
-    """Review recorded a complaint in its qualifying-complaint index."""
+class TriggerRaised(_ReviewEvent):
+    """A victim (or, for `community`, a problem in one place) met a rule, once per episode.
 
-    name: ClassVar[str] = "complaint.indexed"
-    aggregate_type: ClassVar[str] = "complaint"
+    kind: second_report | statutory | community | hate | high_risk.
+    """
 
-    complaint_id: UUID
+    name: ClassVar[str] = "trigger.raised"
+    aggregate_type: ClassVar[str] = "trigger"
+
+    trigger_id: UUID
+    kind: str
     person_id: UUID | None = None
+    complaint_ids: list[UUID]
+    incidents: int
+    complainants: int
+    rule: str
+    raised_at: datetime
+    review_id: UUID | None = None
+
+
+@register
+class TriggerExplained(_ReviewEvent):
+    """An agency recorded that it explained the case review to the victim (second report)."""
+
+    name: ClassVar[str] = "trigger.explained"
+    aggregate_type: ClassVar[str] = "trigger"
+
+    trigger_id: UUID
+    person_id: UUID | None = None
+    agency_id: UUID
+    explained_at: datetime
+
+
+@register
+class ReviewApplied(_ReviewEvent):
+    """An application for an ASB case review was received (or started automatically)."""
+
+    name: ClassVar[str] = "case_review.applied"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    person_id: UUID | None = None
+    applicant_kind: str
+    received_by_agency_id: UUID
+    complaint_ids: list[UUID]
+    trigger_id: UUID | None = None
+    automatic: bool = False
+    applied_at: datetime
+
+
+@register
+class ReviewTransitioned(_ReviewEvent):
+    """A case review moved from one stage to the next (one event per transition)."""
+
+    name: ClassVar[str] = "case_review.transitioned"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    action: str
+    from_state: str
+    to_state: str
+    agency_id: UUID | None = None
+    at: datetime
+
+
+@register
+class ThresholdDecided(_ReviewEvent):
+    """The threshold was decided: automatically under the statutory rule, or by panel votes."""
+
+    name: ClassVar[str] = "case_review.threshold_decided"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    met: bool
+    automatic: bool
+    qualifying_incidents: int
+    votes_met: int = 0
+    votes_not_met: int = 0
+    decided_at: datetime
+
+
+class ActionSummary(BaseModel):
+    agency_id: UUID
+    due_on: date
+
+
+@register
+class RecommendationsMade(_ReviewEvent):
+    """The review agreed recommendations and an action plan (a published figure)."""
+
+    name: ClassVar[str] = "case_review.recommendations_made"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    lead_agency_id: UUID
+    recommendations: int
+    actions: list[ActionSummary]
+    victim_consulted: bool
+    agreed_at: datetime
+
+
+@register
+class DeadlineMissed(_ReviewEvent):
+    """A stage's deadline passed before the stage was done (raised once per deadline)."""
+
+    name: ClassVar[str] = "case_review.deadline_missed"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    deadline_id: UUID
+    stage: str
+    due_on: date
+    rule: str
+    raised_at: datetime
+
+
+@register
+class LetterIssued(_ReviewEvent):
+    """A letter to the applicant was rendered and stored with the review."""
+
+    name: ClassVar[str] = "case_review.letter_issued"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    letter_id: UUID
+    kind: str
+    issued_at: datetime

@@ -27,3 +27,8 @@ class DisclosureRecorded(_SharingEvent):
     fields: list[str]
     outcome: str
     occurred_at: datetime
+    # Added with the sharing service (additive): why, under which law, the recipient's kind.
+    purpose: str | None = None
+    legal_basis: str | None = None
+    recipient_kind: str | None = None
+    reason: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from casebridge.intake.open311 import routes as open311
 from fastapi import APIRouter
 
 from . import complaints, people, risk
@@ -10,3 +11,4 @@ router = APIRouter()
 router.include_router(complaints.router)
 router.include_router(risk.router)
 router.include_router(people.router)
+router.include_router(open311.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -159,6 +159,12 @@ class ComplaintCreate(Schema):
     def _coherent(self) -> ComplaintCreate:
         if self.reported_at is not None and self.occurred_at > self.reported_at:
             raise ValueError("occurred_at must not be after reported_at")
+        # Clocks differ a little between a handler's PC and ours: allow five minutes.
+        latest = datetime.now(UTC) + timedelta(minutes=5)
+        if self.occurred_at > latest:
+            raise ValueError("occurred_at must not be in the future")
+        if self.reported_at is not None and self.reported_at > latest:
+            raise ValueError("reported_at must not be in the future")
         if self.complainant is None and not self.anonymous:
             raise ValueError("a complainant is required unless the complaint is anonymous")
         if self.anonymous and self.complainant is not None:

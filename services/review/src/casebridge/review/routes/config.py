@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from casebridge.common.auth import Principal, Scoped
 from casebridge.common.db import DbSession
 from casebridge.review import areas
 from casebridge.review.config import ConfigInvalid
 from casebridge.review.models import AreaConfig
+from casebridge.review.routes.common import CanRead, CanWrite
 from casebridge.review.schemas import AreaConfigRead
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 
 router = APIRouter(tags=["area procedure"])
 
-CanRead = Annotated[Principal, Scoped("reviews:read")]
-CanWrite = Annotated[Principal, Scoped("reviews:write")]
 
 YAML_BODY: dict[str, Any] = {
     "requestBody": {

@@ -1,0 +1,206 @@
+"""Open311 requests become complaints through the same domain function as the REST route."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from casebridge.common.auth import Principal
+from casebridge.common.db import utcnow
+from casebridge.intake import complaints
+from casebridge.intake.config import AreaConfig
+from casebridge.intake.models import Agency, Complaint, Open311Client
+from casebridge.intake.schemas.complaints import AsbType, ComplaintCreate
+from casebridge.intake.visibility import visible_complaints
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .catalogue import DEFAULT_NSIR, NAMES
+from .formats import Open311Error
+
+MAX_REQUESTS = 1000
+MAX_WINDOW = timedelta(days=90)
+_POSTCODE_AT_END = re.compile(r"([A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2})\s*$")
+
+
+def key_digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+async def authenticate(session: AsyncSession, api_key: str | None) -> Open311Client:
+    """The reporting app behind an api_key (stored as a digest); 403 as the spec says."""
+    if not api_key or len(api_key) > 200:
+        raise Open311Error(403, "api_key is missing or invalid")
+    client = await session.scalar(
+        select(Open311Client).where(Open311Client.api_key_sha256 == key_digest(api_key))
+    )
+    if client is None:
+        raise Open311Error(403, "api_key is missing or invalid")
+    return client
+
+
+def principal_of(client: Open311Client) -> Principal:
+    """The app acts for the agency it reports to (usually the council)."""
+    return Principal(
+        subject=f"open311:{client.name}",
+        client_id=f"open311:{client.id}",
+        agency_id=client.agency_id,
+        area_id=client.area_id,
+        scopes=frozenset(),
+    )
+
+
+def _error_text(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "request"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> ComplaintCreate:
+    """Map a GeoReport v2 request onto a complaint; anything invalid is a spec 400."""
+    code = form.get("service_code", "")
+    if code not in AsbType.__members__:
+        raise Open311Error(400, "service_code is missing or unknown")
+    has_place = ("lat" in form and "long" in form) or "address_string" in form
+    if not has_place and "address_id" not in form:
+        raise Open311Error(400, "give lat and long, address_string or address_id")
+    name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p).strip()
+    contact = {k: form[k] for k in ("email", "phone") if form.get(k)}
+    address = form.get("address_string")
+    found = _POSTCODE_AT_END.search(address or "")
+    raw: dict[str, Any] = {
+        "channel": "open311",
+        "occurred_at": attributes.get("occurred_at") or utcnow().isoformat(),
+        "location": {
+            "address": address,
+            "postcode": found.group(1) if found else None,
+            "uprn": form["address_id"] if form.get("address_id", "").isdigit() else None,
+            "latitude": form.get("lat"),
+            "longitude": form.get("long"),
+        },
+        "nsir_category": "personal"
+        if attributes.get("targeted") == "yes"
+        else DEFAULT_NSIR.get(AsbType(code), "nuisance"),
+        "asb_type": code,
+        "hate_motivated": attributes.get("hate_motivated") == "yes",
+        "description": form.get("description", ""),
+        "consent": {"status": attributes.get("consent_to_share", "not_asked")},
+    }
+    if name or contact:
+        # Nobody can choose between candidates here: a certain match attaches, else new.
+        details = {"name": name or "(name not given)", **contact}
+        raw["complainant"] = {"details": details, "match": "new"}
+    else:
+        raw["anonymous"] = True
+    raw["location"] = {k: v for k, v in raw["location"].items() if v is not None}
+    try:
+        return ComplaintCreate.model_validate(raw)
+    except ValidationError as exc:
+        raise Open311Error(400, _error_text(exc)) from exc
+
+
+async def create_request(
+    session: AsyncSession,
+    *,
+    client: Open311Client,
+    form: dict[str, str],
+    attributes: dict[str, str],
+    config: AreaConfig,
+) -> Complaint:
+    data = complaint_from_form(form, attributes)
+    complaint, _ = await complaints.log_complaint(
+        session,
+        principal=principal_of(client),
+        data=data,
+        config=config,
+        open311_client_id=client.id,
+    )
+    return complaint
+
+
+def _parse_date(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Open311Error(400, f"{name} must be a W3C date-time") from exc
+    if parsed.tzinfo is None:
+        raise Open311Error(400, f"{name} must include a time zone")
+    return parsed
+
+
+async def list_requests(
+    session: AsyncSession, *, client: Open311Client, query: dict[str, str]
+) -> list[Complaint]:
+    """The app's own requests; by default the last 90 days, never a wider window, and at
+    most 1,000 (the spec's limits)."""
+    statement = visible_complaints(principal_of(client)).where(
+        Complaint.open311_client_id == client.id
+    )
+    if query.get("service_request_id"):
+        ids = [i.strip().upper() for i in query["service_request_id"].split(",") if i.strip()]
+        if len(ids) > MAX_REQUESTS:
+            raise Open311Error(400, f"at most {MAX_REQUESTS} service_request_id values")
+        statement = statement.where(Complaint.reference.in_(ids))
+    else:
+        end = _parse_date(query.get("end_date"), "end_date") or utcnow()
+        start = _parse_date(query.get("start_date"), "start_date") or end - MAX_WINDOW
+        if end - start > MAX_WINDOW or start > end:
+            raise Open311Error(400, "start_date to end_date must be at most 90 days, in order")
+        statement = statement.where(Complaint.reported_at.between(start, end))
+        if query.get("service_code"):
+            statement = statement.where(Complaint.asb_type.in_(query["service_code"].split(",")))
+        if query.get("status"):
+            statement = statement.where(Complaint.status.in_(query["status"].split(",")))
+    statement = statement.order_by(Complaint.reported_at.desc()).limit(MAX_REQUESTS)
+    return list(await session.scalars(statement))
+
+
+async def get_request(session: AsyncSession, *, client: Open311Client, reference: str) -> Complaint:
+    found = await list_requests(session, client=client, query={"service_request_id": reference})
+    if not found:
+        raise Open311Error(404, "no such service request")
+    return found[0]
+
+
+async def find_by_token(session: AsyncSession, *, client: Open311Client, token: str) -> Complaint:
+    try:
+        complaint_id = UUID(token)
+    except ValueError as exc:
+        raise Open311Error(404, "no such token") from exc
+    complaint = await session.scalar(
+        visible_complaints(principal_of(client)).where(
+            Complaint.id == complaint_id, Complaint.open311_client_id == client.id
+        )
+    )
+    if complaint is None:
+        raise Open311Error(404, "no such token")
+    return complaint
+
+
+async def agency_name(session: AsyncSession, agency_id: UUID) -> str:
+    agency = await session.get(Agency, agency_id)
+    return agency.name if agency else ""
+
+
+def request_view(complaint: Complaint, agency: str) -> dict[str, Any]:
+    """What a reporting app sees of its own report: status, not the narrative or address."""
+    return {
+        "service_request_id": complaint.reference,
+        "status": complaint.status,
+        "status_notes": None,
+        "service_name": NAMES[AsbType(complaint.asb_type)],
+        "service_code": complaint.asb_type,
+        "agency_responsible": agency,
+        "service_notice": None,
+        "requested_datetime": complaint.reported_at,
+        "updated_datetime": complaint.updated_at,
+        "expected_datetime": None,
+    }

@@ -1,0 +1,222 @@
+"""Triggers: evaluated incrementally when a complaint arrives, raised once per episode."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from casebridge.common.auth import Principal
+from casebridge.common.contracts.review import TriggerExplained, TriggerRaised
+from casebridge.common.db import utcnow
+from casebridge.common.errors import Conflict, NotFound
+from casebridge.common.events import outbox
+from casebridge.review.config import AreaRules
+from casebridge.review.dates import add_months
+from casebridge.review.models import IndexedComplaint, Trigger
+from casebridge.review.pagination import Cursor, page_after
+from casebridge.review.rules import Finding, Indexed, community_finding, victim_findings
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+KINDS = ("second_report", "statutory", "community", "hate", "high_risk")
+STATES = ("open", "explained", "review_started")
+THRESHOLD_KINDS = frozenset({"statutory", "community", "hate"})
+
+
+class NotExplainable(Conflict):
+    code = "trigger_not_explainable"
+
+
+def visible_triggers(principal: Principal) -> Select[Trigger]:
+    """Triggers are seen by the agencies of their area only."""
+    return select(Trigger).where(Trigger.area_id == principal.area_id)
+
+
+# Only what the rules read, as plain rows (no ORM identity map: this runs per complaint).
+_RULE_COLUMNS = (
+    IndexedComplaint.complaint_id,
+    IndexedComplaint.person_id,
+    IndexedComplaint.incident_id,
+    IndexedComplaint.asb_type,
+    IndexedComplaint.place_key,
+    IndexedComplaint.perpetrator_keys,
+    IndexedComplaint.hate_motivated,
+    IndexedComplaint.qualifies,
+)
+
+
+async def person_window(
+    session: AsyncSession, anchor: IndexedComplaint, months: int
+) -> list[Indexed]:
+    """The victim's complaints in the `months` before `anchor` (one index range scan)."""
+    return list(
+        await session.execute(
+            select(*_RULE_COLUMNS).where(
+                IndexedComplaint.person_id == anchor.person_id,
+                IndexedComplaint.reported_at >= add_months(anchor.reported_at, -months),
+                IndexedComplaint.reported_at <= anchor.reported_at,
+                IndexedComplaint.area_id == anchor.area_id,
+            )
+        )
+    )
+
+
+async def problem_window(
+    session: AsyncSession, anchor: IndexedComplaint, months: int
+) -> list[Indexed]:
+    """Complaints of the same type at the same place in the window (one index range scan)."""
+    return list(
+        await session.execute(
+            select(*_RULE_COLUMNS).where(
+                IndexedComplaint.area_id == anchor.area_id,
+                IndexedComplaint.asb_type == anchor.asb_type,
+                IndexedComplaint.place_key == anchor.place_key,
+                IndexedComplaint.reported_at >= add_months(anchor.reported_at, -months),
+                IndexedComplaint.reported_at <= anchor.reported_at,
+            )
+        )
+    )
+
+
+async def evaluate(
+    session: AsyncSession, anchor: IndexedComplaint, rules: AreaRules
+) -> list[Trigger]:
+    """Every rule the new complaint may complete; returns the triggers newly raised."""
+    findings: list[Finding] = []
+    if anchor.person_id is not None:
+        recent = await person_window(session, anchor, rules.statutory.window_months)
+        findings.extend(victim_findings(anchor, recent, rules))
+    community = rules.local_thresholds.community
+    if community is not None and anchor.place_key is not None:
+        problem = await problem_window(session, anchor, community.window_months)
+        found = community_finding(anchor, problem, rules)
+        if found is not None:
+            findings.append(found)
+    raised = []
+    for finding in findings:
+        trigger = await raise_once(session, finding, area_id=anchor.area_id)
+        if trigger is not None:
+            raised.append(trigger)
+    return raised
+
+
+async def raise_once(
+    session: AsyncSession, finding: Finding, *, area_id: UUID, now: datetime | None = None
+) -> Trigger | None:
+    """Raise unless this episode already has its trigger: an earlier trigger of the kind for
+    the same subject that shares a complaint is the same episode (and the unique episode key
+    stops a concurrent or redelivered second insert)."""
+    ids = list(finding.complaint_ids)
+    same_episode = await session.scalar(
+        select(Trigger.id)
+        .where(
+            Trigger.area_id == area_id,
+            Trigger.kind == finding.kind,
+            Trigger.subject_key == finding.subject_key,
+            Trigger.complaint_ids.overlap(ids),
+        )
+        .limit(1)
+    )
+    if same_episode is not None:
+        return None
+    raised_at = now or utcnow()
+    trigger = await session.scalar(
+        insert(Trigger)
+        .values(
+            area_id=area_id,
+            kind=finding.kind,
+            person_id=finding.person_id,
+            subject_key=finding.subject_key,
+            episode_key=f"{finding.subject_key}/{min(ids)}",
+            state="open",
+            complaint_ids=ids,
+            detail=_detail(finding),
+            raised_at=raised_at,
+        )
+        .on_conflict_do_nothing(constraint="uq_trigger_area_id_kind_episode_key")
+        .returning(Trigger)
+    )
+    if trigger is not None:
+        outbox.add(session, _raised_event(trigger), area_id=area_id, aggregate_id=trigger.id)
+    return trigger
+
+
+def _detail(finding: Finding) -> dict[str, Any]:
+    return {
+        "incidents": finding.incidents,
+        "complainants": finding.complainants,
+        "rule": finding.rule,
+    }
+
+
+def _raised_event(trigger: Trigger) -> TriggerRaised:
+    return TriggerRaised(
+        trigger_id=trigger.id,
+        kind=trigger.kind,
+        person_id=trigger.person_id,
+        complaint_ids=trigger.complaint_ids,
+        incidents=int(trigger.detail["incidents"]),
+        complainants=int(trigger.detail["complainants"]),
+        rule=str(trigger.detail["rule"]),
+        raised_at=trigger.raised_at,
+        review_id=trigger.review_id,
+    )
+
+
+async def get_trigger(
+    session: AsyncSession, *, principal: Principal, trigger_id: UUID, lock: bool = False
+) -> Trigger:
+    query = visible_triggers(principal).where(Trigger.id == trigger_id)
+    trigger = await session.scalar(query.with_for_update() if lock else query)
+    if trigger is None:
+        raise NotFound("trigger not found")
+    return trigger
+
+
+async def list_triggers(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    person_id: UUID | None,
+    kind: str | None,
+    state: str | None,
+    cursor: Cursor | None,
+    limit: int,
+) -> tuple[list[Trigger], Cursor | None]:
+    """Newest first; the SPOC's work list."""
+    query = visible_triggers(principal)
+    if person_id is not None:
+        query = query.where(Trigger.person_id == person_id)
+    if kind is not None:
+        query = query.where(Trigger.kind == kind)
+    if state is not None:
+        query = query.where(Trigger.state == state)
+    return await page_after(session, query, Trigger.raised_at, Trigger.id, cursor, limit)
+
+
+async def record_explained(
+    session: AsyncSession, *, principal: Principal, trigger_id: UUID, note: str | None
+) -> Trigger:
+    """The 2025 guidance: the case review was explained to a victim reporting a second time."""
+    trigger = await get_trigger(session, principal=principal, trigger_id=trigger_id, lock=True)
+    if trigger.kind != "second_report":
+        raise NotExplainable("only a second-report trigger is closed by an explanation")
+    if trigger.explained_at is not None:
+        raise NotExplainable(f"already recorded as explained at {trigger.explained_at}")
+    trigger.explained_at = utcnow()
+    trigger.explained_by = principal.subject
+    trigger.explained_by_agency_id = principal.agency_id
+    trigger.explanation = note
+    if trigger.state == "open":
+        trigger.state = "explained"
+    await session.flush()
+    event = TriggerExplained(
+        trigger_id=trigger.id,
+        person_id=trigger.person_id,
+        agency_id=principal.agency_id,
+        explained_at=trigger.explained_at,
+    )
+    outbox.add(session, event, area_id=trigger.area_id, aggregate_id=trigger.id)
+    return trigger

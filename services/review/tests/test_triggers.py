@@ -1,0 +1,273 @@
+"""Scenarios from domain.md: complaints arrive as intake's events; the SPOC reads /triggers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.db import new_id
+from casebridge.common.events.envelope import contract_for
+from casebridge.review.models import OutboxMessage
+from casebridge.review.seed import demo_document
+from sqlalchemy import func, select
+
+from .conftest import HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
+from .events import NOW, complaint, deliver
+
+DAY = timedelta(days=1)
+
+
+async def triggers(review: Review, **params: Any) -> list[dict[str, Any]]:
+    response = await review.client.get("/triggers", params=params, headers=review.auth())
+    assert response.status_code == 200, response.text
+    return list(response.json()["items"])
+
+
+async def kinds(review: Review, person: UUID) -> list[str]:
+    return sorted(t["kind"] for t in await triggers(review, person_id=str(person)))
+
+
+async def three_agencies(review: Review, person: UUID, **fields: Any) -> list[ComplaintLogged]:
+    events = [
+        complaint(person, reported_at=NOW - 60 * DAY, **fields),
+        complaint(person, reported_at=NOW - 30 * DAY, receiving_agency_id=POLICE, **fields),
+        complaint(person, reported_at=NOW, receiving_agency_id=HOUSING, **fields),
+    ]
+    for event in events:
+        await deliver(review.sessions, event)
+    return events
+
+
+async def test_three_qualifying_complaints_to_three_agencies_meet_the_threshold(
+    review: Review,
+) -> None:
+    person = new_id()
+    events = await three_agencies(review, person)
+    statutory = await triggers(review, person_id=str(person), kind="statutory")
+    assert len(statutory) == 1
+    assert set(statutory[0]["complaint_ids"]) == {str(e.complaint_id) for e in events}
+    assert statutory[0]["detail"]["incidents"] == 3
+    async with review.sessions() as session:
+        raised = await session.scalar(
+            select(func.count()).where(OutboxMessage.event_type == "review.trigger.raised.v1")
+        )
+    assert raised == 2  # the second report, then the statutory threshold
+
+
+async def test_same_incident_to_police_and_council_counts_once(review: Review) -> None:
+    person, incident = new_id(), new_id()
+    await deliver(review.sessions, complaint(person, reported_at=NOW - 20 * DAY))
+    for agency in (POLICE, HOUSING):
+        event = complaint(person, incident_id=incident, receiving_agency_id=agency)
+        await deliver(review.sessions, event)
+    assert await kinds(review, person) == ["second_report"]  # two incidents, not three
+    await deliver(review.sessions, complaint(person, reported_at=NOW + DAY))
+    assert await kinds(review, person) == ["second_report", "statutory"]
+
+
+async def test_complaint_five_weeks_after_the_behaviour_does_not_qualify(review: Review) -> None:
+    person = new_id()
+    await deliver(review.sessions, complaint(person, reported_at=NOW - 10 * DAY))
+    await deliver(review.sessions, complaint(person, reported_at=NOW - 5 * DAY))
+    late = complaint(person, after_behaviour=timedelta(weeks=5))
+    await deliver(review.sessions, late)
+    assert await kinds(review, person) == ["second_report"]
+
+
+async def test_complaints_about_different_behaviour_do_not_add_up(review: Review) -> None:
+    person = new_id()
+    for n, asb_type in enumerate(("noise", "fireworks", "vehicle_nuisance")):
+        await deliver(
+            review.sessions, complaint(person, reported_at=NOW + n * DAY, asb_type=asb_type)
+        )
+    assert await kinds(review, person) == ["second_report"]
+
+
+async def test_same_alleged_perpetrator_is_the_same_behaviour(review: Review) -> None:
+    person = new_id()
+    for n, (asb_type, postcode) in enumerate(
+        (("noise", "AB1 2CD"), ("rowdy_behaviour", "AB1 9ZZ"), ("animal_problems", None))
+    ):
+        event = complaint(
+            person,
+            reported_at=NOW + n * DAY,
+            asb_type=asb_type,
+            postcode=postcode,
+            perpetrator_keys=["household:17-acacia-avenue"],
+        )
+        await deliver(review.sessions, event)
+    assert "statutory" in await kinds(review, person)
+
+
+async def test_complaints_over_six_months_apart_do_not_add_up(review: Review) -> None:
+    person = new_id()
+    for months in (8, 7, 0):
+        await deliver(review.sessions, complaint(person, reported_at=NOW - months * 30 * DAY))
+    assert "statutory" not in await kinds(review, person)
+
+
+async def test_local_threshold_of_two_is_met_with_two_complaints(review: Review) -> None:
+    document = demo_document().replace("threshold: 3 ", "threshold: 2 ")
+    response = await review.client.put("/config", content=document, headers=review.auth())
+    assert response.status_code == 201
+    person = new_id()
+    await deliver(review.sessions, complaint(person, reported_at=NOW - DAY))
+    await deliver(review.sessions, complaint(person, receiving_agency_id=POLICE))
+    assert await kinds(review, person) == ["second_report", "statutory"]
+
+
+async def test_community_threshold_needs_enough_complainants(review: Review) -> None:
+    neighbours = [new_id(), new_id(), new_id()]
+    place = {"postcode": "CF10 1AA", "asb_type": "street_drinking"}
+    for n, person in enumerate([neighbours[0], neighbours[1]] * 2):  # 4 complaints, 2 people
+        await deliver(review.sessions, complaint(person, reported_at=NOW + n * DAY, **place))
+    assert await triggers(review, kind="community") == []
+    await deliver(review.sessions, complaint(neighbours[2], reported_at=NOW + 5 * DAY, **place))
+    community = await triggers(review, kind="community")
+    assert len(community) == 1
+    assert community[0]["person_id"] is None
+    assert community[0]["detail"]["complainants"] == 3
+    await deliver(review.sessions, complaint(neighbours[2], reported_at=NOW + 6 * DAY, **place))
+    assert len(await triggers(review, kind="community")) == 1  # same episode
+
+
+async def test_one_hate_motivated_incident_meets_the_hate_threshold(review: Review) -> None:
+    person = new_id()
+    await deliver(review.sessions, complaint(person, hate_motivated=True))
+    assert await kinds(review, person) == ["hate"]
+    await deliver(review.sessions, complaint(person, reported_at=NOW + DAY, hate_motivated=True))
+    assert await kinds(review, person) == ["hate", "second_report"]
+
+
+async def test_second_report_prompt_is_tracked_until_explained(review: Review) -> None:
+    person = new_id()
+    await deliver(review.sessions, complaint(person, reported_at=NOW - DAY, asb_type="noise"))
+    assert await kinds(review, person) == []
+    await deliver(review.sessions, complaint(person, asb_type="fireworks"))
+    await deliver(review.sessions, complaint(person, reported_at=NOW + DAY, asb_type="begging"))
+    (prompt,) = await triggers(review, person_id=str(person), state="open")
+    assert prompt["kind"] == "second_report"
+    url = f"/triggers/{prompt['id']}/explained"
+    done = await review.client.post(url, json={"note": "by phone"}, headers=review.auth(POLICE))
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "explained"
+    assert done.json()["explained_by_agency_id"] == str(POLICE)
+    assert await triggers(review, person_id=str(person), state="open") == []
+    again = await review.client.post(url, headers=review.auth())
+    assert again.status_code == 409
+    assert again.json()["error"] == "trigger_not_explainable"
+
+
+async def test_only_a_second_report_trigger_is_explained(review: Review) -> None:
+    person = new_id()
+    await deliver(review.sessions, complaint(person, hate_motivated=True))
+    (hate,) = await triggers(review, person_id=str(person))
+    response = await review.client.post(f"/triggers/{hate['id']}/explained", headers=review.auth())
+    assert response.status_code == 409
+
+
+async def test_redelivered_events_do_not_raise_a_trigger_twice(review: Review) -> None:
+    person = new_id()
+    events = [complaint(person, reported_at=NOW + n * DAY) for n in range(3)]
+    ids = [new_id() for _ in events]
+    for _ in range(2):
+        for event, event_id in zip(events, ids, strict=True):
+            await deliver(review.sessions, event, event_id=event_id)  # the same message again
+        for event in events:
+            await deliver(review.sessions, event)  # re-emitted under a new event id
+    assert await kinds(review, person) == ["second_report", "statutory"]
+
+
+async def test_anonymous_complaints_without_a_person_raise_no_victim_trigger(
+    review: Review,
+) -> None:
+    for n in range(3):
+        await deliver(review.sessions, complaint(None, reported_at=NOW + n * DAY, anonymous=True))
+    assert [t["kind"] for t in await triggers(review)] == []
+
+
+async def test_auto_start_opens_a_review_from_the_threshold(review: Review) -> None:
+    document = demo_document().replace("auto_start_review: false", "auto_start_review: true")
+    assert (await review.client.put("/config", content=document, headers=review.auth())).is_success
+    person = new_id()
+    await three_agencies(review, person)
+    (statutory,) = await triggers(review, person_id=str(person), kind="statutory")
+    assert statutory["state"] == "review_started"
+    reviews = (await review.client.get("/reviews", headers=review.auth())).json()["items"]
+    assert [r["id"] for r in reviews] == [statutory["review_id"]]
+    assert reviews[0]["applicant_kind"] == "automatic"
+    assert reviews[0]["state"] == "received"
+
+
+async def test_high_risk_from_intake_raises_a_trigger(review: Review) -> None:
+    risk = contract_for("intake.risk.assessed.v1")
+    if risk is None:  # intake does not publish risk yet: nothing to consume
+        return
+    person = new_id()
+    event = complaint(person)
+    await deliver(review.sessions, event)
+    assessed = risk(
+        assessment_id=new_id(),
+        complaint_id=event.complaint_id,
+        person_id=person,
+        receiving_agency_id=POLICE,
+        config_version="matrix-v1",
+        score=24,
+        band="high",
+        assessed_at=NOW,
+    )
+    await deliver(review.sessions, assessed)
+    await deliver(review.sessions, assessed)  # re-emitted: still one trigger
+    assert await kinds(review, person) == ["high_risk"]
+
+
+async def test_incident_linked_later_makes_complaints_count_once(review: Review) -> None:
+    linked = contract_for("intake.incident.linked.v1")
+    if linked is None:
+        return
+    person, incident = new_id(), new_id()
+    first = complaint(person, reported_at=NOW - DAY)
+    second = complaint(person, receiving_agency_id=POLICE)
+    for event in (first, second):
+        await deliver(review.sessions, event)
+    for event in (first, second):
+        link = linked(
+            complaint_id=event.complaint_id,
+            incident_id=incident,
+            previous_incident_id=event.complaint_id,
+            linked_at=NOW,
+        )
+        await deliver(review.sessions, link)
+    await deliver(review.sessions, complaint(person, reported_at=NOW + DAY))
+    assert await kinds(review, person) == ["second_report"]  # two incidents, not three
+
+
+async def test_list_triggers_pages_with_a_cursor_and_stays_in_its_area(review: Review) -> None:
+    for n in range(5):  # five places, so no community threshold either
+        event = complaint(new_id(), hate_motivated=True, postcode=f"AB{n} 1CD")
+        await deliver(review.sessions, event)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = (await review.client.get("/triggers", params=params, headers=review.auth())).json()
+        seen.extend(t["id"] for t in body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 5
+    outsider = review.auth(OTHER_AGENCY, area=OTHER_AREA)
+    assert (await review.client.get("/triggers", headers=outsider)).json()["items"] == []
+    trigger_url = f"/triggers/{seen[0]}"
+    assert (await review.client.get(trigger_url, headers=outsider)).status_code == 404
+    assert (
+        await review.client.post(f"{trigger_url}/explained", headers=outsider)
+    ).status_code == 404
+
+
+async def test_list_triggers_refuses_bad_filters(review: Review) -> None:
+    for params in ({"limit": 101}, {"kind": "bogus"}, {"cursor": "not-a-cursor"}):
+        response = await review.client.get("/triggers", params=params, headers=review.auth())
+        assert response.status_code == 422, params
