@@ -33,15 +33,16 @@ from typing import Any
 import asyncpg
 import httpx
 import phonenumbers
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import free_port
-from casebridge.common.testing.harness import migrate
-from casebridge.common.testing.tokens import TokenFactory
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import DateTime, String, Text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.common.devstack import free_port
+from casebridge.common.testing.harness import migrate
+from casebridge.common.testing.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUER = "https://bench.issuer"

@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import asyncpg
+from sqlalchemy import text
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.demo import DEMO_AREA_ID
@@ -28,7 +30,6 @@ from casebridge.review.areas import ensure_config
 from casebridge.review.handlers import on_complaint_logged
 from casebridge.review.seed import demo_document
 from casebridge.review.settings import Settings
-from sqlalchemy import text
 
 TYPES = [
     "noise",

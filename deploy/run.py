@@ -23,10 +23,11 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
-from casebridge.common.devstack import DevServerError, EmbeddedPostgres, NatsServer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from casebridge.common.devstack import DevServerError, EmbeddedPostgres, NatsServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = ROOT / "services"

@@ -8,6 +8,10 @@ import uuid
 from typing import Any
 
 import nats
+from nats.js.api import StorageType
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.devstack import NatsServer
@@ -16,10 +20,6 @@ from casebridge.common.events.consumer import Consumer, ConsumerRunner
 from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.relay import OutboxRelay, RelayConfig
 from casebridge.common.events.streams import DUPLICATE_WINDOW_SECONDS
-from nats.js.api import StorageType
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-
 from tests.conftest import COMPLAINT, System, poll, scalar
 
 
@@ -64,21 +64,31 @@ async def test_same_outbox_row_published_twice_is_one_message(system: System) ->
     assert after == before + 1
 
 
-async def test_failed_business_write_leaves_no_outbox_row(system: System) -> None:
-    """OBX-R1: the outbox row and the state change commit or roll back together."""
-    async with system.intake_client() as intake:
-        bad = dict(COMPLAINT, postcode="SW1A 1AA")
-        # Area unknown to intake -> the domain function fails after nothing is committed.
-        headers = system.tokens.headers(
-            scopes=["complaints:write"],
-            agency_id=uuid.uuid4(),
-            area_id=uuid.uuid4(),
-            audience=system.intake.audience_or_default(),
+async def test_failed_commit_leaves_neither_complaint_nor_outbox_row(system: System) -> None:
+    """OBX-R1: the outbox row and the state change commit or roll back together. A deferred
+    trigger makes the COMMIT itself fail after both rows were written."""
+    url = system.intake.database_url
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN"
+                " RAISE EXCEPTION 'refused at commit'; END $$ LANGUAGE plpgsql"
+            )
         )
-        response = await intake.post("/complaints", json=bad, headers=headers)
-    assert response.status_code == 409
+        await conn.execute(
+            text(
+                "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON complaint"
+                " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        )
+    await engine.dispose()
+    async with system.intake_client() as intake:
+        response = await intake.post("/complaints", json=COMPLAINT)
+    assert response.status_code == 500
+    assert "refused" not in response.text  # no SQL or trace leaks to the client (API8)
     assert await system.outbox_size() == 0
-    assert await scalar(system.intake.database_url, "SELECT count(*) FROM complaint") == 0
+    assert await scalar(url, "SELECT count(*) FROM complaint") == 0
 
 
 async def test_row_committed_while_nats_is_down_waits_then_goes(

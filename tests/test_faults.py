@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from casebridge.common.devstack import EmbeddedPostgres, NatsServer
 from casebridge.common.testing.harness import migrate
 from casebridge.common.testing.tokens import TokenFactory
-
-from tests.conftest import COMPLAINT, System, poll, scalar, seed_intake_area
+from tests.conftest import ANONYMOUS, System, poll, scalar, seed_intake_area
 from tests.workers import WorkerProcess
 
 pytestmark = pytest.mark.fault
@@ -44,7 +44,7 @@ async def post_many(
             if during is not None:
                 await during(i)
             for _attempt in range(50):
-                response = await client.post("/complaints", json=COMPLAINT)
+                response = await client.post("/complaints", json=ANONYMOUS)
                 if response.status_code == 201:
                     sent += 1
                     break
@@ -151,7 +151,7 @@ async def test_workers_sigkilled_mid_relay_and_mid_consume(system: System, tmp_p
 
 
 async def test_postgres_crash_restart_during_flow(
-    own_postgres: EmbeddedPostgres, nats_server: NatsServer, tokens: TokenFactory
+    own_postgres: EmbeddedPostgres, own_nats: NatsServer, tokens: TokenFactory
 ) -> None:
     """TEST-R4: pg_ctl -m immediate (a crash) while complaints flow; nothing lost or doubled."""
     pg = own_postgres
@@ -159,7 +159,7 @@ async def test_postgres_crash_restart_during_flow(
         pg.create_database(f"crash_{name}")
         await migrate(name, pg.url(f"crash_{name}"))
     await seed_intake_area(pg.url("crash_intake"))
-    system = System(pg.url("crash_intake"), pg.url("crash_stats"), nats_server, tokens)
+    system = System(pg.url("crash_intake"), pg.url("crash_stats"), own_nats, tokens)
     crashed = False
 
     async def chaos(i: int) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.errors import Unauthorized
 from casebridge.common.settings import IssuerConfig

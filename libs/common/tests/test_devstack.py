@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import nats
 import pytest
+
 from casebridge.common.devstack import EmbeddedPostgres, NatsServer, free_port
 
 

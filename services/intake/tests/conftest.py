@@ -7,6 +7,9 @@ from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.devstack import NatsServer
 from casebridge.common.testing.harness import rollback_client
@@ -15,8 +18,6 @@ from casebridge.common.testing.tokens import TokenFactory
 from casebridge.intake.main import create_app
 from casebridge.intake.models import Agency, Area
 from casebridge.intake.settings import Settings
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]

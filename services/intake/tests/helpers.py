@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from casebridge.common.events.models import OutboxMessage
 from sqlalchemy import func, select
+
+from casebridge.common.events.models import OutboxMessage
 
 from .conftest import Intake
 

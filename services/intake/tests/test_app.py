@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from casebridge.common.app import PUBLIC_PATHS as COMMON_PUBLIC
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.testing.plugin import MigratedDatabase
@@ -14,8 +17,6 @@ from casebridge.intake.open311 import PUBLIC_PATHS
 from casebridge.intake.open311.service import key_digest
 from casebridge.intake.seed import seed
 from casebridge.intake.settings import Settings
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from .conftest import COUNCIL, Intake
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from casebridge.intake.models import (
     AgencyReference,
     Complaint,

@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.intake.models import Complaint, Person, PersonMerge
 from casebridge.intake.people import match_statement
 from casebridge.intake.schemas.people import PersonDetails
-from sqlalchemy import text
-from sqlalchemy.dialects import postgresql
 
 from .conftest import POLICE, Intake
 from .helpers import complaint, count, events, log, person

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from casebridge.intake.config import DEFAULT_PATH, AreaConfigError, AreaConfigs, load
 from casebridge.intake.models import RiskAssessment
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from casebridge.intake.main import create_app
 
 from .conftest import COUNCIL, HEALTH, OTHER_AREA, OTHER_COUNCIL, POLICE, Intake

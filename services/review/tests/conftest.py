@@ -7,6 +7,8 @@ from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
 from casebridge.common.devstack import NatsServer
 from casebridge.common.testing.harness import rollback_client
@@ -16,7 +18,6 @@ from casebridge.review.areas import ensure_config
 from casebridge.review.main import create_app
 from casebridge.review.seed import demo_document
 from casebridge.review.settings import Settings
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]

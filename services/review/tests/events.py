@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id
 from casebridge.common.demo import DEMO_AREA_ID
@@ -13,7 +15,6 @@ from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.review.handlers import intake_consumer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .conftest import COUNCIL
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.review.models import AreaConfig
 from casebridge.review.seed import demo_document
-from sqlalchemy import func, select
 
 from .conftest import Review
 

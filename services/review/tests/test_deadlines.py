@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
+
 from casebridge.common.db import new_id
 from casebridge.review.config import DayUnit, Subdivision, Timescale
 from casebridge.review.deadlines import due_date, local_date, raise_overdue
 from casebridge.review.models import OutboxMessage, ReviewDeadline
-from sqlalchemy import select, update
 
 from .conftest import Review
 

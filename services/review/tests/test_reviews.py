@@ -7,10 +7,11 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from sqlalchemy import func, select, update
+
 from casebridge.common.db import new_id, utcnow
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewLetter
 from casebridge.review.workflow import TRANSITIONS
-from sqlalchemy import func, select, update
 
 from .conftest import COUNCIL, HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
 from .events import complaint, deliver

@@ -6,12 +6,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import func, select
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id
 from casebridge.common.events.envelope import contract_for
 from casebridge.review.models import OutboxMessage
 from casebridge.review.seed import demo_document
-from sqlalchemy import func, select
 
 from .conftest import HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
 from .events import NOW, complaint, deliver

@@ -9,6 +9,9 @@ from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.devstack import NatsServer
@@ -20,8 +23,6 @@ from casebridge.sharing.credentials import hash_secret
 from casebridge.sharing.main import create_app
 from casebridge.sharing.models import Agency, Area, OAuthClient
 from casebridge.sharing.settings import Settings
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]

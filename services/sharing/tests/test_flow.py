@@ -11,7 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from uuid import UUID
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from casebridge.common.db import make_engine, make_sessionmaker, new_id
+from casebridge.common.devstack import NatsServer
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.models import OutboxMessage
@@ -20,8 +24,6 @@ from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.sharing import worker
 from casebridge.sharing.models import Agency, Area, Disclosure
 from casebridge.sharing.settings import Settings
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .conftest import complaint_logged
 
@@ -36,9 +38,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0
 
 @pytest.fixture
 async def committed(
-    migrated_database: MigratedDatabase, settings: Settings
+    migrated_database: MigratedDatabase, settings: Settings, own_nats: NatsServer
 ) -> AsyncIterator[tuple[Settings, async_sessionmaker[AsyncSession]]]:
-    settings = settings.model_copy(update={"database_url": await migrated_database("sharing")})
+    # Its own nats-server: the durable consumer meets no other test's messages.
+    database_url = await migrated_database("sharing")
+    settings = settings.model_copy(update={"database_url": database_url, "nats_url": own_nats.url})
     engine = make_engine(settings)
     yield settings, make_sessionmaker(engine)
     await engine.dispose()

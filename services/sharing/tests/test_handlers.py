@@ -3,6 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.connection import NatsLink
@@ -12,8 +15,6 @@ from casebridge.common.events.models import OutboxMessage, ProcessedMessage
 from casebridge.sharing import handlers, worker
 from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.settings import Settings
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .conftest import COUNCIL, HOUSING, OTHER_AGENCY, POLICE, Sharing, complaint_logged
 

@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from joserfc.jwk import RSAKey
+
 from casebridge.common.app import PUBLIC_PATHS as OPS_PATHS
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.sharing.keys import load_or_create
 from casebridge.sharing.main import create_app
 from casebridge.sharing.routes import PUBLIC_PATHS
 from casebridge.sharing.settings import Settings
-from joserfc.jwk import RSAKey
 
 from .conftest import COUNCIL, HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Sharing, complaint_logged
 from .test_handlers import apply

@@ -6,6 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
 from casebridge.common.testing.harness import committed_client
 from casebridge.common.testing.plugin import MigratedDatabase
@@ -14,9 +18,6 @@ from casebridge.sharing.main import create_app
 from casebridge.sharing.models import Agency, Area, OAuthClient
 from casebridge.sharing.seed import DEMO_CLIENTS_FILE, credentials_table, seed
 from casebridge.sharing.settings import Settings
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 OPEN311_ENTRY = {"open311_api_key": "k-123", "agency_id": "x", "name": "FixMyStreet"}
 

@@ -5,6 +5,10 @@ from typing import Any
 
 import httpx
 import pytest
+from joserfc import jws
+from joserfc.jwk import KeySet
+from sqlalchemy import select, update
+
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.errors import Unauthorized
@@ -12,9 +16,6 @@ from casebridge.common.settings import IssuerConfig
 from casebridge.sharing import tokens
 from casebridge.sharing.keys import generate_key
 from casebridge.sharing.models import ClientAuthFailure
-from joserfc import jws
-from joserfc.jwk import KeySet
-from sqlalchemy import select, update
 
 from .conftest import COUNCIL, COUNCIL_SCOPES, SECRET, Sharing
 

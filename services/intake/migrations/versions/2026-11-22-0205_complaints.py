@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 from casebridge.common.events.migration import create_event_tables, drop_event_tables
 
 revision: str = "abba462f4f79"

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from casebridge.common.events.migration import create_event_tables, drop_event_tables
 from sqlalchemy.dialects import postgresql
+
+from casebridge.common.events.migration import create_event_tables, drop_event_tables
 
 revision: str = "50a34b72398b"
 down_revision: str | None = None

@@ -8,17 +8,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.errors import error_body, install_error_handlers
 from casebridge.common.events.connection import reachable
 from casebridge.common.logging import configure_logging
 from casebridge.common.settings import BaseServiceSettings
-from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from sqlalchemy import text
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Routes that are public by design; every other route must declare scopes (AUTH-R5).
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})

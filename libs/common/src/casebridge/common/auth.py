@@ -17,14 +17,15 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import httpx
-from casebridge.common.errors import Forbidden, Unauthorized
-from casebridge.common.settings import BaseServiceSettings, IssuerConfig
 from fastapi import Depends, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
+
+from casebridge.common.errors import Forbidden, Unauthorized
+from casebridge.common.settings import BaseServiceSettings, IssuerConfig
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import uuid_utils
-from casebridge.common.settings import BaseServiceSettings
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.ext.asyncio import (
@@ -17,7 +16,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+
+from casebridge.common.settings import BaseServiceSettings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,9 +28,18 @@ NAMING_CONVENTION = {
 }
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+TYPE_ANNOTATION_MAP: dict[Any, Any] = {datetime: DateTime(timezone=True)}
+
+
+def service_metadata() -> MetaData:
+    """Each service declares its own Base with this metadata, so the four services' tables
+    never meet in one MetaData (the test suite imports them all into one process):
+
+        class Base(DeclarativeBase):
+            metadata = service_metadata()
+            type_annotation_map = TYPE_ANNOTATION_MAP
+    """
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def new_id() -> uuid.UUID:

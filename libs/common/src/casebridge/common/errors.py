@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from casebridge.common.events.errors import is_infrastructure_error
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from casebridge.common.events.errors import is_infrastructure_error
 
 log = logging.getLogger(__name__)
 

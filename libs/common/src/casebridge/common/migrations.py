@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 
 def _configure(connection: Connection | None, url: str | None, metadata: MetaData) -> None:
+    # Every service's database also holds the shared event tables.
+    from casebridge.common.events.models import EventBase
+
     context.configure(
         connection=connection,
         url=url,
-        target_metadata=metadata,
+        target_metadata=[metadata, EventBase.metadata],
         compare_type=True,
         compare_server_default=True,
         transaction_per_migration=True,

@@ -8,13 +8,14 @@ import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import Consumer, ConsumerRunner
 from casebridge.common.events.relay import OutboxRelay, RelayConfig
 from casebridge.common.logging import configure_logging
 from casebridge.common.settings import BaseServiceSettings
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import ComplaintUpdated, ConsentChanged
 from casebridge.common.db import utcnow
@@ -12,7 +14,6 @@ from casebridge.intake.complaints import get_complaint
 from casebridge.intake.errors import NotReceivingAgency
 from casebridge.intake.models import Complaint
 from casebridge.intake.schemas.complaints import ComplaintUpdate, ConsentChange, SharingOverride
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def _own_complaint(

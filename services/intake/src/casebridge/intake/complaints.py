@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import AgencyReference as AgencyReferenceData
 from casebridge.common.contracts.intake import ComplaintLogged
@@ -26,9 +30,6 @@ from casebridge.intake.models import (
 from casebridge.intake.references import looks_like_reference, make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
 from casebridge.intake.visibility import visible_complaints
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 WITH_DETAILS = (
     selectinload(Complaint.agency_references),

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from casebridge.common.db import DbSession
-from casebridge.common.errors import AppError
-from casebridge.intake.errors import IdempotencyKeyReused
-from casebridge.intake.models import IdempotencyRecord
 from fastapi import Depends, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from casebridge.common.db import DbSession
+from casebridge.common.errors import AppError
+from casebridge.intake.errors import IdempotencyKeyReused
+from casebridge.intake.models import IdempotencyRecord
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 REPLAYED_HEADER = "Idempotent-Replayed"

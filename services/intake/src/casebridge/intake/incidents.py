@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import IncidentLinked, IncidentUnlinked
 from casebridge.common.db import utcnow
@@ -14,8 +17,6 @@ from casebridge.intake.config import DuplicateRule
 from casebridge.intake.errors import AlreadyInIncident
 from casebridge.intake.models import Complaint, Incident
 from casebridge.intake.visibility import visible_complaints
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def link_complaint(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from casebridge.common.app import create_service_app
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.routes import router
 from casebridge.intake.settings import Settings
-from fastapi import FastAPI
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

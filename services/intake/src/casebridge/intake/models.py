@@ -6,8 +6,6 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from casebridge.common.db import Base, new_id, utcnow
-from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,7 +21,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata, utcnow
+from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 
 __all__ = [
     "Agency",
@@ -43,6 +44,12 @@ __all__ = [
     "RiskAssessment",
     "Witness",
 ]
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
 
 REFERENCE_SEQUENCE = Sequence("complaint_reference_seq", metadata=Base.metadata)
 _LIVE = text("merged_into_id IS NULL")

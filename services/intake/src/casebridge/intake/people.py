@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from sqlalchemy import Select, and_, func, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
 from casebridge.common.db import utcnow
@@ -23,8 +26,6 @@ from casebridge.intake.schemas.people import (
     PersonDetails,
 )
 from casebridge.intake.visibility import visible_people
-from sqlalchemy import Select, and_, func, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 MatchHow = Literal["attached", "created", "chosen"]
 MAX_CANDIDATES = 10

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import RiskAssessed
 from casebridge.common.db import utcnow
@@ -12,8 +15,6 @@ from casebridge.intake.complaints import get_complaint
 from casebridge.intake.config import AreaConfig, RiskMatrix
 from casebridge.intake.errors import InvalidAnswers
 from casebridge.intake.models import RiskAssessment
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def score_answers(matrix: RiskMatrix, answers: dict[str, str]) -> int:

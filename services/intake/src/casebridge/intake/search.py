@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Select, func, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.db import utcnow
 from casebridge.intake import normalise, pagination
@@ -14,8 +17,6 @@ from casebridge.intake.complaints import by_reference_statement
 from casebridge.intake.models import Complaint, Person
 from casebridge.intake.people import get_person, months_ago
 from casebridge.intake.visibility import visible_complaints, visible_people
-from sqlalchemy import Select, func, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 from pathlib import Path
 
-from casebridge.common.settings import BaseServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from casebridge.common.settings import BaseServiceSettings
 
 
 class Settings(BaseServiceSettings):

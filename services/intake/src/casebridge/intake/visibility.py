@@ -9,9 +9,10 @@ complaints or people starts here (API1); the information-sharing protocol will p
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+
 from casebridge.common.auth import Principal
 from casebridge.intake.models import Agency, Complaint, Person
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 
 
 def _is_core_partner(principal: Principal) -> ColumnElement[bool]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.errors import NotFound
 from casebridge.review.config import DEFAULT_RULES, AreaRules, parse_rules
 from casebridge.review.models import AreaConfig
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def find_config(session: AsyncSession, area_id: UUID) -> AreaConfig | None:

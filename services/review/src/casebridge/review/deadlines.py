@@ -10,14 +10,15 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from casebridge.common.contracts.review import DeadlineMissed
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.worker import PeriodicJob
 from casebridge.review.config import AreaRules, DayUnit, Subdivision, Timescale
 from casebridge.review.models import CaseReview, ReviewDeadline
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 

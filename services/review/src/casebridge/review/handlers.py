@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Envelope
@@ -15,8 +18,6 @@ from casebridge.review import areas, index, triggers, workflow
 from casebridge.review.config import AreaRules
 from casebridge.review.models import IndexedComplaint, Trigger
 from casebridge.review.rules import Finding
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def on_complaint_logged(session: AsyncSession, envelope: Envelope, data: Any) -> None:

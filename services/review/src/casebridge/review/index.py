@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.review.config import AreaRules
 from casebridge.review.dates import add_months
 from casebridge.review.models import IndexedComplaint
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def place_key(postcode: str | None) -> str | None:

@@ -9,16 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from jinja2 import PackageLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.contracts.review import LetterIssued
 from casebridge.common.errors import NotFound
 from casebridge.common.events import outbox
 from casebridge.review.config import AreaRules
 from casebridge.review.deadlines import local_date
 from casebridge.review.models import CaseReview, ReviewDeadline, ReviewLetter
-from jinja2 import PackageLoader, StrictUndefined, select_autoescape
-from jinja2.sandbox import SandboxedEnvironment
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 LETTER_KINDS = ("acknowledgement", "threshold_decision", "outcome", "closure")
 

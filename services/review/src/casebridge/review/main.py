@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from casebridge.common.app import create_service_app
 from casebridge.review.routes import routers
 from casebridge.review.settings import Settings
-from fastapi import FastAPI
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,8 +6,6 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from casebridge.common.db import Base, new_id
-from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -22,7 +20,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata
+from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 
 __all__ = [
     "AreaConfig",
@@ -39,6 +40,12 @@ __all__ = [
     "ReviewVote",
     "Trigger",
 ]
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
 
 REVIEW_REFERENCE_SEQUENCE = Sequence("review_reference_seq", metadata=Base.metadata)
 

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from casebridge.common.schemas import Page, Schema, ShortText
 from pydantic import Field, model_validator
+
+from casebridge.common.schemas import Page, Schema, ShortText
 
 ReviewState = Literal[
     "received",

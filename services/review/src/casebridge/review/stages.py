@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ActionSummary, RecommendationsMade
 from casebridge.common.db import utcnow
@@ -19,8 +22,6 @@ from casebridge.review.schemas import (
     Outcome,
 )
 from casebridge.review.workflow import Actor, get_review, transition
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def acknowledge(session: AsyncSession, *, principal: Principal, reference: str) -> CaseReview:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ThresholdDecided
 from casebridge.common.db import utcnow
@@ -17,8 +20,6 @@ from casebridge.review.models import CaseReview, IndexedComplaint, ReviewVote
 from casebridge.review.rules import incidents
 from casebridge.review.schemas import VoteCreate
 from casebridge.review.workflow import Actor, InvalidTransition, get_review, transition
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class AlreadyVoted(Conflict):

@@ -6,6 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import TriggerExplained, TriggerRaised
 from casebridge.common.db import utcnow
@@ -16,9 +20,6 @@ from casebridge.review.dates import add_months
 from casebridge.review.models import IndexedComplaint, Trigger
 from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.rules import Finding, Indexed, community_finding, victim_findings
-from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 KINDS = ("second_report", "statutory", "community", "hate", "high_risk")
 STATES = ("open", "explained", "review_started")

@@ -12,6 +12,9 @@ from datetime import datetime
 from typing import Any, get_args
 from uuid import UUID
 
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ReviewApplied, ReviewTransitioned
 from casebridge.common.db import utcnow
@@ -28,8 +31,6 @@ from casebridge.review.models import (
 )
 from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.schemas import ReviewApply, ReviewState
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 # action -> (states it may be taken from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {

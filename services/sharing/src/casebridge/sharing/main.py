@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+from fastapi import FastAPI
+
 from casebridge.common.app import create_service_app
 from casebridge.sharing import keys
 from casebridge.sharing.routes import router
 from casebridge.sharing.settings import Settings
-from fastapi import FastAPI
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,8 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from casebridge.common.db import Base, new_id
-from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from sqlalchemy import (
     ARRAY,
     Boolean,
@@ -21,7 +19,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata
+from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 
 __all__ = [
     "AGENCY_KINDS",
@@ -43,6 +44,11 @@ OUTCOMES = ("delivered", "refused")
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 class Area(Base):

@@ -17,9 +17,10 @@ from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, OAuth2Error
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from joserfc.jwk import KeySet, RSAKey
+
 from casebridge.common.auth import SCOPES, service_of_scope
 from casebridge.sharing.credentials import verify_secret
-from joserfc.jwk import KeySet, RSAKey
 
 GRANT_TYPES = ["client_credentials"]
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]

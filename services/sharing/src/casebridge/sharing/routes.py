@@ -6,6 +6,10 @@ from collections.abc import Sequence
 from typing import Annotated, Any, cast
 from uuid import UUID
 
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from joserfc.jwk import RSAKey
+
 from casebridge.common.auth import SCOPES, Principal, Scoped
 from casebridge.common.db import DbSession
 from casebridge.sharing import service, tokens
@@ -14,9 +18,6 @@ from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.oauth import AUTH_METHODS, GRANT_TYPES
 from casebridge.sharing.schemas import AgencyRead, DeliveryPage, DisclosurePage
 from casebridge.sharing.settings import Settings
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
-from joserfc.jwk import RSAKey
 
 # Public by design (the route-enumeration test allows exactly these); every other route
 # declares its scopes with Scoped(...).

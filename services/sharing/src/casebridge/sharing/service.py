@@ -8,20 +8,28 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from casebridge.common.auth import Principal
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.sharing import DisclosureRecorded
-from casebridge.common.db import Base, new_id, utcnow
-from casebridge.common.events import outbox
-from casebridge.common.events.envelope import Envelope
-from casebridge.sharing import isp
-from casebridge.sharing.models import Agency, ClientAuthFailure, Delivery, Disclosure, OAuthClient
-from casebridge.sharing.oauth import TokenClient
-from casebridge.sharing.settings import Settings
 from sqlalchemy import Interval, Select, case, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+
+from casebridge.common.auth import Principal
+from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.db import new_id, utcnow
+from casebridge.common.events import outbox
+from casebridge.common.events.envelope import Envelope
+from casebridge.sharing import isp
+from casebridge.sharing.models import (
+    Agency,
+    Base,
+    ClientAuthFailure,
+    Delivery,
+    Disclosure,
+    OAuthClient,
+)
+from casebridge.sharing.oauth import TokenClient
+from casebridge.sharing.settings import Settings
 
 log = logging.getLogger(__name__)
 

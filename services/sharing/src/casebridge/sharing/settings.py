@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from casebridge.common.settings import DEFAULT_ISSUER, BaseServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from casebridge.common.settings import DEFAULT_ISSUER, BaseServiceSettings
 
 
 class Settings(BaseServiceSettings):

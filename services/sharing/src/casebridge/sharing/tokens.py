@@ -12,11 +12,12 @@ from typing import Any
 from authlib.consts import default_json_headers
 from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from joserfc.jwk import RSAKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.sharing import service
 from casebridge.sharing.oauth import TokenClient, TokenRequest, TokenServer
 from casebridge.sharing.settings import Settings
-from joserfc.jwk import RSAKey
-from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.events.envelope import Envelope
 from casebridge.stats import service
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def on_complaint_logged(session: AsyncSession, _: Envelope, event: ComplaintLogged) -> None:

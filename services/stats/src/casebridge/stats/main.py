@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
 from casebridge.common.app import create_service_app
 from casebridge.stats.routes import router
 from casebridge.stats.settings import Settings
-from fastapi import FastAPI
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

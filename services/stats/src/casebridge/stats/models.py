@@ -5,12 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from casebridge.common.db import Base
-from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from sqlalchemy import Date, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from casebridge.common.db import TYPE_ANNOTATION_MAP, service_metadata
+from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 
 __all__ = ["Base", "ComplaintCount", "DeadLetter", "OutboxMessage", "ProcessedMessage"]
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 class ComplaintCount(Base):

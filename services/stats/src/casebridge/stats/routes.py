@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import APIRouter, Query
+
 from casebridge.common.auth import Principal, Scoped
 from casebridge.common.db import DbSession
 from casebridge.stats import service
 from casebridge.stats.schemas import ComplaintStats, ComplaintStatsQuery
-from fastapi import APIRouter, Query
 
 router = APIRouter(tags=["statistics"])
 

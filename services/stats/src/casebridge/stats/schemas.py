@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from casebridge.common.schemas import Schema
 from pydantic import BaseModel, Field
+
+from casebridge.common.schemas import Schema
 
 
 class ComplaintStatsQuery(Schema):

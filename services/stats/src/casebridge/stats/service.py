@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.stats.models import ComplaintCount
 from casebridge.stats.schemas import ComplaintStats
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def count_complaint(session: AsyncSession, event: ComplaintLogged) -> None:

@@ -1,5 +1,6 @@
-from casebridge.common.settings import BaseServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from casebridge.common.settings import BaseServiceSettings
 
 
 class Settings(BaseServiceSettings):

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
-from casebridge.common.events.envelope import Contract, register
 from pydantic import BaseModel
+
+from casebridge.common.events.envelope import Contract, register
 
 
 class AgencyReference(BaseModel):

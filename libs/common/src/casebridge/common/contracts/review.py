@@ -9,8 +9,9 @@ from datetime import date, datetime
 from typing import ClassVar
 from uuid import UUID
 
-from casebridge.common.events.envelope import Contract, register
 from pydantic import BaseModel
+
+from casebridge.common.events.envelope import Contract, register
 
 
 class _ReviewEvent(Contract):

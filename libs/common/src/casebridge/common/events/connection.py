@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import nats
-from casebridge.common.events.streams import ensure_streams
 from nats.aio.client import Client as NatsClient
 from nats.errors import NoServersError
 from nats.js import JetStreamContext
+
+from casebridge.common.events.streams import ensure_streams
 
 log = logging.getLogger(__name__)
 

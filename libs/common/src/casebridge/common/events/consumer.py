@@ -9,11 +9,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from casebridge.common.db import new_id
-from casebridge.common.events.connection import NatsLink
-from casebridge.common.events.envelope import Contract, Envelope, contract_for
-from casebridge.common.events.errors import is_infrastructure_error
-from casebridge.common.events.models import DeadLetter
 from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.errors import TimeoutError as NatsTimeout
@@ -23,6 +18,12 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from casebridge.common.db import new_id
+from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.envelope import Contract, Envelope, contract_for
+from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.events.models import DeadLetter
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from casebridge.common.db import new_id, utcnow
 from pydantic import BaseModel, ConfigDict, Field
+
+from casebridge.common.db import new_id, utcnow
 
 
 class Contract(BaseModel):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from casebridge.common.events.outbox import DROP_NOTIFY_TRIGGER_SQL, NOTIFY_TRIGGER_SQL
 from sqlalchemy.dialects import postgresql
+
+from casebridge.common.events.outbox import DROP_NOTIFY_TRIGGER_SQL, NOTIFY_TRIGGER_SQL
 
 
 def create_event_tables() -> None:

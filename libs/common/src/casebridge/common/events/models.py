@@ -6,13 +6,22 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from casebridge.common.db import Base
 from sqlalchemy import Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from casebridge.common.db import TYPE_ANNOTATION_MAP, service_metadata
 
 
-class OutboxMessage(Base):
+class EventBase(DeclarativeBase):
+    """The event tables' own registry: every service's database has them, and a session
+    mixes them freely with the service's own models."""
+
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
+class OutboxMessage(EventBase):
     """An event waiting to be published; it commits with the state change that caused it."""
 
     __tablename__ = "outbox_message"
@@ -33,7 +42,7 @@ class OutboxMessage(Base):
     __table_args__ = (Index("ix_outbox_message_due", "next_attempt_at", "created_at"),)
 
 
-class ProcessedMessage(Base):
+class ProcessedMessage(EventBase):
     """Inbox: a consumer claims a message id in the same transaction as its effects."""
 
     __tablename__ = "processed_message"
@@ -43,7 +52,7 @@ class ProcessedMessage(Base):
     processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class DeadLetter(Base):
+class DeadLetter(EventBase):
     """A message that could not be published or handled, kept visible with its reason."""
 
     __tablename__ = "dead_letter"

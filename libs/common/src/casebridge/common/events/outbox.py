@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.common.events.models import OutboxMessage
-from sqlalchemy.ext.asyncio import AsyncSession
 
 NOTIFY_CHANNEL = "casebridge_outbox"
 

@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from casebridge.common.events.connection import NatsLink
-from casebridge.common.events.errors import is_infrastructure_error
-from casebridge.common.events.outbox import NOTIFY_CHANNEL
-from casebridge.common.events.streams import stream_for_subject
 from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import APIError, NoStreamResponseError
 from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from casebridge.common.events.connection import NatsLink
+from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.events.outbox import NOTIFY_CHANNEL
+from casebridge.common.events.streams import stream_for_subject
 
 log = logging.getLogger(__name__)
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import httpx
 from alembic import command
 from alembic.config import Config
-from casebridge.common.auth import TokenVerifier
-from casebridge.common.settings import BaseServiceSettings, IssuerConfig
-from casebridge.common.testing.tokens import TokenFactory
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from casebridge.common.auth import TokenVerifier
+from casebridge.common.settings import BaseServiceSettings, IssuerConfig
+from casebridge.common.testing.tokens import TokenFactory
 
 
 def alembic_config(service: str, url: str) -> Config:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
 from casebridge.common.devstack import EmbeddedPostgres, NatsServer, free_port
 from casebridge.common.testing.harness import migrate
 from casebridge.common.testing.tokens import TokenFactory
@@ -89,3 +90,9 @@ async def migrated_database(pg_server: EmbeddedPostgres) -> MigratedDatabase:
         return url
 
     return make
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """Where a service under test keeps its files (keys, demo-clients.json)."""
+    return tmp_path

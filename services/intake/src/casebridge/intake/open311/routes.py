@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
 from casebridge.common.db import DbSession
 from casebridge.common.errors import AppError
 from casebridge.intake import complaints
 from casebridge.intake.idempotency import Idempotent
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 
 from ..routes.deps import Configs
 from . import catalogue, service

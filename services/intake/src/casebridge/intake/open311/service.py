@@ -8,6 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from casebridge.common.auth import Principal
 from casebridge.common.db import utcnow
 from casebridge.intake import complaints
@@ -15,9 +19,6 @@ from casebridge.intake.config import AreaConfig
 from casebridge.intake.models import Agency, Complaint, Open311Client
 from casebridge.intake.schemas.complaints import AsbType, ComplaintCreate
 from casebridge.intake.visibility import visible_complaints
-from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from .catalogue import DEFAULT_NSIR, NAMES
 from .formats import Open311Error

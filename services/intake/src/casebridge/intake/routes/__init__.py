@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from casebridge.intake.open311 import routes as open311
 from fastapi import APIRouter
+
+from casebridge.intake.open311 import routes as open311
 
 from . import complaints, people, risk
 

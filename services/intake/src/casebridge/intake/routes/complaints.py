@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AfterValidator
+
 from casebridge.common.db import DbSession
 from casebridge.intake import changes, complaints, incidents, search
 from casebridge.intake.idempotency import Idempotent
@@ -24,8 +27,6 @@ from casebridge.intake.schemas.complaints import (
 from casebridge.intake.schemas.fields import Postcode
 from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
-from fastapi import APIRouter, Path, Query, Response
-from pydantic import AfterValidator
 
 from .deps import (
     CanReadComplaints,

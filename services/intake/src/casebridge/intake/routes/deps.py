@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from casebridge.common.auth import Principal, Scoped
-from casebridge.intake.config import AreaConfigs
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
+
+from casebridge.common.auth import Principal, Scoped
+from casebridge.intake.config import AreaConfigs
 
 CanWriteComplaints = Annotated[Principal, Scoped("complaints:write")]
 CanReadComplaints = Annotated[Principal, Scoped("complaints:read")]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from fastapi import APIRouter, Path, Query, Response
+
 from casebridge.common.db import DbSession
 from casebridge.intake import complaints, people, search
 from casebridge.intake.idempotency import Idempotent
@@ -18,7 +20,6 @@ from casebridge.intake.schemas.people import (
     PersonRead,
     Phone,
 )
-from fastapi import APIRouter, Path, Query, Response
 
 from .deps import CanReadPeople, CanWritePeople, Configs, Cursor, PageSize, caller, json_response
 

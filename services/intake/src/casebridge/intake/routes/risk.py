@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fastapi import APIRouter, Response
+
 from casebridge.common.db import DbSession
 from casebridge.intake import complaints, risk
 from casebridge.intake.idempotency import Idempotent
@@ -12,7 +14,6 @@ from casebridge.intake.schemas.risk import (
     RiskAssessmentRead,
     RiskQuestionSetRead,
 )
-from fastapi import APIRouter, Response
 
 from .complaints import ComplaintId
 from .deps import CanReadComplaints, CanWriteComplaints, Configs, caller, json_response

@@ -7,8 +7,9 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from casebridge.common.schemas import Schema
 from pydantic import AwareDatetime, Field, model_validator
+
+from casebridge.common.schemas import Schema
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone

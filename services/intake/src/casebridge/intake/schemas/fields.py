@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from casebridge.intake import normalise
 from pydantic import AfterValidator, Field
+
+from casebridge.intake import normalise
 
 Postcode = Annotated[
     str,

@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
+from pydantic import AfterValidator, Field, model_validator
+
 from casebridge.common.schemas import Schema
 from casebridge.intake import normalise
-from pydantic import AfterValidator, Field, model_validator
 
 from .fields import Address, Postcode, ShortName
 

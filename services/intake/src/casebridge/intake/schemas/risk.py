@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from casebridge.common.schemas import Schema
 from pydantic import Field
+
+from casebridge.common.schemas import Schema
 
 AnswerKey = Annotated[str, Field(min_length=1, max_length=60)]
 AnswerValue = Annotated[str, Field(min_length=1, max_length=60)]

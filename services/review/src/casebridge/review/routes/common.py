@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi.exceptions import RequestValidationError
+
 from casebridge.common.auth import Principal, Scoped
 from casebridge.review.pagination import Cursor
-from fastapi.exceptions import RequestValidationError
 
 CanRead = Annotated[Principal, Scoped("reviews:read")]
 CanWrite = Annotated[Principal, Scoped("reviews:write")]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+
 from casebridge.common.db import DbSession
 from casebridge.review import areas
 from casebridge.review.config import ConfigInvalid
 from casebridge.review.models import AreaConfig
 from casebridge.review.routes.common import CanRead, CanWrite
 from casebridge.review.schemas import AreaConfigRead
-from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
 
 router = APIRouter(tags=["area procedure"])
 

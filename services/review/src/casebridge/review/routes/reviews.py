@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
 from casebridge.common.db import DbSession
 from casebridge.common.schemas import Limit
 from casebridge.review import letters, stages, threshold, workflow
@@ -27,9 +31,6 @@ from casebridge.review.schemas import (
     TransitionRead,
     VoteCreate,
 )
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 router = APIRouter(prefix="/reviews", tags=["case reviews"])
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
+from fastapi import APIRouter, Query
+
 from casebridge.common.db import DbSession
 from casebridge.common.schemas import Limit
 from casebridge.review import triggers
 from casebridge.review.models import Trigger
 from casebridge.review.routes.common import CanRead, CanWrite, parse_cursor
 from casebridge.review.schemas import Explanation, TriggerPage, TriggerRead
-from fastapi import APIRouter, Query
 
 router = APIRouter(tags=["triggers"])
 
