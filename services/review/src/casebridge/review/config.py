@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 STATUTORY_MAX_THRESHOLD = 3
 
 
+LETTER_KINDS = ("acknowledgement", "threshold_decision", "outcome", "closure")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -159,8 +162,6 @@ class AreaRules(_Strict):
 
     @model_validator(mode="after")
     def _known_letters(self) -> AreaRules:
-        from casebridge.review.letters import LETTER_KINDS
-
         unknown = set(self.letters) - set(LETTER_KINDS)
         if unknown:
             raise ValueError(f"unknown letter templates: {', '.join(sorted(unknown))}")

@@ -21,8 +21,6 @@ from casebridge.review.config import AreaRules
 from casebridge.review.deadlines import local_date
 from casebridge.review.models import CaseReview, ReviewDeadline, ReviewLetter
 
-LETTER_KINDS = ("acknowledgement", "threshold_decision", "outcome", "closure")
-
 _ENV = SandboxedEnvironment(
     loader=PackageLoader("casebridge.review", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
