@@ -13,7 +13,9 @@ test: install
 	$(UV) run pytest
 
 lint:
-	$(UV) run ruff check . && $(UV) run ruff format --check . && $(UV) run mypy libs services
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy libs/common/src services/intake/src services/sharing/src services/review/src services/stats/src
 
 bench:
 	$(UV) run python bench/run_all.py

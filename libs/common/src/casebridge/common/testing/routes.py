@@ -1,0 +1,51 @@
+"""Enumerate an app's API routes (FastAPI 0.165 includes routers lazily, so `app.routes`
+holds wrappers) and the scopes each one declares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from casebridge.common.auth import current_principal
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
+    """Every (path, method, route) the app serves, with router prefixes applied."""
+    return sorted(
+        (
+            (path, method, route)
+            for path, route in _walk(app.routes, "")
+            for method in route.methods or ()
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+
+
+def _walk(routes: Iterable[Any], prefix: str) -> Iterator[tuple[str, APIRoute]]:
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            context = getattr(route, "include_context", None)
+            yield from _walk(included.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(route, APIRoute):
+            yield prefix + route.path, route
+
+
+def declared_scopes(route: APIRoute) -> list[str] | None:
+    """The scopes of the route's `Scoped(...)` requirement, or None if it has none."""
+    found: list[str] | None = None
+
+    def visit(dependant: Dependant) -> None:
+        nonlocal found
+        for sub in dependant.dependencies:
+            if sub.call is current_principal:
+                own = [*(sub.parent_oauth_scopes or ()), *(sub.own_oauth_scopes or ())]
+                found = [*(found or []), *own]
+            visit(sub)
+
+    visit(route.dependant)
+    return found

@@ -1,0 +1,70 @@
+"""Every route of every service declares its scope (AUTH-R5, API5), is documented (API9),
+and refuses methods it does not serve with 405 (API5). Public routes are an explicit list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from casebridge.common.app import PUBLIC_PATHS
+from casebridge.common.auth import SCOPES, service_of_scope
+from casebridge.common.testing.routes import api_routes, declared_scopes
+from casebridge.intake.main import create_app as intake_app
+from casebridge.intake.open311 import PUBLIC_PATHS as OPEN311_PUBLIC
+from casebridge.review.main import create_app as review_app
+from casebridge.sharing.main import create_app as sharing_app
+from casebridge.sharing.routes import PUBLIC_PATHS as OAUTH_PUBLIC
+from casebridge.stats.main import create_app as stats_app
+
+APPS: dict[str, tuple[Callable[[], FastAPI], frozenset[str]]] = {
+    "intake": (intake_app, PUBLIC_PATHS | OPEN311_PUBLIC),
+    "sharing": (sharing_app, PUBLIC_PATHS | OAUTH_PUBLIC),
+    "review": (review_app, PUBLIC_PATHS),
+    "stats": (stats_app, PUBLIC_PATHS),
+}
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_every_route_declares_a_scope_of_its_own_service(service: str) -> None:
+    create, public = APPS[service]
+    routes = api_routes(create())
+    assert len(routes) > len(public & {p for p, _, _ in routes})  # the walk found routes
+    unscoped = [f"{m} {p}" for p, m, r in routes if p not in public and not declared_scopes(r)]
+    assert not unscoped, f"routes without a scope requirement: {unscoped}"
+    for path, method, route in routes:
+        for scope in declared_scopes(route) or []:
+            assert scope in SCOPES, f"{method} {path}: unknown scope {scope}"
+            assert service_of_scope(scope) == service, f"{method} {path}: {scope} is not ours"
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_every_route_is_documented_with_its_security(service: str) -> None:
+    create, public = APPS[service]
+    app = create()
+    spec = app.openapi()
+    for path, method, _route in api_routes(app):
+        operation = spec["paths"].get(path.replace(":path}", "}"), {}).get(method.lower())
+        assert operation is not None, f"{method} {path} is not in the OpenAPI document"
+        if path not in public:
+            assert operation.get("security"), f"{method} {path} documents no security"
+
+
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("intake", "/complaints"),
+        ("stats", "/stats/complaints"),
+        ("review", "/triggers"),
+        ("sharing", "/deliveries"),
+    ],
+)
+async def test_unsupported_method_is_405(service: str, path: str) -> None:
+    create, _ = APPS[service]
+    transport = httpx.ASGITransport(app=create())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.request("DELETE", path)
+    assert response.status_code == 405
+    assert "allow" in {k.lower() for k in response.headers}

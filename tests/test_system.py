@@ -1,0 +1,168 @@
+"""The whole system as `make run` starts it: embedded PostgreSQL and nats-server from the
+wheels, migrations, seeds, four APIs and four workers as real processes. One complaint
+posted with a token from the printed credentials reaches stats, each partner's NATS
+subject and review; Ctrl-C (SIGTERM) stops everything cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+
+from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
+from casebridge.common.devstack import free_port
+from casebridge.common.testing.plugin import server_dir
+from tests.conftest import COMPLAINT, poll
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = ("intake", "sharing", "review", "stats")
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[bytes]
+    var: Path
+    log: Path
+    ports: dict[str, int]
+    nats_url: str
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def clients(self) -> list[dict[str, Any]]:
+        return list(json.loads((self.var / "demo-clients.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def system_run() -> Iterator[Running]:
+    with server_dir("run") as var:
+        ports = {svc: free_port() for svc in SERVICES}
+        nats_port = free_port()
+        env = {
+            **os.environ,
+            "CASEBRIDGE_VAR_DIR": str(var),
+            "CASEBRIDGE_PG_PORT": str(free_port()),
+            "CASEBRIDGE_NATS_PORT": str(nats_port),
+            **{f"CASEBRIDGE_{svc.upper()}_PORT": str(port) for svc, port in ports.items()},
+        }
+        log = var / "run.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "deploy" / "run.py")],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        running = Running(proc, var, log, ports, f"nats://127.0.0.1:{nats_port}")
+        try:
+            yield running
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+async def wait_until_up(run: Running) -> None:
+    async def up() -> bool:
+        assert run.proc.poll() is None, run.log.read_text(errors="replace")[-4000:]
+        async with httpx.AsyncClient() as client:
+            for svc in SERVICES:
+                try:
+                    if (await client.get(f"{run.url(svc)}/readyz")).status_code != 200:
+                        return False
+                except httpx.HTTPError:
+                    return False
+        return (run.var / "demo-clients.json").exists()
+
+    await poll(up, timeout=180, interval=0.5)
+
+
+async def token_for(run: Running, agency: str, scope: str) -> str:
+    client = next(c for c in run.clients() if c.get("client_id") == f"demo-{agency}")
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{run.url('sharing')}/oauth/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=(client["client_id"], client["client_secret"]),
+        )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def last_share(run: Running, agency: str) -> dict[str, Any] | None:
+    agency_id, _ = DEMO_AGENCIES[agency]
+    nc = await nats.connect(run.nats_url)
+    try:
+        msg = await nc.jetstream().get_last_msg(
+            "SHARE", f"share.{DEMO_AREA_ID}.{agency_id}.complaint.logged.v1"
+        )
+        return dict(json.loads(msg.data))
+    except nats.js.errors.NotFoundError:
+        return None
+    finally:
+        await nc.close()
+
+
+async def test_make_run_end_to_end(system_run: Running) -> None:
+    run = system_run
+    await wait_until_up(run)
+    write = await token_for(run, "council", "complaints:write complaints:read")
+    stats_token = await token_for(run, "council", "stats:read")
+    reviews = await token_for(run, "council", "reviews:read")
+
+    async with httpx.AsyncClient() as http:
+        references = []
+        for _ in range(2):  # a second report in six months raises the case-review prompt
+            response = await http.post(
+                f"{run.url('intake')}/complaints",
+                json=COMPLAINT,
+                headers={"Authorization": f"Bearer {write}"},
+            )
+            assert response.status_code == 201, response.text
+            references.append(response.json()["reference"])
+
+        async def counted() -> bool:
+            r = await http.get(
+                f"{run.url('stats')}/stats/complaints",
+                headers={"Authorization": f"Bearer {stats_token}"},
+            )
+            return r.status_code == 200 and r.json()["total"] == 2
+
+        await poll(counted, timeout=30)
+
+        async def delivered() -> bool:
+            police, housing = await last_share(run, "police"), await last_share(run, "housing")
+            return bool(police and housing and police["data"]["reference"] == references[1])
+
+        await poll(delivered, timeout=30)
+        police, housing = await last_share(run, "police"), await last_share(run, "housing")
+        assert police is not None
+        assert housing is not None
+        assert "description" not in police["data"]  # narrative never leaves intake
+        assert await last_share(run, "council") is None  # the receiving agency gets no copy
+
+        async def prompted() -> bool:
+            r = await http.get(
+                f"{run.url('review')}/triggers", headers={"Authorization": f"Bearer {reviews}"}
+            )
+            return r.status_code == 200 and any(
+                t["kind"] == "second_report" for t in r.json()["items"]
+            )
+
+        await poll(prompted, timeout=30)
+
+    run.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(run.proc.wait, 60) == 0, run.log.read_text()[-3000:]
+    assert "stopping PostgreSQL" in run.log.read_text(errors="replace")
