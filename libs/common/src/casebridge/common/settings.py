@@ -28,6 +28,7 @@ class BaseServiceSettings(BaseSettings):
     database_pool_size: int = 10
     database_statement_timeout_ms: int = 15_000
     nats_url: str = "nats://127.0.0.1:4223"
+    stream_replicas: int = Field(default=1, ge=1, le=5, description="3 in production (R3)")
     issuers: list[IssuerConfig] = Field(
         default_factory=lambda: [
             IssuerConfig(issuer=DEFAULT_ISSUER, jwks_uri=f"{DEFAULT_ISSUER}/.well-known/jwks.json")

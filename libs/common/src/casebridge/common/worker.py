@@ -41,7 +41,11 @@ async def run_worker(
             pass
     engine = make_engine(settings)
     sessionmaker = make_sessionmaker(engine)
-    link = NatsLink(settings.nats_url, name=f"{settings.service_name}-worker")
+    link = NatsLink(
+        settings.nats_url,
+        name=f"{settings.service_name}-worker",
+        stream_replicas=settings.stream_replicas,
+    )
     await link.connect(stop)
     relay = OutboxRelay(
         engine,

@@ -40,9 +40,10 @@ class NatsLink:
     """The process's NATS connection. `generation` increases on every reconnect, so pull
     subscriptions can tell that they must be re-created (nats.py does not do it for them)."""
 
-    def __init__(self, url: str, *, name: str) -> None:
+    def __init__(self, url: str, *, name: str, stream_replicas: int = 1) -> None:
         self.url = url
         self.name = name
+        self.stream_replicas = stream_replicas
         self.nc: NatsClient | None = None
         self.generation = 0
         self.connected = asyncio.Event()
@@ -93,7 +94,7 @@ class NatsLink:
         await self._after_connect()
 
     async def _after_connect(self) -> None:
-        await ensure_streams(self.js)
+        await ensure_streams(self.js, replicas=self.stream_replicas)
         self.generation += 1
         self.connected.set()
 
