@@ -9,6 +9,7 @@ from typing import Any
 
 import nats
 from nats.js.api import StorageType
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
@@ -16,7 +17,7 @@ from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.devstack import NatsServer
 from casebridge.common.events.connection import NatsLink
-from casebridge.common.events.consumer import Consumer, ConsumerRunner
+from casebridge.common.events.consumer import Consumer, ConsumerRunner, ensure_consumer
 from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.relay import OutboxRelay, RelayConfig
 from casebridge.common.events.streams import DUPLICATE_WINDOW_SECONDS
@@ -301,3 +302,62 @@ async def test_unparseable_event_is_terminated_and_dead_lettered(system: System)
     await task
     await link.close()
     await engine.dispose()
+
+
+async def test_crash_after_commit_before_ack_is_a_no_op_on_redelivery(system: System) -> None:
+    """NATS-R5: the effects committed but the ack never went (the process died between);
+    the redelivered message finds its inbox row and changes nothing."""
+    from casebridge.stats import worker as stats_worker
+
+    consumer = stats_worker.consumers(system.stats)[0]
+    consumer = Consumer(
+        consumer.name,
+        consumer.stream,
+        consumer.subjects,
+        consumer.handlers,
+        max_deliver=5,
+        ack_wait=1.0,
+    )
+    event = logged_event()
+    envelope = Envelope(
+        source="test",
+        type=event.event_type(),
+        subject=event.subject_for(event.area_id),
+        area_id=event.area_id,
+        data=event.model_dump(mode="json"),
+    )
+    engine = make_engine(system.stats)
+    link = NatsLink(system.stats.nats_url, name="t")
+    await link.connect()
+    await link.js.publish(
+        envelope.subject,
+        envelope.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(envelope.id)},
+    )
+    await ensure_consumer(link, consumer)
+    subscription = await link.js.pull_subscribe_bind(consumer.name, stream=consumer.stream)
+    (first,) = await subscription.fetch(1, timeout=5)
+    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine), fetch_timeout=0.5)
+    handler = consumer.handlers[event.event_type()]
+    assert await runner._apply(handler, envelope, event) is True  # committed, never acked
+    await subscription.unsubscribe()  # the process is gone
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+
+    def duplicates() -> float:
+        labels = {"consumer": consumer.name, "outcome": "duplicate"}
+        return REGISTRY.get_sample_value("casebridge_consumer_messages_total", labels) or 0.0
+
+    before = duplicates()
+
+    async def settled() -> bool:
+        info = await link.js.consumer_info(consumer.stream, consumer.name)
+        return info.num_ack_pending == 0 and info.num_pending == 0 and duplicates() > before
+
+    await poll(settled, timeout=15)
+    stop.set()
+    await task
+    await link.close()
+    await engine.dispose()
+    assert first.metadata.num_delivered == 1
+    assert await system.stats_total() == 1
