@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
@@ -361,3 +362,62 @@ async def test_crash_after_commit_before_ack_is_a_no_op_on_redelivery(system: Sy
     await engine.dispose()
     assert first.metadata.num_delivered == 1
     assert await system.stats_total() == 1
+
+
+async def test_deliveries_exhausted_by_crashes_are_dead_lettered(system: System) -> None:
+    """NATS-R4: when every delivery dies with its process, no handler can dead-letter the
+    message; JetStream's max-deliveries advisory does, and the runner records it."""
+    area = uuid.uuid4()
+    event = logged_event(area_id=area)
+    consumer = Consumer(
+        name=f"crashy-{area.hex[:8]}",
+        stream="INTAKE",
+        subjects=[f"intake.{area}.>"],
+        handlers={},
+        max_deliver=2,
+        ack_wait=0.5,
+        backoff=[0.1],
+    )
+    engine = make_engine(system.stats)
+    link = NatsLink(system.stats.nats_url, name="t")
+    await link.connect()
+    await ensure_consumer(link, consumer)
+    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine))
+    await runner.watch_exhausted()
+    envelope = Envelope(
+        source="test",
+        type=event.event_type(),
+        subject=event.subject_for(area),
+        area_id=area,
+        data=event.model_dump(mode="json"),
+    )
+    await link.js.publish(
+        envelope.subject,
+        envelope.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(envelope.id)},
+    )
+    doomed = await link.js.pull_subscribe_bind(consumer.name, stream=consumer.stream)
+    for _ in range(2):  # taken, then the "process" dies before it can ack
+        await doomed.fetch(1, timeout=5)
+    # The server notices the exhaustion when it would deliver again: ask once more.
+    with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
+        await doomed.fetch(1, timeout=2)
+
+    async def dead_lettered() -> bool:
+        return bool(
+            await scalar(
+                system.stats.database_url,
+                "SELECT count(*) FROM dead_letter WHERE message_id = :m",
+                m=str(envelope.id),
+            )
+        )
+
+    await poll(dead_lettered, timeout=15)
+    await link.close()
+    await engine.dispose()
+    reason = await scalar(
+        system.stats.database_url,
+        "SELECT reason FROM dead_letter WHERE message_id = :m",
+        m=str(envelope.id),
+    )
+    assert "without an ack" in reason

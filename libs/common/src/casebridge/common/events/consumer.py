@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from casebridge.common.db import new_id
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.envelope import Contract, Envelope, contract_for
 from casebridge.common.events.errors import is_infrastructure_error
-from casebridge.common.events.models import DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class ConsumerRunner:
         self.sessionmaker = sessionmaker
         self.batch_size = batch_size
         self.fetch_timeout = fetch_timeout
+        self._watching = False
 
     async def run(self, stop: asyncio.Event) -> None:
         subscription: Any = None
@@ -101,6 +102,9 @@ class ConsumerRunner:
             if not await self.link.wait_connected(timeout=1.0):
                 continue
             try:
+                if not self._watching:
+                    await self.watch_exhausted()  # a core subscription: survives reconnects
+                    self._watching = True
                 if subscription is None or generation != self.link.generation:
                     # Pull subscriptions do not survive a server restart: re-create them.
                     generation = self.link.generation
@@ -210,27 +214,90 @@ class ConsumerRunner:
             HANDLED.labels(self.consumer.name, "failed").inc()
 
     async def _dead_letter(self, message: Msg, reason: str, stop: asyncio.Event | None) -> None:
-        payload: dict[str, Any] | None = None
-        message_id = (message.headers or {}).get("Nats-Msg-Id")
+        await record_dead_letter(
+            self.sessionmaker,
+            consumer_name=self.consumer.name,
+            message_id=(message.headers or {}).get("Nats-Msg-Id"),
+            subject=message.subject,
+            raw=message.data,
+            reason=reason,
+            deliveries=message.metadata.num_delivered or 1,
+            stop=stop,
+        )
 
-        async def write() -> bool:
-            async with self.sessionmaker() as session, session.begin():
-                session.add(
-                    DeadLetter(
-                        id=new_id(),
-                        direction="inbound",
-                        consumer_name=self.consumer.name,
-                        message_id=message_id,
-                        subject=message.subject,
-                        payload=payload,
-                        raw=message.data.decode("utf-8", errors="replace")[:100_000],
-                        reason=reason[:4000],
-                        deliveries=message.metadata.num_delivered or 1,
-                    )
-                )
-            return True
+    async def watch_exhausted(self) -> None:
+        """Messages whose every delivery died with its process (no handler ever got to
+        dead-letter them) are announced by JetStream's max-deliveries advisory (NATS-R4):
+        record them too, so nothing is dropped silently."""
+        assert self.link.nc is not None
+        subject = (
+            f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.consumer.stream}."
+            f"{self.consumer.name}"
+        )
+        await self.link.nc.subscribe(subject, cb=self._on_exhausted)
 
-        await _retry_infra(write, stop)
+    async def _on_exhausted(self, advisory: Msg) -> None:
+        try:
+            notice = json.loads(advisory.data)
+            stored = await self.link.js.get_msg(self.consumer.stream, int(notice["stream_seq"]))
+        except (ValueError, KeyError, APIError, NatsTimeout, TimeoutError) as exc:
+            log.error(
+                "consumer %s: unreadable max-deliveries advisory: %s", self.consumer.name, exc
+            )
+            return
+        await record_dead_letter(
+            self.sessionmaker,
+            consumer_name=self.consumer.name,
+            message_id=(stored.headers or {}).get("Nats-Msg-Id"),
+            subject=stored.subject or "",
+            raw=stored.data or b"",
+            reason=f"delivered {notice.get('deliveries')} times without an ack (max_deliver)",
+            deliveries=int(notice.get("deliveries") or 0),
+            stop=None,
+        )
+        HANDLED.labels(self.consumer.name, "exhausted").inc()
+
+
+_DEAD_LETTER = text(
+    """
+    INSERT INTO dead_letter (id, direction, consumer_name, message_id, subject, raw, reason,
+                             deliveries)
+    SELECT :id, 'inbound', CAST(:consumer AS varchar), CAST(:message_id AS varchar),
+           :subject, :raw, :reason, :deliveries
+    WHERE NOT EXISTS (SELECT 1 FROM dead_letter WHERE consumer_name = CAST(:consumer AS varchar)
+                      AND message_id = CAST(:message_id AS varchar))
+    """
+)
+
+
+async def record_dead_letter(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    consumer_name: str,
+    message_id: str | None,
+    subject: str,
+    raw: bytes,
+    reason: str,
+    deliveries: int,
+    stop: asyncio.Event | None,
+) -> None:
+    """Keep a message that could not be handled, with its reason; once per message."""
+    params = {
+        "id": new_id(),
+        "consumer": consumer_name,
+        "message_id": message_id,
+        "subject": subject,
+        "raw": raw.decode("utf-8", errors="replace")[:100_000],
+        "reason": reason[:4000],
+        "deliveries": deliveries,
+    }
+
+    async def write() -> bool:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(_DEAD_LETTER, params)
+        return True
+
+    await _retry_infra(write, stop)
 
 
 async def _retry_infra(action: Callable[[], Awaitable[bool]], stop: asyncio.Event | None) -> None:
