@@ -1,6 +1,6 @@
 UV ?= uv
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean asyncapi
 
 install:
 	@command -v $(UV) >/dev/null 2>&1 || pip install --quiet uv
@@ -19,6 +19,9 @@ lint:
 
 bench:
 	$(UV) run python bench/run_all.py
+
+asyncapi:
+	$(UV) run python -m casebridge.common.asyncapi > docs/asyncapi.json
 
 clean:
 	rm -rf var
