@@ -180,28 +180,84 @@ async def test_listen_connection_killed_rows_still_relayed(system: System) -> No
         await poll(relayed, timeout=10)
 
 
-async def test_same_message_delivered_three_times_applies_once(system: System) -> None:
-    """OBX-R4: the inbox turns redeliveries into no-ops; each is still acked."""
-    from casebridge.stats import worker as stats_worker
+class Consuming:
+    """A consumer runner over the stats database and the test's own nats-server."""
 
-    consumer = stats_worker.consumers(system.stats)[0]
-    engine = make_engine(system.stats)
-    runner = ConsumerRunner(
-        consumer, NatsLink(system.stats.nats_url, name="t"), make_sessionmaker(engine)
-    )
-    event = logged_event()
-    envelope = Envelope(
+    def __init__(self, system: System, consumer: Consumer) -> None:
+        self.system = system
+        self.consumer = consumer
+        self.engine = make_engine(system.stats)
+        self.link = NatsLink(system.stats.nats_url, name="t")
+        self.runner = ConsumerRunner(
+            consumer, self.link, make_sessionmaker(self.engine), fetch_timeout=0.5
+        )
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Consuming:
+        await self.link.connect()
+        await ensure_consumer(self.link, self.consumer)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.stop.set()
+        if self.task is not None:
+            await self.task
+        await self.link.close()
+        await self.engine.dispose()
+
+    def run(self) -> None:
+        self.task = asyncio.create_task(self.runner.run(self.stop))
+
+    async def publish(self, envelope: Envelope) -> None:
+        await self.link.js.publish(
+            envelope.subject,
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(envelope.id)},
+        )
+
+    async def dead_letter(self, **where: str) -> Any:
+        column, value = next(iter(where.items()))
+        return await scalar(
+            self.system.stats.database_url,
+            f"SELECT reason || ' / ' || deliveries FROM dead_letter WHERE {column} = :v",
+            v=value,
+        )
+
+
+def envelope_of(event: ComplaintLogged) -> Envelope:
+    return Envelope(
         source="test",
         type=event.event_type(),
         subject=event.subject_for(event.area_id),
         area_id=event.area_id,
         data=event.model_dump(mode="json"),
     )
-    results = [
-        await runner._apply(consumer.handlers[event.event_type()], envelope, event)
-        for _ in range(3)
-    ]
-    await engine.dispose()
+
+
+def probe_consumer(
+    name: str, area: uuid.UUID, handlers: dict[str, Any], **options: Any
+) -> Consumer:
+    """A consumer of its own area's subjects only, so no other test's event reaches it."""
+    return Consumer(
+        name=f"{name}-{area.hex[:8]}",
+        stream="INTAKE",
+        subjects=[f"intake.{area}.>"],
+        handlers=handlers,
+        **options,
+    )
+
+
+async def test_same_message_delivered_three_times_applies_once(system: System) -> None:
+    """OBX-R4: the inbox turns redeliveries into no-ops; each is still acked."""
+    from casebridge.stats import worker as stats_worker
+
+    consumer = stats_worker.consumers(system.stats)[0]
+    event = logged_event()
+    envelope = envelope_of(event)
+    async with Consuming(system, consumer) as consuming:
+        handler = consumer.handlers[event.event_type()]
+        results = [await consuming.runner._apply(handler, envelope, event) for _ in range(3)]
     assert results == [True, False, False]
     assert await system.stats_total() == 1
 
@@ -215,58 +271,25 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(system:
         calls += 1
         raise RuntimeError("handler cannot cope")
 
-    area = uuid.uuid4()
-    event = logged_event(area_id=area)
-    consumer = Consumer(
-        name=f"broken-{area.hex[:8]}",
-        stream="INTAKE",
-        subjects=[f"intake.{area}.>"],
-        handlers={event.event_type(): broken},
+    event = logged_event(area_id=uuid.uuid4())
+    consumer = probe_consumer(
+        "broken",
+        event.area_id,
+        {event.event_type(): broken},
         max_deliver=3,
         ack_wait=5,
         backoff=[0.1, 0.1, 0.1],
     )
-    engine = make_engine(system.stats)
-    link = NatsLink(system.stats.nats_url, name="t")
-    await link.connect()
-    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine), fetch_timeout=0.5)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    envelope = Envelope(
-        source="test",
-        type=event.event_type(),
-        subject=event.subject_for(area),
-        area_id=area,
-        data=event.model_dump(mode="json"),
-    )
-    nc = await nats.connect(system.stats.nats_url)
-    await nc.jetstream().publish(
-        envelope.subject,
-        envelope.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": str(envelope.id)},
-    )
-    await nc.close()
+    async with Consuming(system, consumer) as consuming:
+        consuming.run()
+        await consuming.publish(envelope_of(event))
 
-    async def dead_lettered() -> bool:
-        return bool(
-            await scalar(
-                system.stats.database_url,
-                "SELECT count(*) FROM dead_letter WHERE consumer_name = :c",
-                c=consumer.name,
-            )
-        )
+        async def dead_lettered() -> bool:
+            return bool(await consuming.dead_letter(consumer_name=consumer.name))
 
-    await poll(dead_lettered)
-    await asyncio.sleep(1.0)  # give a wrongful fourth delivery the chance to show up
-    stop.set()
-    await task
-    await link.close()
-    await engine.dispose()
-    reason = await scalar(
-        system.stats.database_url,
-        "SELECT reason || ' / ' || deliveries FROM dead_letter WHERE consumer_name = :c",
-        c=consumer.name,
-    )
+        await poll(dead_lettered)
+        await asyncio.sleep(1.0)  # give a wrongful fourth delivery the chance to show up
+        reason = await consuming.dead_letter(consumer_name=consumer.name)
     assert calls == 3
     assert reason == "RuntimeError: handler cannot cope / 3"
 
@@ -274,35 +297,17 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(system:
 async def test_unparseable_event_is_terminated_and_dead_lettered(system: System) -> None:
     """API10: invalid payloads are refused into the dead-letter table, not a crash loop."""
     area = uuid.uuid4()
-    consumer = Consumer(
-        name=f"strict-{area.hex[:8]}",
-        stream="INTAKE",
-        subjects=[f"intake.{area}.>"],
-        handlers={},
-        max_deliver=3,
-    )
-    engine = make_engine(system.stats)
-    link = NatsLink(system.stats.nats_url, name="t")
-    await link.connect()
-    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine), fetch_timeout=0.5)
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
-    await link.js.publish(f"intake.{area}.complaint.logged.v1", b"not json at all")
+    consumer = probe_consumer("strict", area, {}, max_deliver=3)
+    async with Consuming(system, consumer) as consuming:
+        consuming.run()
+        await consuming.link.js.publish(f"intake.{area}.complaint.logged.v1", b"not json at all")
 
-    async def dead_lettered() -> bool:
-        return bool(
-            await scalar(
-                system.stats.database_url,
-                "SELECT count(*) FROM dead_letter WHERE consumer_name = :c",
-                c=consumer.name,
-            )
-        )
+        async def dead_lettered() -> bool:
+            return bool(await consuming.dead_letter(consumer_name=consumer.name))
 
-    await poll(dead_lettered)
-    stop.set()
-    await task
-    await link.close()
-    await engine.dispose()
+        await poll(dead_lettered)
+        reason = await consuming.dead_letter(consumer_name=consumer.name)
+    assert reason.startswith("unparseable event")
 
 
 async def test_crash_after_commit_before_ack_is_a_no_op_on_redelivery(system: System) -> None:
@@ -310,56 +315,32 @@ async def test_crash_after_commit_before_ack_is_a_no_op_on_redelivery(system: Sy
     the redelivered message finds its inbox row and changes nothing."""
     from casebridge.stats import worker as stats_worker
 
-    consumer = stats_worker.consumers(system.stats)[0]
+    stats = stats_worker.consumers(system.stats)[0]
     consumer = Consumer(
-        consumer.name,
-        consumer.stream,
-        consumer.subjects,
-        consumer.handlers,
-        max_deliver=5,
-        ack_wait=1.0,
+        stats.name, stats.stream, stats.subjects, stats.handlers, max_deliver=5, ack_wait=1.0
     )
     event = logged_event()
-    envelope = Envelope(
-        source="test",
-        type=event.event_type(),
-        subject=event.subject_for(event.area_id),
-        area_id=event.area_id,
-        data=event.model_dump(mode="json"),
-    )
-    engine = make_engine(system.stats)
-    link = NatsLink(system.stats.nats_url, name="t")
-    await link.connect()
-    await link.js.publish(
-        envelope.subject,
-        envelope.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": str(envelope.id)},
-    )
-    await ensure_consumer(link, consumer)
-    subscription = await link.js.pull_subscribe_bind(consumer.name, stream=consumer.stream)
-    (first,) = await subscription.fetch(1, timeout=5)
-    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine), fetch_timeout=0.5)
-    handler = consumer.handlers[event.event_type()]
-    assert await runner._apply(handler, envelope, event) is True  # committed, never acked
-    await subscription.unsubscribe()  # the process is gone
-    stop = asyncio.Event()
-    task = asyncio.create_task(runner.run(stop))
 
     def duplicates() -> float:
         labels = {"consumer": consumer.name, "outcome": "duplicate"}
         return REGISTRY.get_sample_value("casebridge_consumer_messages_total", labels) or 0.0
 
-    before = duplicates()
+    envelope = envelope_of(event)
+    async with Consuming(system, consumer) as consuming:
+        await consuming.publish(envelope)
+        dying = await consuming.link.js.pull_subscribe_bind(consumer.name, stream=consumer.stream)
+        (first,) = await dying.fetch(1, timeout=5)
+        handler = consumer.handlers[event.event_type()]
+        assert await consuming.runner._apply(handler, envelope, event) is True
+        await dying.unsubscribe()  # committed, never acked: the process is gone
+        before = duplicates()
+        consuming.run()
 
-    async def settled() -> bool:
-        info = await link.js.consumer_info(consumer.stream, consumer.name)
-        return info.num_ack_pending == 0 and info.num_pending == 0 and duplicates() > before
+        async def settled() -> bool:
+            info = await consuming.link.js.consumer_info(consumer.stream, consumer.name)
+            return info.num_ack_pending == 0 and info.num_pending == 0 and duplicates() > before
 
-    await poll(settled, timeout=15)
-    stop.set()
-    await task
-    await link.close()
-    await engine.dispose()
+        await poll(settled, timeout=15)
     assert first.metadata.num_delivered == 1
     assert await system.stats_total() == 1
 
@@ -367,57 +348,24 @@ async def test_crash_after_commit_before_ack_is_a_no_op_on_redelivery(system: Sy
 async def test_deliveries_exhausted_by_crashes_are_dead_lettered(system: System) -> None:
     """NATS-R4: when every delivery dies with its process, no handler can dead-letter the
     message; JetStream's max-deliveries advisory does, and the runner records it."""
-    area = uuid.uuid4()
-    event = logged_event(area_id=area)
-    consumer = Consumer(
-        name=f"crashy-{area.hex[:8]}",
-        stream="INTAKE",
-        subjects=[f"intake.{area}.>"],
-        handlers={},
-        max_deliver=2,
-        ack_wait=0.5,
-        backoff=[0.1],
+    event = logged_event(area_id=uuid.uuid4())
+    envelope = envelope_of(event)
+    consumer = probe_consumer(
+        "crashy", event.area_id, {}, max_deliver=2, ack_wait=0.5, backoff=[0.1]
     )
-    engine = make_engine(system.stats)
-    link = NatsLink(system.stats.nats_url, name="t")
-    await link.connect()
-    await ensure_consumer(link, consumer)
-    runner = ConsumerRunner(consumer, link, make_sessionmaker(engine))
-    await runner.watch_exhausted()
-    envelope = Envelope(
-        source="test",
-        type=event.event_type(),
-        subject=event.subject_for(area),
-        area_id=area,
-        data=event.model_dump(mode="json"),
-    )
-    await link.js.publish(
-        envelope.subject,
-        envelope.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": str(envelope.id)},
-    )
-    doomed = await link.js.pull_subscribe_bind(consumer.name, stream=consumer.stream)
-    for _ in range(2):  # taken, then the "process" dies before it can ack
-        await doomed.fetch(1, timeout=5)
-    # The server notices the exhaustion when it would deliver again: ask once more.
-    with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
-        await doomed.fetch(1, timeout=2)
+    async with Consuming(system, consumer) as consuming:
+        await consuming.runner.watch_exhausted()
+        await consuming.publish(envelope)
+        doomed = await consuming.link.js.pull_subscribe_bind(consumer.name, stream=consumer.stream)
+        for _ in range(2):  # taken, then the "process" dies before it can ack
+            await doomed.fetch(1, timeout=5)
+        # The server notices the exhaustion when it would deliver again: ask once more.
+        with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
+            await doomed.fetch(1, timeout=2)
 
-    async def dead_lettered() -> bool:
-        return bool(
-            await scalar(
-                system.stats.database_url,
-                "SELECT count(*) FROM dead_letter WHERE message_id = :m",
-                m=str(envelope.id),
-            )
-        )
+        async def dead_lettered() -> bool:
+            return bool(await consuming.dead_letter(message_id=str(envelope.id)))
 
-    await poll(dead_lettered, timeout=15)
-    await link.close()
-    await engine.dispose()
-    reason = await scalar(
-        system.stats.database_url,
-        "SELECT reason FROM dead_letter WHERE message_id = :m",
-        m=str(envelope.id),
-    )
+        await poll(dead_lettered, timeout=15)
+        reason = await consuming.dead_letter(message_id=str(envelope.id))
     assert "without an ack" in reason

@@ -32,42 +32,53 @@ def server_dir(kind: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[EmbeddedPostgres]:
+@contextmanager
+def started_postgres() -> Iterator[EmbeddedPostgres]:
     with server_dir("pg") as path:
         server = EmbeddedPostgres(path, port=free_port())
         server.start()
+        try:
+            yield server
+        finally:
+            server.stop("immediate")
+
+
+@contextmanager
+def started_nats() -> Iterator[NatsServer]:
+    # Tests do not fsync every write; production and `make run` do (sync_interval: always).
+    with server_dir("nats") as path:
+        server = NatsServer(path, port=free_port(), sync_always=False)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedPostgres]:
+    with started_postgres() as server:
         yield server
-        server.stop("immediate")
 
 
 @pytest.fixture(scope="session")
 def nats_server() -> Iterator[NatsServer]:
-    with server_dir("nats") as path:
-        server = NatsServer(path, port=free_port(), sync_always=False)
-        server.start()
+    with started_nats() as server:
         yield server
-        server.stop()
 
 
 @pytest.fixture
 def own_nats() -> Iterator[NatsServer]:
     """A nats-server this test alone may kill and restart (same port, same store)."""
-    with server_dir("nats") as path:
-        server = NatsServer(path, port=free_port(), sync_always=False)
-        server.start()
+    with started_nats() as server:
         yield server
-        server.stop()
 
 
 @pytest.fixture
 def own_postgres() -> Iterator[EmbeddedPostgres]:
     """A PostgreSQL this test alone may crash and restart."""
-    with server_dir("pg") as path:
-        server = EmbeddedPostgres(path, port=free_port())
-        server.start()
+    with started_postgres() as server:
         yield server
-        server.stop("immediate")
 
 
 @pytest.fixture(scope="session")
