@@ -63,7 +63,7 @@ class Windows:
 # the same statement, so each adds the anchor itself. Months are counted in UTC wall time and
 # clamped at month ends, as dates.add_months does. A qualifying complaint is made within one
 # month of the behaviour (s104(13)).
-_WINDOWS = text(
+WINDOWS = text(
     """
 WITH cfg AS (
     SELECT id, rules FROM area_config
@@ -173,32 +173,34 @@ def _windows(rows: Sequence[Row[Any]]) -> Windows | None:
     )
 
 
+def window_params(event: ComplaintLogged) -> dict[str, Any]:
+    """The parameters of WINDOWS that index `event` and read its windows."""
+    return {
+        "insert": True,
+        "complaint_id": event.complaint_id,
+        "reference": event.reference,
+        "area_id": event.area_id,
+        "receiving_agency_id": event.receiving_agency_id,
+        "person_id": event.person_id,
+        "incident_id": event.incident_id,
+        "nsir_category": event.nsir_category,
+        "asb_type": event.asb_type,
+        "place_key": place_key(event.postcode),
+        "perpetrator_keys": sorted({k for k in event.perpetrator_keys if k})[:50],
+        "hate_motivated": event.hate_motivated,
+        "anonymous": event.anonymous,
+        "occurred_at": event.occurred_at,
+        "reported_at": event.reported_at,
+        "kinds": WINDOW_KINDS,
+    }
+
+
 async def index_complaint(session: AsyncSession, event: ComplaintLogged) -> Windows | None:
     """Record the complaint once and read its windows, in one round trip.
 
     Returns None when the complaint was already indexed (a re-emitted event): it was evaluated
     when it first arrived."""
-    result = await session.execute(
-        _WINDOWS,
-        {
-            "insert": True,
-            "complaint_id": event.complaint_id,
-            "reference": event.reference,
-            "area_id": event.area_id,
-            "receiving_agency_id": event.receiving_agency_id,
-            "person_id": event.person_id,
-            "incident_id": event.incident_id,
-            "nsir_category": event.nsir_category,
-            "asb_type": event.asb_type,
-            "place_key": place_key(event.postcode),
-            "perpetrator_keys": sorted({k for k in event.perpetrator_keys if k})[:50],
-            "hate_motivated": event.hate_motivated,
-            "anonymous": event.anonymous,
-            "occurred_at": event.occurred_at,
-            "reported_at": event.reported_at,
-            "kinds": WINDOW_KINDS,
-        },
-    )
+    result = await session.execute(WINDOWS, window_params(event))
     return _windows(result.all())
 
 
@@ -207,7 +209,7 @@ async def read_windows(
 ) -> Windows | None:
     """The windows ending at a complaint already indexed (re-evaluation after a change)."""
     params = {"insert": False, "area_id": area_id, "complaint_id": complaint_id}
-    result = await session.execute(_WINDOWS, {**_NOT_INSERTED, **params, "kinds": WINDOW_KINDS})
+    result = await session.execute(WINDOWS, {**_NOT_INSERTED, **params, "kinds": WINDOW_KINDS})
     return _windows(result.all())
 
 
