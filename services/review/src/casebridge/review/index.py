@@ -127,10 +127,13 @@ SELECT 'problem', NULL, NULL, problem.*, NULL, NULL, NULL FROM problem
 UNION ALL
 SELECT 'trigger', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        t.kind, t.subject_key, t.complaint_ids
-FROM a JOIN trigger t
+FROM a CROSS JOIN LATERAL (
+    -- one equality per subject, so each is an index range (an IN list here is a filter)
+    VALUES (a.person_id::text), (a.asb_type || '@' || a.place_key)) s(subject_key)
+JOIN trigger t
   ON t.area_id = a.area_id
+ AND t.subject_key = s.subject_key
  AND t.kind = ANY(CAST(:kinds AS varchar[]))
- AND t.subject_key IN (a.person_id::text, a.asb_type || '@' || a.place_key)
  AND t.complaint_ids && (
      SELECT array_agg(complaint_id) FROM (
          SELECT complaint_id FROM a UNION ALL SELECT complaint_id FROM person
