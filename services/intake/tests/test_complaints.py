@@ -3,7 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.common.events import outbox
+from casebridge.common.events.models import OutboxMessage
 from casebridge.intake.models import (
     AgencyReference,
     Complaint,
@@ -245,3 +250,53 @@ async def test_list_complaints_filters(intake: Intake) -> None:
             assert got == expected, query
         else:
             assert a["id"] in got
+
+
+async def test_logged_complaint_reads_back_as_answered(intake: Intake) -> None:
+    """Every column and detail row the single write statement stores is what the POST said."""
+    body = complaint(
+        agency_references=[
+            {"agency_id": str(POLICE), "reference": "CAD 1/21NOV"},
+            {"agency_id": str(COUNCIL), "reference": "ASB-77"},
+        ],
+        perpetrators=[
+            {"kind": "person", "name": "Bob Smith", "person_id": None},
+            {"kind": "group", "name": "The Lads", "description": "five or six"},
+        ],
+        witnesses=[
+            {"name": "Wendy", "email": "W@X.ORG", "statement": "heard it"},
+            {"name": "Walt"},
+        ],
+        location={"postcode": "sw1a1aa", "uprn": 100023336956, "latitude": 51.5,
+                  "longitude": -0.14},
+        hate_motivated=True,
+        consent={"status": "refused", "recorded_at": "2026-11-21T09:05:00Z"},
+    )  # fmt: skip
+    created = await log(intake, body)
+    read = await intake.client.get(f"/complaints/{created['id']}", headers=intake.auth())
+    assert read.status_code == 200
+    assert {**read.json(), "match": "created"} == created
+    assert [w["email"] for w in created["witnesses"]] == ["w@x.org", None]
+    assert created["consent_recorded_at"] == "2026-11-21T09:05:00Z"
+    for table, rows in [(AgencyReference, 2), (Perpetrator, 2), (Witness, 2), (Incident, 1)]:
+        assert await count(intake, table) == rows
+
+
+async def test_outbox_row_is_the_one_outbox_add_stages(intake: Intake) -> None:
+    """The write statement puts the event in the outbox exactly as `outbox.add` would."""
+    created = await log(intake, complaint())
+    async with intake.sessions() as session:
+        (row,) = await session.scalars(select(OutboxMessage))
+        event = ComplaintLogged.model_validate(row.payload["data"])
+        staged = outbox.add(session, event, area_id=DEMO_AREA_ID, aggregate_id=created["id"])
+        model = next(m for m in session.new if isinstance(m, OutboxMessage))
+        session.expunge(model)
+    assert (row.subject, row.event_type, row.aggregate_type, row.aggregate_id) == (
+        model.subject, model.event_type, model.aggregate_type, model.aggregate_id,
+    )  # fmt: skip
+    assert row.payload["id"] == str(row.id)
+    assert row.payload.keys() == staged.model_dump(mode="json").keys()
+    assert {k: v for k, v in row.payload.items() if k not in ("id", "time")} == {
+        k: v for k, v in staged.model_dump(mode="json").items() if k not in ("id", "time")
+    }
+    assert (row.attempts, row.acquired_token, row.last_error) == (0, None, None)

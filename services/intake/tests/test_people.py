@@ -182,6 +182,22 @@ async def test_third_incident_in_three_months_marks_repeat_victim(intake: Intake
     assert len(await events(intake, "intake.person.repeat_victim_marked.v1")) == 1
 
 
+async def test_a_complaint_reported_before_the_window_does_not_count(intake: Intake) -> None:
+    p = person(phone="07911 123456")
+    old = complaint(complainant=p, occurred_at="2026-01-01T09:00:00Z")
+    await log(intake, {**old, "reported_at": "2026-01-02T09:00:00Z"})
+    await log(intake, complaint(complainant=p, reported_at="2026-11-21T09:00:00Z"))
+    # the third complaint is logged now, but was reported ten months ago: still two incidents
+    await log(intake, {**old, "reported_at": "2026-01-03T09:00:00Z"})
+    assert await events(intake, "intake.person.repeat_victim_marked.v1") == []
+    # a third recent incident marks the log
+    await log(intake, complaint(complainant=p, reported_at="2026-11-21T10:00:00Z"))
+    await log(intake, complaint(complainant=p, reported_at="2026-11-21T11:00:00Z"))
+    (event,) = await events(intake, "intake.person.repeat_victim_marked.v1")
+    assert event["incidents"] == 3
+    assert len(event["complaint_ids"]) == 3
+
+
 async def test_search_people_by_normalised_fields(intake: Intake) -> None:
     a = await log(intake, complaint(complainant=person(phone="07911 123456")))
     for query in ("phone=%2B447911123456", "name=MRS%20ANN%20EXAMPLE", "phone=07911%20123456"):

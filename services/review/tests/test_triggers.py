@@ -8,10 +8,15 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
-from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.contracts.intake import (
+    ComplaintLogged,
+    IncidentLinked,
+    IncidentUnlinked,
+    PersonMerged,
+    RiskAssessed,
+)
 from casebridge.common.db import new_id
-from casebridge.common.events.envelope import contract_for
-from casebridge.review.models import OutboxMessage
+from casebridge.review.models import IndexedComplaint, OutboxMessage
 from casebridge.review.seed import demo_document
 
 from .conftest import HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
@@ -203,13 +208,10 @@ async def test_auto_start_opens_a_review_from_the_threshold(review: Review) -> N
 
 
 async def test_high_risk_from_intake_raises_a_trigger(review: Review) -> None:
-    risk = contract_for("intake.risk.assessed.v1")
-    if risk is None:  # intake does not publish risk yet: nothing to consume
-        return
     person = new_id()
     event = complaint(person)
     await deliver(review.sessions, event)
-    assessed = risk(
+    assessed = RiskAssessed(
         assessment_id=new_id(),
         complaint_id=event.complaint_id,
         person_id=person,
@@ -219,30 +221,157 @@ async def test_high_risk_from_intake_raises_a_trigger(review: Review) -> None:
         band="high",
         assessed_at=NOW,
     )
-    await deliver(review.sessions, assessed)
-    await deliver(review.sessions, assessed)  # re-emitted: still one trigger
-    assert await kinds(review, person) == ["high_risk"]
+    assert await deliver(review.sessions, assessed)
+    assert await deliver(review.sessions, assessed)  # re-emitted: still one trigger
+    (high,) = await triggers(review, person_id=str(person))
+    assert high["kind"] == "high_risk"
+    assert high["complaint_ids"] == [str(event.complaint_id)]
+    assert "scored 24" in high["detail"]["rule"]
+
+
+async def test_risk_below_high_or_already_high_raises_nothing(review: Review) -> None:
+    person = new_id()
+    event = complaint(person)
+    await deliver(review.sessions, event)
+    base = {
+        "complaint_id": event.complaint_id,
+        "person_id": person,
+        "receiving_agency_id": POLICE,
+        "config_version": "matrix-v1",
+        "assessed_at": NOW,
+    }
+    medium = RiskAssessed(assessment_id=new_id(), score=15, band="medium", **base)
+    still_high = RiskAssessed(
+        assessment_id=new_id(), score=25, band="high", previous_band="high", **base
+    )
+    for assessed in (medium, still_high):
+        assert await deliver(review.sessions, assessed)
+    assert await kinds(review, person) == []
+
+
+def link(event: ComplaintLogged, incident: UUID) -> IncidentLinked:
+    return IncidentLinked(
+        complaint_id=event.complaint_id,
+        incident_id=incident,
+        previous_incident_id=event.incident_id or event.complaint_id,
+        linked_at=NOW,
+    )
+
+
+async def indexed_incident(review: Review, event: ComplaintLogged) -> UUID | None:
+    async with review.sessions() as session:
+        row = await session.get(IndexedComplaint, event.complaint_id)
+    assert row is not None
+    return row.incident_id
 
 
 async def test_incident_linked_later_makes_complaints_count_once(review: Review) -> None:
-    linked = contract_for("intake.incident.linked.v1")
-    if linked is None:
-        return
     person, incident = new_id(), new_id()
-    first = complaint(person, reported_at=NOW - DAY)
-    second = complaint(person, receiving_agency_id=POLICE)
+    first = complaint(person, reported_at=NOW - DAY, incident_id=new_id())
+    second = complaint(person, receiving_agency_id=POLICE, incident_id=new_id())
     for event in (first, second):
         await deliver(review.sessions, event)
     for event in (first, second):
-        link = linked(
-            complaint_id=event.complaint_id,
-            incident_id=incident,
-            previous_incident_id=event.complaint_id,
-            linked_at=NOW,
-        )
-        await deliver(review.sessions, link)
+        assert await deliver(review.sessions, link(event, incident))
+    assert await indexed_incident(review, first) == incident
+    assert await indexed_incident(review, second) == incident
     await deliver(review.sessions, complaint(person, reported_at=NOW + DAY))
     assert await kinds(review, person) == ["second_report"]  # two incidents, not three
+
+
+async def test_incident_linked_joins_two_strands_of_one_behaviour(review: Review) -> None:
+    """Noise at one address and fireworks by one household are two behaviours, until intake
+    links a noise complaint and a fireworks complaint as one incident: then all four complaints
+    are about one behaviour, three incidents, and the threshold is met."""
+    person = new_id()
+    noise = [
+        complaint(person, reported_at=NOW + n * DAY, asb_type="noise", postcode="AB1 2CD")
+        for n in (0, 1)
+    ]
+    fireworks = [
+        complaint(
+            person,
+            reported_at=NOW + n * DAY,
+            asb_type="fireworks",
+            postcode=None,
+            perpetrator_keys=["household:9"],
+        )
+        for n in (2, 3)
+    ]
+    for event in (*noise, *fireworks):
+        await deliver(review.sessions, event)
+    assert await kinds(review, person) == ["second_report"]
+    incident = new_id()
+    for event in (noise[1], fireworks[0]):
+        await deliver(review.sessions, link(event, incident))
+    (statutory,) = await triggers(review, person_id=str(person), kind="statutory")
+    assert statutory["detail"]["incidents"] == 3
+    assert len(statutory["complaint_ids"]) == 4
+
+
+async def test_incident_unlinked_counts_again_and_completes_the_threshold(
+    review: Review,
+) -> None:
+    """Unlinking makes the complaint its own incident (the new incident intake made for it);
+    the windows holding it are evaluated again, and a threshold they now meet is raised once.
+    """
+    person, shared = new_id(), new_id()
+    first = complaint(person, reported_at=NOW - 2 * DAY, incident_id=new_id())
+    to_police = complaint(person, reported_at=NOW - DAY, incident_id=shared)
+    to_council = complaint(person, receiving_agency_id=POLICE, incident_id=shared)
+    for event in (first, to_police, to_council):
+        await deliver(review.sessions, event)
+    assert await kinds(review, person) == ["second_report"]
+    own = new_id()
+    unlinked = IncidentUnlinked(
+        complaint_id=to_council.complaint_id,
+        incident_id=own,
+        previous_incident_id=shared,
+        unlinked_at=NOW,
+    )
+    assert await deliver(review.sessions, unlinked)
+    assert await indexed_incident(review, to_council) == own
+    (statutory,) = await triggers(review, person_id=str(person), kind="statutory")
+    expected = {str(e.complaint_id) for e in (first, to_police, to_council)}
+    assert set(statutory["complaint_ids"]) == expected
+    assert statutory["detail"]["incidents"] == 3
+    assert await deliver(review.sessions, unlinked)  # re-emitted under a new event id
+    assert await kinds(review, person) == ["second_report", "statutory"]
+
+
+async def test_person_merged_moves_complaints_and_triggers_to_the_survivor(
+    review: Review,
+) -> None:
+    """A duplicate log is the same victim: its complaints join the survivor's windows, its
+    triggers and reviews are listed under the survivor, an episode either log already raised
+    is not raised again, and a rule only the merged log meets is raised once."""
+    survivor, duplicate = new_id(), new_id()
+    kept = [complaint(survivor, reported_at=NOW - n * DAY) for n in (10, 5)]
+    moved = complaint(duplicate, reported_at=NOW - DAY, hate_motivated=True)
+    for event in (*kept, moved):
+        await deliver(review.sessions, event)
+    assert await kinds(review, survivor) == ["second_report"]
+    assert await kinds(review, duplicate) == ["hate"]
+    merged = PersonMerged(
+        survivor_id=survivor,
+        merged_id=duplicate,
+        complaint_ids=[moved.complaint_id],
+        merged_by_agency_id=POLICE,
+        merged_at=NOW,
+    )
+    assert await deliver(review.sessions, merged)
+    async with review.sessions() as session:
+        row = await session.get(IndexedComplaint, moved.complaint_id)
+    assert row is not None
+    assert row.person_id == survivor
+    assert await kinds(review, duplicate) == []
+    # the hate episode moved rather than raised again; the three complaints now meet the
+    # statutory threshold, and the second report stays one episode
+    assert await kinds(review, survivor) == ["hate", "second_report", "statutory"]
+    (statutory,) = await triggers(review, person_id=str(survivor), kind="statutory")
+    assert set(statutory["complaint_ids"]) == {str(e.complaint_id) for e in (*kept, moved)}
+    assert await deliver(review.sessions, merged)  # re-emitted: nothing new
+    assert await kinds(review, survivor) == ["hate", "second_report", "statutory"]
 
 
 async def test_list_triggers_pages_with_a_cursor_and_stays_in_its_area(review: Review) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -12,25 +14,16 @@ from sqlalchemy.orm import selectinload
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import AgencyReference as AgencyReferenceData
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.db import utcnow
-from casebridge.common.events import outbox
-from casebridge.intake import normalise, people
-from casebridge.intake.config import AreaConfig, AreaConfigs
-from casebridge.intake.errors import AreaNotConfigured, ComplaintNotFound
-from casebridge.intake.models import (
-    REFERENCE_SEQUENCE,
-    AgencyReference,
-    Area,
-    Complaint,
-    Incident,
-    Perpetrator,
-    Person,
-    Witness,
-)
+from casebridge.common.db import new_id, utcnow
+from casebridge.intake import normalise, people, recording
+from casebridge.intake.areas import ServedArea
+from casebridge.intake.errors import ComplaintNotFound
+from casebridge.intake.models import REFERENCE_SEQUENCE, AgencyReference, Complaint
 from casebridge.intake.references import looks_like_reference, make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
 from casebridge.intake.visibility import visible_complaints
 
+NEXT_SEQUENCE = select(REFERENCE_SEQUENCE.next_value())
 WITH_DETAILS = (
     selectinload(Complaint.agency_references),
     selectinload(Complaint.perpetrators),
@@ -38,11 +31,76 @@ WITH_DETAILS = (
 )
 
 
-async def get_area(session: AsyncSession, area_id: UUID) -> Area:
-    area = await session.get(Area, area_id)
-    if area is None:
-        raise AreaNotConfigured(f"area {area_id} is not configured in intake")
-    return area
+@dataclass(frozen=True, slots=True)
+class LoggedReference:
+    id: UUID
+    agency_id: UUID
+    reference: str
+    reference_norm: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedPerpetrator:
+    id: UUID
+    kind: str
+    name: str | None
+    description: str | None
+    address: str | None
+    postcode: str | None
+    person_id: UUID | None
+    key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedWitness:
+    id: UUID
+    name: str
+    phone: str | None
+    email: str | None
+    statement: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedComplaint:
+    """A complaint as just logged: every column of its row, and its details. Plain data, so
+    the hot path builds no ORM objects; it reads like a `Complaint` for the presenters."""
+
+    id: UUID
+    reference: str
+    sequence: int
+    area_id: UUID
+    receiving_agency_id: UUID
+    recorded_by: str
+    channel: str
+    status: str
+    person_id: UUID | None
+    incident_id: UUID
+    nsir_category: str
+    asb_type: str
+    hate_motivated: bool
+    anonymous: bool
+    description: str
+    address: str | None
+    postcode: str | None
+    uprn: int | None
+    latitude: float | None
+    longitude: float | None
+    consent_status: str
+    consent_recorded_at: datetime | None
+    share_override_reason: str | None
+    share_override_by: str | None
+    share_override_at: datetime | None
+    open311_client_id: UUID | None
+    occurred_at: datetime
+    reported_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    agency_references: list[LoggedReference]
+    perpetrators: list[LoggedPerpetrator]
+    witnesses: list[LoggedWitness]
+
+    def row(self) -> dict[str, Any]:
+        return {column: getattr(self, column) for column in recording.COMPLAINT_COLUMNS}
 
 
 async def log_complaint(
@@ -50,81 +108,110 @@ async def log_complaint(
     *,
     principal: Principal,
     data: ComplaintCreate,
-    config: AreaConfig,
+    area: ServedArea,
     open311_client_id: UUID | None = None,
-) -> tuple[Complaint, str | None]:
+) -> tuple[LoggedComplaint, str | None]:
     """Record a complaint on the complainant's log and give it a reference at once; the
     ComplaintLogged event (and a repeat-victim mark, if due) commit with it. The REST route
     and Open311 both come here."""
-    area = await get_area(session, principal.area_id)
-    person: Person | None = None
-    how: str | None = None
+    found: people.Found | None = None
     if data.complainant is not None:
-        person, how = await people.resolve_complainant(
+        found = await people.resolve_complainant(
             session, principal=principal, complainant=data.complainant
         )
-    reported_at = data.reported_at or utcnow()
-    sequence = await session.scalar(REFERENCE_SEQUENCE.next_value())
+    sequence = await session.scalar(NEXT_SEQUENCE)
     assert sequence is not None
-    incident = Incident(area_id=area.id)
-    session.add(incident)
-    await session.flush()
-    complaint = Complaint(
+    complaint = _new_complaint(principal, data, area, sequence, found, open311_client_id)
+    event = logged_event(complaint, found.kind if found else None)
+    rule = area.config.repeat_victim
+    since = people.repeat_window_start(rule, complaint.created_at)
+    earlier = await recording.write_complaint(
+        session,
+        complaint=complaint.row(),
+        incident={
+            "id": complaint.incident_id,
+            "area_id": area.id,
+            "created_at": complaint.created_at,
+        },
+        person=found.new_row if found else None,
+        children={
+            "reference": [asdict(r) for r in complaint.agency_references],
+            "perpetrator": [asdict(p) for p in complaint.perpetrators],
+            "witness": [asdict(w) for w in complaint.witnesses],
+        },
+        outbox=recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id),
+        since=since,
+    )
+    # This complaint is a new incident of its own, counted if reported within the window.
+    incidents = earlier + 1 if complaint.reported_at >= since else earlier
+    if found and found.person is not None and incidents >= rule.complaints:
+        await people.apply_repeat_victim_rule(session, person=found.person, rule=rule)
+    return complaint, found.how if found else None
+
+
+def _new_complaint(
+    principal: Principal,
+    data: ComplaintCreate,
+    area: ServedArea,
+    sequence: int,
+    found: people.Found | None,
+    open311_client_id: UUID | None,
+) -> LoggedComplaint:
+    now = utcnow()
+    reported_at = data.reported_at or now
+    location = data.location
+    return LoggedComplaint(
+        id=new_id(),
         reference=make_reference(area.code, reported_at.year, sequence),
         sequence=sequence,
         area_id=area.id,
         receiving_agency_id=principal.agency_id,
         recorded_by=principal.subject,
-        channel=data.channel,
-        person_id=person.id if person else None,
-        incident_id=incident.id,
-        nsir_category=data.nsir_category,
-        asb_type=data.asb_type,
+        channel=str(data.channel),
+        status="open",
+        person_id=found.id if found else None,
+        incident_id=new_id(),
+        nsir_category=str(data.nsir_category),
+        asb_type=str(data.asb_type),
         hate_motivated=data.hate_motivated,
         anonymous=data.anonymous,
         description=data.description,
-        address=data.location.address,
-        postcode=data.location.postcode,
-        uprn=data.location.uprn,
-        latitude=data.location.latitude,
-        longitude=data.location.longitude,
-        consent_status=data.consent.status,
-        consent_recorded_at=_consent_time(data),
+        address=location.address,
+        postcode=location.postcode,
+        uprn=location.uprn,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        consent_status=str(data.consent.status),
+        consent_recorded_at=_consent_time(data, now),
+        share_override_reason=None,
+        share_override_by=None,
+        share_override_at=None,
         open311_client_id=open311_client_id,
         occurred_at=data.occurred_at,
         reported_at=reported_at,
+        created_at=now,
+        updated_at=now,
         agency_references=[
-            AgencyReference(
-                agency_id=ref.agency_id,
-                reference=ref.reference,
-                reference_norm=normalise.reference(ref.reference),
-            )
-            for ref in data.agency_references
+            LoggedReference(new_id(), r.agency_id, r.reference, normalise.reference(r.reference))
+            for r in data.agency_references
         ],
         perpetrators=[_perpetrator(p) for p in data.perpetrators],
         witnesses=[
-            Witness(name=w.name, phone=w.phone, email=w.email, statement=w.statement)
-            for w in data.witnesses
+            LoggedWitness(new_id(), w.name, w.phone, w.email, w.statement) for w in data.witnesses
         ],
     )
-    session.add(complaint)
-    await session.flush()
-    event = logged_event(complaint, person)
-    outbox.add(session, event, area_id=area.id, aggregate_id=complaint.id)
-    if person is not None:
-        await people.apply_repeat_victim_rule(session, person=person, rule=config.repeat_victim)
-    return complaint, how
 
 
-def _consent_time(data: ComplaintCreate) -> datetime | None:
+def _consent_time(data: ComplaintCreate, now: datetime) -> datetime | None:
     if data.consent.status == "not_asked":
         return None
-    return data.consent.recorded_at or utcnow()
+    return data.consent.recorded_at or now
 
 
-def _perpetrator(data: PerpetratorIn) -> Perpetrator:
-    return Perpetrator(
-        kind=data.kind,
+def _perpetrator(data: PerpetratorIn) -> LoggedPerpetrator:
+    return LoggedPerpetrator(
+        id=new_id(),
+        kind=str(data.kind),
         name=data.name,
         description=data.description,
         address=data.address,
@@ -140,7 +227,7 @@ def _perpetrator(data: PerpetratorIn) -> Perpetrator:
     )
 
 
-def logged_event(complaint: Complaint, person: Person | None) -> ComplaintLogged:
+def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> ComplaintLogged:
     return ComplaintLogged(
         complaint_id=complaint.id,
         reference=complaint.reference,
@@ -163,7 +250,7 @@ def logged_event(complaint: Complaint, person: Person | None) -> ComplaintLogged
             for r in complaint.agency_references
         ],
         consent_recorded_at=complaint.consent_recorded_at,
-        complainant_kind=person.kind if person else None,
+        complainant_kind=complainant_kind,
         status=complaint.status,
     )
 
@@ -198,8 +285,3 @@ async def find_by_reference(
     if not found:
         raise ComplaintNotFound("no complaint with that reference")
     return found
-
-
-async def area_config(session: AsyncSession, configs: AreaConfigs, area_id: UUID) -> AreaConfig:
-    """The caller's area's configuration (its own file, or the shipped default)."""
-    return configs.for_area((await get_area(session, area_id)).code)

@@ -106,7 +106,10 @@ async def _idempotency(
         ),
     ] = None,
 ) -> Idempotency:
-    if idempotency_key is not None and not _KEY.match(idempotency_key):
+    if idempotency_key is None:
+        # Nothing to compare a retry with: skip hashing the body.
+        return Idempotency(session, None, "")
+    if not _KEY.match(idempotency_key):
         raise BadIdempotencyKey
     body = await request.body()
     sha = fingerprint(

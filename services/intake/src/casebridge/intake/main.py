@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
+from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.routes import router
 from casebridge.intake.settings import Settings
@@ -16,6 +17,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def load_area_configs(app: FastAPI) -> None:
         # Validated here so a broken area file stops the service at start-up.
         app.state.area_configs = AreaConfigs(settings.area_configs_path())
+        app.state.areas = AreaDirectory(app.state.area_configs, ttl=settings.area_cache_seconds)
 
     return create_service_app(
         settings,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import Select, and_, func, select, union_all, update
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
-from casebridge.common.db import utcnow
+from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.intake import normalise
 from casebridge.intake.config import RepeatVictimRule
@@ -37,6 +37,18 @@ class Scored:
     score: int
     reasons: list[MatchReason]
     certain: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    """The complainant's log: one already kept (`person`, loaded in the session), or a new
+    one (`new_row`, the person row) that the caller writes together with the complaint."""
+
+    id: UUID
+    kind: str
+    how: MatchHow
+    person: Person | None = None
+    new_row: dict[str, Any] | None = None
 
 
 def _score(person: Person, details: PersonDetails) -> Scored:
@@ -110,28 +122,30 @@ async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UU
 
 async def resolve_complainant(
     session: AsyncSession, *, principal: Principal, complainant: Complainant
-) -> tuple[Person, MatchHow]:
+) -> Found:
     """Find the complainant's log before making one: a certain match attaches, an uncertain
     one raises MatchUncertain with ranked candidates (only people the caller may see), no
-    match creates. `match: new` creates without asking."""
+    match creates (the new log is written with the complaint). `match: new` creates
+    without asking."""
     if complainant.person_id is not None:
-        return await get_person(session, principal=principal, person_id=complainant.person_id), (
-            "chosen"
-        )
+        person = await get_person(session, principal=principal, person_id=complainant.person_id)
+        return Found(person.id, person.kind, "chosen", person=person)
     details = complainant.details
     assert details is not None
     scored = [_score(p, details) for p in await _candidates(session, principal.area_id, details)]
     certain = [s for s in scored if s.certain]
     if len(certain) == 1:
-        _complete(certain[0].person, details)
-        return certain[0].person, "attached"
+        person = certain[0].person
+        _complete(person, details)
+        return Found(person.id, person.kind, "attached", person=person)
     if complainant.match == "ask":
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
         visible = await _visible_ids(session, principal, [s.person.id for s in ranked])
         shown = [s for s in ranked if s.person.id in visible][:MAX_CANDIDATES]
         if shown:
             raise MatchUncertain(_candidates_detail(shown))
-    return await _create(session, principal.area_id, details), "created"
+    row = new_person_row(principal.area_id, details)
+    return Found(row["id"], row["kind"], "created", new_row=row)
 
 
 def _candidates_detail(shown: list[Scored]) -> dict[str, object]:
@@ -159,21 +173,23 @@ def _complete(person: Person, details: PersonDetails) -> None:
             setattr(person, field, getattr(details, field))
 
 
-async def _create(session: AsyncSession, area_id: UUID, details: PersonDetails) -> Person:
-    person = Person(
-        area_id=area_id,
-        kind=details.kind,
-        name=details.name,
-        name_norm=normalise.name(details.name),
-        date_of_birth=details.date_of_birth,
-        phone=details.phone,
-        email=details.email,
-        address=details.address,
-        postcode=details.postcode,
-    )
-    session.add(person)
-    await session.flush()
-    return person
+def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
+    """A new complaint log's row, every column set (it is written without the ORM)."""
+    return {
+        "id": new_id(),
+        "area_id": area_id,
+        "kind": str(details.kind),
+        "name": details.name,
+        "name_norm": normalise.name(details.name),
+        "date_of_birth": details.date_of_birth,
+        "phone": details.phone,
+        "email": details.email,
+        "address": details.address,
+        "postcode": details.postcode,
+        "repeat_victim_at": None,
+        "merged_into_id": None,
+        "created_at": utcnow(),
+    }
 
 
 async def get_person(session: AsyncSession, *, principal: Principal, person_id: UUID) -> Person:
@@ -194,6 +210,11 @@ def months_ago(now: datetime, months: int) -> datetime:
     return now.replace(year=year, month=month + 1, day=min(now.day, 28))
 
 
+def repeat_window_start(rule: RepeatVictimRule, now: datetime) -> datetime:
+    """Complaints reported from this instant on count towards the repeat-victim rule."""
+    return months_ago(now, rule.months)
+
+
 async def apply_repeat_victim_rule(
     session: AsyncSession, *, person: Person, rule: RepeatVictimRule
 ) -> bool:
@@ -206,7 +227,7 @@ async def apply_repeat_victim_rule(
         await session.execute(
             select(Complaint.id, Complaint.incident_id).where(
                 Complaint.person_id == person.id,
-                Complaint.reported_at >= months_ago(now, rule.months),
+                Complaint.reported_at >= repeat_window_start(rule, now),
             )
         )
     ).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from casebridge.intake.complaints import LoggedComplaint
 from casebridge.intake.models import Complaint, Person, RiskAssessment
 from casebridge.intake.schemas.complaints import (
     AgencyReferenceRead,
@@ -15,7 +16,9 @@ from casebridge.intake.schemas.people import PersonRead
 from casebridge.intake.schemas.risk import RiskAssessmentRead
 
 
-def complaint_read(complaint: Complaint, match: str | None = None) -> ComplaintRead:
+def complaint_read(
+    complaint: Complaint | LoggedComplaint, match: str | None = None
+) -> ComplaintRead:
     return ComplaintRead(
         id=complaint.id,
         reference=complaint.reference,

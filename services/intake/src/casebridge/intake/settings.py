@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from casebridge.common.settings import BaseServiceSettings
@@ -12,6 +13,8 @@ class Settings(BaseServiceSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5433/casebridge_intake"
     # Per-area YAML (`<AREA CODE>.yaml`); default: <data_dir>/areas.
     area_config_dir: Path | None = None
+    # How long a process keeps an area row it read (0: read it on every call).
+    area_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
     def area_configs_path(self) -> Path:
         return self.area_config_dir or self.data_dir / "areas"

@@ -36,23 +36,28 @@ _PARSED: dict[UUID, AreaRules] = {}
 async def rules_for(session: AsyncSession, area_id: UUID) -> AreaRules:
     """The procedure in force; an unconfigured area still gets the statutory defaults.
 
-    One index-only lookup of the latest version per call; the JSON is read and validated
-    only the first time a version is seen (this runs for every complaint)."""
+    One lookup of the latest version per call; the JSON is read and validated only the first
+    time a version is seen."""
     latest = await session.scalar(
         select(AreaConfig.id)
         .where(AreaConfig.area_id == area_id)
         .order_by(AreaConfig.version.desc())
         .limit(1)
     )
-    if latest is None:
+    return await rules_by_id(session, latest)
+
+
+async def rules_by_id(session: AsyncSession, config_id: UUID | None) -> AreaRules:
+    """One stored version's rules (None: the statutory defaults); parsed once per process."""
+    if config_id is None:
         return DEFAULT_RULES
-    rules = _PARSED.get(latest)
+    rules = _PARSED.get(config_id)
     if rules is None:
-        stored = await session.scalar(select(AreaConfig.rules).where(AreaConfig.id == latest))
+        stored = await session.scalar(select(AreaConfig.rules).where(AreaConfig.id == config_id))
         rules = AreaRules.model_validate(stored)
         if len(_PARSED) > 1000:
             _PARSED.clear()
-        _PARSED[latest] = rules
+        _PARSED[config_id] = rules
     return rules
 
 

@@ -1,89 +1,122 @@
 """Event handlers: as thin as routes (the runner owns the transaction and the inbox).
 
-Intake's later contracts (incident links, merges, risk) are looked up by event type, so
-review runs against an intake that does not publish them yet.
+Every intake contract review acts on is imported and registered here, unconditionally.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.contracts.intake import (
+    ComplaintLogged,
+    IncidentLinked,
+    IncidentUnlinked,
+    PersonMerged,
+    RiskAssessed,
+)
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Envelope
 from casebridge.review import areas, index, triggers, workflow
-from casebridge.review.config import AreaRules
-from casebridge.review.models import IndexedComplaint, Trigger
+from casebridge.review.index import Windows
+from casebridge.review.models import CaseReview, IndexedComplaint, Trigger
 from casebridge.review.rules import Finding
 
 
 async def on_complaint_logged(session: AsyncSession, envelope: Envelope, data: Any) -> None:
-    """Index the complaint, then evaluate the triggers it may complete."""
+    """Index the complaint and evaluate the triggers it may complete (one round trip unless a
+    trigger is raised)."""
     assert isinstance(data, ComplaintLogged)
-    rules = await areas.rules_for(session, data.area_id)
-    row = await index.index_complaint(session, data, rules)
-    if row is not None:
-        await _evaluate(session, row, rules)
+    windows = await index.index_complaint(session, data)
+    if windows is not None:
+        await _evaluate(session, windows)
 
 
-async def _evaluate(
-    session: AsyncSession, row: IndexedComplaint, rules: AreaRules | None = None
-) -> None:
-    rules = rules or await areas.rules_for(session, row.area_id)
-    raised = await triggers.evaluate(session, row, rules)
+async def _evaluate(session: AsyncSession, windows: Windows) -> None:
+    rules = await areas.rules_by_id(session, windows.config_id)
+    raised = await triggers.evaluate(session, windows, rules)
     if rules.auto_start_review:
         for trigger in raised:
-            await _maybe_auto_start(session, trigger)
+            if trigger.kind in triggers.THRESHOLD_KINDS and trigger.person_id is not None:
+                await workflow.start_from_trigger(session, trigger=trigger)
 
 
-async def _maybe_auto_start(session: AsyncSession, trigger: Trigger) -> None:
-    if trigger.kind in triggers.THRESHOLD_KINDS and trigger.person_id is not None:
-        await workflow.start_from_trigger(session, trigger=trigger)
+async def _reevaluate(session: AsyncSession, area_id: UUID, complaint_ids: Sequence[UUID]) -> None:
+    """Evaluate again every window that holds one of the changed complaints, oldest first.
+
+    Triggers already raised stand (each was true when raised and may have been acted on);
+    an episode never raises twice, so only a rule newly met raises anything."""
+    rules = await areas.rules_for(session, area_id)
+    community = rules.local_thresholds.community
+    months = max(rules.statutory.window_months, community.window_months if community else 0)
+    for area_id, complaint_id in await index.complaints_after(
+        session, complaint_ids=complaint_ids, months=months
+    ):
+        windows = await index.read_windows(session, area_id=area_id, complaint_id=complaint_id)
+        if windows is not None:
+            await _evaluate(session, windows)
 
 
 async def on_incident_linked(session: AsyncSession, envelope: Envelope, data: Any) -> None:
-    """Linked complaints now count once; triggers already raised stand."""
-    await session.execute(
-        update(IndexedComplaint)
-        .where(IndexedComplaint.complaint_id == data.complaint_id)
-        .values(incident_id=data.incident_id)
-    )
+    """Linked complaints now count once, and may join two strands of the same behaviour."""
+    assert isinstance(data, IncidentLinked)
+    await _set_incident(session, data.complaint_id, data.incident_id)
+    await _reevaluate(session, envelope.area_id, [data.complaint_id])
 
 
 async def on_incident_unlinked(session: AsyncSession, envelope: Envelope, data: Any) -> None:
     """An unlinked complaint is its own incident again, so it may now complete a threshold."""
-    row = await session.scalar(
+    assert isinstance(data, IncidentUnlinked)
+    await _set_incident(session, data.complaint_id, data.incident_id)
+    await _reevaluate(session, envelope.area_id, [data.complaint_id])
+
+
+async def _set_incident(session: AsyncSession, complaint_id: UUID, incident_id: UUID) -> None:
+    await session.execute(
         update(IndexedComplaint)
-        .where(IndexedComplaint.complaint_id == data.complaint_id)
-        .values(incident_id=None)
-        .returning(IndexedComplaint)
+        .where(IndexedComplaint.complaint_id == complaint_id)
+        .values(incident_id=incident_id)
     )
-    if row is not None:
-        await _evaluate(session, row)
 
 
 async def on_person_merged(session: AsyncSession, envelope: Envelope, data: Any) -> None:
-    """The merged log's complaints join the survivor's; evaluate at the survivor's latest."""
+    """One victim, one log: the duplicate's complaints, triggers and reviews become the
+    survivor's, so an episode either log raised is not raised again, and the combined
+    windows are evaluated for rules only the merged log meets."""
+    assert isinstance(data, PersonMerged)
+    moved = list(
+        await session.scalars(
+            update(IndexedComplaint)
+            .where(
+                or_(
+                    IndexedComplaint.complaint_id.in_(data.complaint_ids),
+                    IndexedComplaint.person_id == data.merged_id,
+                )
+            )
+            .values(person_id=data.survivor_id)
+            .returning(IndexedComplaint.complaint_id)
+        )
+    )
     await session.execute(
-        update(IndexedComplaint)
-        .where(IndexedComplaint.complaint_id.in_(data.complaint_ids))
+        update(Trigger)
+        .where(Trigger.person_id == data.merged_id)
+        .values(person_id=data.survivor_id, subject_key=str(data.survivor_id))
+    )
+    await session.execute(
+        update(CaseReview)
+        .where(CaseReview.person_id == data.merged_id)
         .values(person_id=data.survivor_id)
     )
-    latest = await session.scalar(
-        select(IndexedComplaint)
-        .where(IndexedComplaint.person_id == data.survivor_id)
-        .order_by(IndexedComplaint.reported_at.desc())
-        .limit(1)
-    )
-    if latest is not None:
-        await _evaluate(session, latest)
+    await _reevaluate(session, envelope.area_id, moved)
 
 
 async def on_risk_assessed(session: AsyncSession, envelope: Envelope, data: Any) -> None:
     """A high band from intake's risk assessment is a trigger for partners at once."""
+    assert isinstance(data, RiskAssessed)
     if data.band != "high" or data.previous_band == "high":
         return
     subject = data.person_id or data.complaint_id
@@ -99,20 +132,14 @@ async def on_risk_assessed(session: AsyncSession, envelope: Envelope, data: Any)
     await triggers.raise_once(session, finding, area_id=envelope.area_id)
 
 
-_OPTIONAL: dict[str, Handler] = {
-    "intake.incident.linked.v1": on_incident_linked,
-    "intake.incident.unlinked.v1": on_incident_unlinked,
-    "intake.person.merged.v1": on_person_merged,
-    "intake.risk.assessed.v1": on_risk_assessed,
-}
-
-
 def intake_handlers() -> dict[str, Handler]:
-    from casebridge.common.events.envelope import contract_for
-
-    handlers: dict[str, Handler] = {ComplaintLogged.event_type(): on_complaint_logged}
-    handlers.update({t: h for t, h in _OPTIONAL.items() if contract_for(t) is not None})
-    return handlers
+    return {
+        ComplaintLogged.event_type(): on_complaint_logged,
+        IncidentLinked.event_type(): on_incident_linked,
+        IncidentUnlinked.event_type(): on_incident_unlinked,
+        PersonMerged.event_type(): on_person_merged,
+        RiskAssessed.event_type(): on_risk_assessed,
+    }
 
 
 def intake_consumer(*, max_deliver: int = 10, ack_wait: float = 30.0) -> Consumer:

@@ -1,16 +1,28 @@
-"""The qualifying-complaint index: built from intake's events, read by the trigger rules."""
+"""The qualifying-complaint index: built from intake's events, read by the trigger rules.
+
+Evaluating the triggers for a new complaint is ONE statement (one round trip): it reads the
+area's procedure in force, inserts the index row, and returns the victim's window, the
+problem's window and the earlier triggers those windows touch. Each window is one range scan
+of an index made for it (ix_indexed_complaint_person_reported, ix_indexed_complaint_problem);
+no history is scanned. The rules themselves stay in Python (rules.py).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.review.config import AreaRules
 from casebridge.review.dates import add_months
 from casebridge.review.models import IndexedComplaint
+
+# Trigger kinds decided from the windows (high_risk comes from intake's assessment instead).
+WINDOW_KINDS = ["second_report", "statutory", "community", "hate"]
 
 
 def place_key(postcode: str | None) -> str | None:
@@ -21,16 +33,153 @@ def place_key(postcode: str | None) -> str | None:
     return key[:10] or None
 
 
-def qualifies(occurred_at: datetime, reported_at: datetime, rules: AreaRules) -> bool:
-    """A qualifying complaint is made within one month of the behaviour (s104(13))."""
-    return reported_at <= add_months(occurred_at, rules.statutory.qualifying_months)
+@dataclass(frozen=True)
+class EarlierTrigger:
+    kind: str
+    subject_key: str
+    complaint_ids: frozenset[UUID]
 
 
-async def index_complaint(
-    session: AsyncSession, event: ComplaintLogged, rules: AreaRules
-) -> IndexedComplaint | None:
-    """Record the complaint once; returns the row, or None when it was already indexed."""
-    values = {
+@dataclass(frozen=True)
+class Windows:
+    """One anchor complaint and everything the rules read around it.
+
+    `person` and `problem` end at the anchor and include it (`problem` is empty when the area
+    has no community threshold or the anchor has no place); `earlier` holds the triggers of the
+    anchor's subjects that share a complaint with either window.
+    """
+
+    config_id: UUID | None
+    area_id: UUID
+    anchor: Row[Any]
+    person: list[Row[Any]]
+    problem: list[Row[Any]]
+    earlier: list[EarlierTrigger]
+
+
+# One statement, written out whole. `:insert` chooses the anchor: the new complaint, inserted
+# once (ON CONFLICT: a re-emitted event yields no anchor, so nothing is evaluated twice), or
+# an indexed complaint read back for re-evaluation. The windows cannot see the row inserted by
+# the same statement, so each adds the anchor itself. Months are counted in UTC wall time and
+# clamped at month ends, as dates.add_months does. A qualifying complaint is made within one
+# month of the behaviour (s104(13)).
+WINDOWS = text(
+    """
+WITH cfg AS (
+    SELECT id, rules FROM area_config
+    WHERE area_id = :area_id ORDER BY version DESC LIMIT 1
+), w AS (
+    SELECT
+        coalesce((SELECT (rules #>> '{statutory,window_months}')::int FROM cfg), 6)
+            AS person_months,
+        (SELECT (rules #>> '{local_thresholds,community,window_months}')::int FROM cfg)
+            AS problem_months,
+        coalesce((SELECT (rules #>> '{statutory,qualifying_months}')::int FROM cfg), 1)
+            AS qualifying_months
+), inserted AS (
+    INSERT INTO indexed_complaint (complaint_id, reference, area_id, receiving_agency_id,
+        person_id, incident_id, nsir_category, asb_type, place_key, perpetrator_keys,
+        hate_motivated, anonymous, occurred_at, reported_at, qualifies)
+    SELECT :complaint_id, :reference, :area_id, :receiving_agency_id, :person_id, :incident_id,
+        :nsir_category, :asb_type, :place_key, CAST(:perpetrator_keys AS varchar(120)[]),
+        :hate_motivated, :anonymous, :occurred_at, :reported_at,
+        (:reported_at AT TIME ZONE 'UTC')
+            <= (:occurred_at AT TIME ZONE 'UTC') + make_interval(months => w.qualifying_months)
+    FROM w WHERE :insert
+    ON CONFLICT (complaint_id) DO NOTHING
+    RETURNING complaint_id, area_id, person_id, incident_id, asb_type, place_key,
+        perpetrator_keys, hate_motivated, qualifies, reported_at
+), a AS (
+    SELECT * FROM inserted
+    UNION ALL
+    SELECT complaint_id, area_id, person_id, incident_id, asb_type, place_key,
+        perpetrator_keys, hate_motivated, qualifies, reported_at
+    FROM indexed_complaint WHERE NOT :insert AND complaint_id = :complaint_id
+), person AS (
+    SELECT c.complaint_id, c.area_id, c.person_id, c.incident_id, c.asb_type, c.place_key,
+        c.perpetrator_keys, c.hate_motivated, c.qualifies, c.reported_at
+    FROM a CROSS JOIN w JOIN indexed_complaint c
+      ON c.person_id = a.person_id
+     AND c.reported_at >= ((a.reported_at AT TIME ZONE 'UTC')
+                           - make_interval(months => w.person_months)) AT TIME ZONE 'UTC'
+     AND c.reported_at <= a.reported_at
+     AND c.area_id = a.area_id
+     AND c.complaint_id <> a.complaint_id
+), problem AS (
+    SELECT c.complaint_id, c.area_id, c.person_id, c.incident_id, c.asb_type, c.place_key,
+        c.perpetrator_keys, c.hate_motivated, c.qualifies, c.reported_at
+    FROM a CROSS JOIN w JOIN indexed_complaint c
+      ON w.problem_months IS NOT NULL
+     AND c.area_id = a.area_id AND c.asb_type = a.asb_type AND c.place_key = a.place_key
+     AND c.reported_at >= ((a.reported_at AT TIME ZONE 'UTC')
+                           - make_interval(months => w.problem_months)) AT TIME ZONE 'UTC'
+     AND c.reported_at <= a.reported_at
+     AND c.complaint_id <> a.complaint_id
+)
+SELECT 'anchor' AS part, (SELECT id FROM cfg) AS config_id,
+       (SELECT problem_months IS NOT NULL FROM w) AS community, a.*,
+       NULL::text AS kind, NULL::text AS subject_key, NULL::uuid[] AS trigger_complaint_ids
+FROM a
+UNION ALL
+SELECT 'person', NULL, NULL, person.*, NULL, NULL, NULL FROM person
+UNION ALL
+SELECT 'problem', NULL, NULL, problem.*, NULL, NULL, NULL FROM problem
+UNION ALL
+SELECT 'trigger', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       t.kind, t.subject_key, t.complaint_ids
+FROM a CROSS JOIN LATERAL (
+    -- one equality per subject, so each is an index range (an IN list here is a filter)
+    VALUES (a.person_id::text), (a.asb_type || '@' || a.place_key)) s(subject_key)
+JOIN trigger t
+  ON t.area_id = a.area_id
+ AND t.subject_key = s.subject_key
+ AND t.kind = ANY(CAST(:kinds AS varchar[]))
+ AND t.complaint_ids && (
+     SELECT array_agg(complaint_id) FROM (
+         SELECT complaint_id FROM a UNION ALL SELECT complaint_id FROM person
+         UNION ALL SELECT complaint_id FROM problem) ids)
+"""
+)
+_NOT_INSERTED = {
+    "reference": None,
+    "receiving_agency_id": None,
+    "person_id": None,
+    "incident_id": None,
+    "nsir_category": None,
+    "asb_type": None,
+    "place_key": None,
+    "perpetrator_keys": None,
+    "hate_motivated": None,
+    "anonymous": None,
+    "occurred_at": None,
+    "reported_at": None,
+}
+
+
+def _windows(rows: Sequence[Row[Any]]) -> Windows | None:
+    anchor = next((r for r in rows if r.part == "anchor"), None)
+    if anchor is None:
+        return None
+    person = [r for r in rows if r.part == "person"]
+    problem = [r for r in rows if r.part == "problem"]
+    return Windows(
+        config_id=anchor.config_id,
+        area_id=anchor.area_id,
+        anchor=anchor,
+        person=[anchor, *person] if anchor.person_id is not None else [],
+        problem=[anchor, *problem] if anchor.community and anchor.place_key else [],
+        earlier=[
+            EarlierTrigger(r.kind, r.subject_key, frozenset(r.trigger_complaint_ids))
+            for r in rows
+            if r.part == "trigger"
+        ],
+    )
+
+
+def window_params(event: ComplaintLogged) -> dict[str, Any]:
+    """The parameters of WINDOWS that index `event` and read its windows."""
+    return {
+        "insert": True,
         "complaint_id": event.complaint_id,
         "reference": event.reference,
         "area_id": event.area_id,
@@ -45,12 +194,64 @@ async def index_complaint(
         "anonymous": event.anonymous,
         "occurred_at": event.occurred_at,
         "reported_at": event.reported_at,
-        "qualifies": qualifies(event.occurred_at, event.reported_at, rules),
+        "kinds": WINDOW_KINDS,
     }
-    inserted = await session.scalar(
-        insert(IndexedComplaint)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["complaint_id"])
-        .returning(IndexedComplaint)
-    )
-    return inserted
+
+
+async def index_complaint(session: AsyncSession, event: ComplaintLogged) -> Windows | None:
+    """Record the complaint once and read its windows, in one round trip.
+
+    Returns None when the complaint was already indexed (a re-emitted event): it was evaluated
+    when it first arrived."""
+    result = await session.execute(WINDOWS, window_params(event))
+    return _windows(result.all())
+
+
+async def read_windows(
+    session: AsyncSession, *, area_id: UUID, complaint_id: UUID
+) -> Windows | None:
+    """The windows ending at a complaint already indexed (re-evaluation after a change)."""
+    params = {"insert": False, "area_id": area_id, "complaint_id": complaint_id}
+    result = await session.execute(WINDOWS, {**_NOT_INSERTED, **params, "kinds": WINDOW_KINDS})
+    return _windows(result.all())
+
+
+async def complaints_after(
+    session: AsyncSession, *, complaint_ids: Sequence[UUID], months: int
+) -> list[tuple[UUID, UUID]]:
+    """(area, complaint), oldest first, for every complaint whose windows may contain one of
+    `complaint_ids`: each of them, and the same victim's or the same problem's complaints
+    up to `months` after it."""
+    changed = (
+        await session.execute(
+            select(
+                IndexedComplaint.complaint_id,
+                IndexedComplaint.area_id,
+                IndexedComplaint.person_id,
+                IndexedComplaint.asb_type,
+                IndexedComplaint.place_key,
+                IndexedComplaint.reported_at,
+            ).where(IndexedComplaint.complaint_id.in_(complaint_ids))
+        )
+    ).all()
+    found = {(c.reported_at, c.complaint_id): c.area_id for c in changed}
+    for c in changed:
+        later = select(
+            IndexedComplaint.reported_at, IndexedComplaint.complaint_id, IndexedComplaint.area_id
+        ).where(
+            IndexedComplaint.area_id == c.area_id,
+            IndexedComplaint.reported_at >= c.reported_at,
+            IndexedComplaint.reported_at <= add_months(c.reported_at, months),
+        )
+        queries = []
+        if c.person_id is not None:
+            queries.append(later.where(IndexedComplaint.person_id == c.person_id))
+        if c.place_key is not None:
+            same_problem = (IndexedComplaint.asb_type == c.asb_type) & (
+                IndexedComplaint.place_key == c.place_key
+            )
+            queries.append(later.where(same_problem))
+        for query in queries:
+            for row in await session.execute(query):
+                found[(row.reported_at, row.complaint_id)] = row.area_id
+    return [(found[key], key[1]) for key in sorted(found)]

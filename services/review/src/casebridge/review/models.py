@@ -135,7 +135,8 @@ class Trigger(Base):
 
     __table_args__ = (
         UniqueConstraint("area_id", "kind", "episode_key"),
-        Index("ix_trigger_subject", "area_id", "kind", "subject_key", "raised_at"),
+        # A subject's earlier triggers, read with every new complaint's windows.
+        Index("ix_trigger_area_subject", "area_id", "subject_key", "kind"),
         Index("ix_trigger_area_raised", "area_id", "raised_at", "id"),
         Index(
             "ix_trigger_person",

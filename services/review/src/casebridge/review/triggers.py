@@ -16,10 +16,10 @@ from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events import outbox
 from casebridge.review.config import AreaRules
-from casebridge.review.dates import add_months
-from casebridge.review.models import IndexedComplaint, Trigger
+from casebridge.review.index import EarlierTrigger, Windows
+from casebridge.review.models import Trigger
 from casebridge.review.pagination import Cursor, page_after
-from casebridge.review.rules import Finding, Indexed, community_finding, victim_findings
+from casebridge.review.rules import Finding, community_finding, victim_findings
 
 KINDS = ("second_report", "statutory", "community", "hate", "high_risk")
 STATES = ("open", "explained", "review_started")
@@ -35,72 +35,36 @@ def visible_triggers(principal: Principal) -> Select[Trigger]:
     return select(Trigger).where(Trigger.area_id == principal.area_id)
 
 
-# Only what the rules read, as plain rows (no ORM identity map: this runs per complaint).
-_RULE_COLUMNS = (
-    IndexedComplaint.complaint_id,
-    IndexedComplaint.person_id,
-    IndexedComplaint.incident_id,
-    IndexedComplaint.asb_type,
-    IndexedComplaint.place_key,
-    IndexedComplaint.perpetrator_keys,
-    IndexedComplaint.hate_motivated,
-    IndexedComplaint.qualifies,
-)
+async def evaluate(session: AsyncSession, windows: Windows, rules: AreaRules) -> list[Trigger]:
+    """Every rule the anchor complaint may complete; returns the triggers newly raised.
 
-
-async def person_window(
-    session: AsyncSession, anchor: IndexedComplaint, months: int
-) -> list[Indexed]:
-    """The victim's complaints in the `months` before `anchor` (one index range scan)."""
-    return list(
-        await session.execute(
-            select(*_RULE_COLUMNS).where(
-                IndexedComplaint.person_id == anchor.person_id,
-                IndexedComplaint.reported_at >= add_months(anchor.reported_at, -months),
-                IndexedComplaint.reported_at <= anchor.reported_at,
-                IndexedComplaint.area_id == anchor.area_id,
-            )
-        )
-    )
-
-
-async def problem_window(
-    session: AsyncSession, anchor: IndexedComplaint, months: int
-) -> list[Indexed]:
-    """Complaints of the same type at the same place in the window (one index range scan)."""
-    return list(
-        await session.execute(
-            select(*_RULE_COLUMNS).where(
-                IndexedComplaint.area_id == anchor.area_id,
-                IndexedComplaint.asb_type == anchor.asb_type,
-                IndexedComplaint.place_key == anchor.place_key,
-                IndexedComplaint.reported_at >= add_months(anchor.reported_at, -months),
-                IndexedComplaint.reported_at <= anchor.reported_at,
-            )
-        )
-    )
-
-
-async def evaluate(
-    session: AsyncSession, anchor: IndexedComplaint, rules: AreaRules
-) -> list[Trigger]:
-    """Every rule the new complaint may complete; returns the triggers newly raised."""
+    Reads nothing more: the windows and the earlier triggers came with the index statement,
+    so only a trigger actually raised costs a write."""
+    anchor = windows.anchor
     findings: list[Finding] = []
-    if anchor.person_id is not None:
-        recent = await person_window(session, anchor, rules.statutory.window_months)
-        findings.extend(victim_findings(anchor, recent, rules))
-    community = rules.local_thresholds.community
-    if community is not None and anchor.place_key is not None:
-        problem = await problem_window(session, anchor, community.window_months)
-        found = community_finding(anchor, problem, rules)
+    if windows.person:
+        findings.extend(victim_findings(anchor, windows.person, rules))
+    if windows.problem:
+        found = community_finding(anchor, windows.problem, rules)
         if found is not None:
             findings.append(found)
     raised = []
     for finding in findings:
-        trigger = await raise_once(session, finding, area_id=anchor.area_id)
+        if _same_episode(finding, windows.earlier):
+            continue
+        trigger = await _raise(session, finding, area_id=windows.area_id)
         if trigger is not None:
             raised.append(trigger)
     return raised
+
+
+def _same_episode(finding: Finding, earlier: list[EarlierTrigger]) -> bool:
+    """An earlier trigger of the kind for the same subject sharing a complaint is this one."""
+    ids = set(finding.complaint_ids)
+    return any(
+        t.kind == finding.kind and t.subject_key == finding.subject_key and t.complaint_ids & ids
+        for t in earlier
+    )
 
 
 async def raise_once(
@@ -109,19 +73,25 @@ async def raise_once(
     """Raise unless this episode already has its trigger: an earlier trigger of the kind for
     the same subject that shares a complaint is the same episode (and the unique episode key
     stops a concurrent or redelivered second insert)."""
-    ids = list(finding.complaint_ids)
     same_episode = await session.scalar(
         select(Trigger.id)
         .where(
             Trigger.area_id == area_id,
             Trigger.kind == finding.kind,
             Trigger.subject_key == finding.subject_key,
-            Trigger.complaint_ids.overlap(ids),
+            Trigger.complaint_ids.overlap(list(finding.complaint_ids)),
         )
         .limit(1)
     )
     if same_episode is not None:
         return None
+    return await _raise(session, finding, area_id=area_id, now=now)
+
+
+async def _raise(
+    session: AsyncSession, finding: Finding, *, area_id: UUID, now: datetime | None = None
+) -> Trigger | None:
+    ids = list(finding.complaint_ids)
     raised_at = now or utcnow()
     trigger = await session.scalar(
         insert(Trigger)

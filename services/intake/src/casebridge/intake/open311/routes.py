@@ -15,10 +15,9 @@ from fastapi.routing import APIRoute
 
 from casebridge.common.db import DbSession
 from casebridge.common.errors import AppError
-from casebridge.intake import complaints
 from casebridge.intake.idempotency import Idempotent
 
-from ..routes.deps import Configs
+from ..routes.deps import Areas
 from . import catalogue, service
 from .formats import Open311Error, check_format, render, render_error
 
@@ -128,7 +127,7 @@ async def _form(request: Request) -> tuple[dict[str, str], dict[str, str]]:
 
 @router.post("/requests.{format}", openapi_extra=FORM_DOC)
 async def create_request(
-    format: str, request: Request, session: DbSession, configs: Configs, idem: Idempotent
+    format: str, request: Request, session: DbSession, areas: Areas, idem: Idempotent
 ) -> Response:
     """A new report (form-encoded). Answers with the Casebridge reference at once."""
     fmt = check_format(format)
@@ -137,12 +136,11 @@ async def create_request(
 
     async def produce() -> Response:
         jurisdiction = fields.get("jurisdiction_id")
-        area = await complaints.get_area(session, client.area_id)
+        area = await areas.get(session, client.area_id)
         if jurisdiction and jurisdiction.upper() != area.code:
             raise Open311Error(404, f"jurisdiction_id {jurisdiction} is not served here")
-        config = configs.for_area(area.code)
         complaint = await service.create_request(
-            session, client=client, form=fields, attributes=attributes, config=config
+            session, client=client, form=fields, attributes=attributes, area=area
         )
         created = {
             "service_request_id": complaint.reference,

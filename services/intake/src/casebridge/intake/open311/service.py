@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.auth import Principal
 from casebridge.common.db import utcnow
 from casebridge.intake import complaints
-from casebridge.intake.config import AreaConfig
+from casebridge.intake.areas import ServedArea
+from casebridge.intake.complaints import LoggedComplaint
 from casebridge.intake.models import Agency, Complaint, Open311Client
 from casebridge.intake.schemas.complaints import AsbType, ComplaintCreate
 from casebridge.intake.visibility import visible_complaints
@@ -112,14 +113,14 @@ async def create_request(
     client: Open311Client,
     form: dict[str, str],
     attributes: dict[str, str],
-    config: AreaConfig,
-) -> Complaint:
+    area: ServedArea,
+) -> LoggedComplaint:
     data = complaint_from_form(form, attributes)
     complaint, _ = await complaints.log_complaint(
         session,
         principal=principal_of(client),
         data=data,
-        config=config,
+        area=area,
         open311_client_id=client.id,
     )
     return complaint

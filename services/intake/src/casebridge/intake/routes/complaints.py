@@ -29,9 +29,9 @@ from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
 
 from .deps import (
+    Areas,
     CanReadComplaints,
     CanWriteComplaints,
-    Configs,
     Cursor,
     PageSize,
     caller,
@@ -64,15 +64,15 @@ async def log_complaint(
     data: ComplaintCreate,
     session: DbSession,
     who: CanWriteComplaints,
-    configs: Configs,
+    areas: Areas,
     idem: Idempotent,
 ) -> Response:
     """Log a complaint on the complainant's log; the response carries its reference."""
 
     async def produce() -> Response:
-        config = await complaints.area_config(session, configs, who.area_id)
+        area = await areas.get(session, who.area_id)
         complaint, how = await complaints.log_complaint(
-            session, principal=who, data=data, config=config
+            session, principal=who, data=data, area=area
         )
         return json_response(complaint_read(complaint, how), 201)
 
@@ -208,11 +208,11 @@ async def unlink_complaint(
 
 @router.get("/complaints/{complaint_id}/duplicates", response_model=list[ComplaintSummary])
 async def suggest_duplicates(
-    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints, configs: Configs
+    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints, areas: Areas
 ) -> list[ComplaintSummary]:
     """Likely the same incident: same complainant, type and place within the window."""
-    config = await complaints.area_config(session, configs, who.area_id)
+    area = await areas.get(session, who.area_id)
     found = await incidents.suggest_duplicates(
-        session, principal=who, complaint_id=complaint_id, rule=config.duplicates
+        session, principal=who, complaint_id=complaint_id, rule=area.config.duplicates
     )
     return [complaint_summary(c) for c in found]

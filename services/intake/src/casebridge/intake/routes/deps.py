@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 
 from casebridge.common.auth import Principal, Scoped
-from casebridge.intake.config import AreaConfigs
+from casebridge.intake.areas import AreaDirectory
 
 CanWriteComplaints = Annotated[Principal, Scoped("complaints:write")]
 CanReadComplaints = Annotated[Principal, Scoped("complaints:read")]
@@ -19,12 +19,12 @@ PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 10
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
 
 
-def _configs(request: Request) -> AreaConfigs:
-    configs: AreaConfigs = request.app.state.area_configs
-    return configs
+def _areas(request: Request) -> AreaDirectory:
+    areas: AreaDirectory = request.app.state.areas
+    return areas
 
 
-Configs = Annotated[AreaConfigs, Depends(_configs)]
+Areas = Annotated[AreaDirectory, Depends(_areas)]
 
 
 def json_response(model: BaseModel | list[Any], status_code: int = 200) -> Response:

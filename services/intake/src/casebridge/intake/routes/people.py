@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from casebridge.common.db import DbSession
-from casebridge.intake import complaints, people, search
+from casebridge.intake import people, search
 from casebridge.intake.idempotency import Idempotent
 from casebridge.intake.presenters import complaint_summary, person_read
 from casebridge.intake.schemas.fields import Postcode
@@ -21,7 +21,7 @@ from casebridge.intake.schemas.people import (
     Phone,
 )
 
-from .deps import CanReadPeople, CanWritePeople, Configs, Cursor, PageSize, caller, json_response
+from .deps import Areas, CanReadPeople, CanWritePeople, Cursor, PageSize, caller, json_response
 
 router = APIRouter(tags=["people"])
 
@@ -82,13 +82,13 @@ async def merge(
     data: PersonMergeCreate,
     session: DbSession,
     who: CanWritePeople,
-    configs: Configs,
+    areas: Areas,
     idem: Idempotent,
 ) -> Response:
     """Merge a duplicate log into this one (audited; PersonMerged)."""
 
     async def produce() -> Response:
-        config = await complaints.area_config(session, configs, who.area_id)
+        config = (await areas.get(session, who.area_id)).config
         audit = await people.merge_people(
             session,
             principal=who,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from casebridge.common.db import DbSession
-from casebridge.intake import complaints, risk
+from casebridge.intake import risk
 from casebridge.intake.idempotency import Idempotent
 from casebridge.intake.presenters import assessment_read
 from casebridge.intake.schemas.risk import (
@@ -16,17 +16,17 @@ from casebridge.intake.schemas.risk import (
 )
 
 from .complaints import ComplaintId
-from .deps import CanReadComplaints, CanWriteComplaints, Configs, caller, json_response
+from .deps import Areas, CanReadComplaints, CanWriteComplaints, caller, json_response
 
 router = APIRouter(tags=["risk"])
 
 
 @router.get("/risk/question-set", response_model=RiskQuestionSetRead)
 async def question_set(
-    session: DbSession, who: CanReadComplaints, configs: Configs
+    session: DbSession, who: CanReadComplaints, areas: Areas
 ) -> RiskQuestionSetRead:
     """The caller's area's current question set, weights and bands."""
-    config = await complaints.area_config(session, configs, who.area_id)
+    config = (await areas.get(session, who.area_id)).config
     return RiskQuestionSetRead(
         version=config.version,
         bands={"standard": 0, **config.risk.bands.model_dump()},
@@ -44,13 +44,13 @@ async def assess(
     data: RiskAssessmentCreate,
     session: DbSession,
     who: CanWriteComplaints,
-    configs: Configs,
+    areas: Areas,
     idem: Idempotent,
 ) -> Response:
     """Assess the risk at the call; a high band alerts partners at once (RiskAssessed)."""
 
     async def produce() -> Response:
-        config = await complaints.area_config(session, configs, who.area_id)
+        config = (await areas.get(session, who.area_id)).config
         assessment = await risk.assess(
             session, principal=who, complaint_id=complaint_id, answers=data.answers, config=config
         )
