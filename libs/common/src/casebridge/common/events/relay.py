@@ -114,6 +114,9 @@ class OutboxRelay:
             delay = self.config.poll_interval
             while not stop.is_set():
                 published = 0
+                # Clear before claiming: a NOTIFY that arrives while this batch is out must
+                # wake the next round, not wait for the poll.
+                self._wake.clear()
                 try:
                     if self.link.connected.is_set():
                         published = await self.relay_once()
@@ -126,7 +129,6 @@ class OutboxRelay:
                     delay = min(delay * 2, 5.0)
                 if published >= self.config.batch_size:
                     continue  # more may be waiting
-                self._wake.clear()
                 await _wait_any(stop, self._wake, timeout=delay)
         finally:
             listener.cancel()
