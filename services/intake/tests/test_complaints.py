@@ -300,3 +300,15 @@ async def test_outbox_row_is_the_one_outbox_add_stages(intake: Intake) -> None:
         k: v for k, v in staged.model_dump(mode="json").items() if k not in ("id", "time")
     }
     assert (row.attempts, row.acquired_token, row.last_error) == (0, None, None)
+
+
+async def test_each_complaint_draws_one_reference_number(intake: Intake) -> None:
+    """Matching draws the number in its own round trip; an anonymous complaint or a
+    chosen log draws it alone: either way one number per complaint, none wasted."""
+    matched = await log(intake, complaint())
+    anonymous = await log(intake, complaint(complainant=None, anonymous=True))
+    chosen = await log(intake, complaint(complainant={"person_id": matched["person_id"]}))
+    attached = await log(intake, complaint())
+    assert attached["match"] == "attached"
+    numbers = [int(c["reference"].split("-")[2]) for c in (matched, anonymous, chosen, attached)]
+    assert numbers == list(range(numbers[0], numbers[0] + 4))

@@ -119,8 +119,10 @@ async def log_complaint(
         found = await people.resolve_complainant(
             session, principal=principal, complainant=data.complainant
         )
-    sequence = await session.scalar(NEXT_SEQUENCE)
-    assert sequence is not None
+    sequence = found.sequence if found else None
+    if sequence is None:
+        sequence = await session.scalar(NEXT_SEQUENCE)
+        assert sequence is not None
     complaint = _new_complaint(principal, data, area, sequence, found, open311_client_id)
     event = logged_event(complaint, found.kind if found else None)
     rule = area.config.repeat_victim
@@ -144,8 +146,8 @@ async def log_complaint(
     )
     # This complaint is a new incident of its own, counted if reported within the window.
     incidents = earlier + 1 if complaint.reported_at >= since else earlier
-    if found and found.person is not None and incidents >= rule.complaints:
-        await people.apply_repeat_victim_rule(session, person=found.person, rule=rule)
+    if found and incidents >= rule.complaints:
+        await people.mark_if_repeat_victim(session, found=found, rule=rule)
     return complaint, found.how if found else None
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Select, and_, func, select, union_all, update
+from sqlalchemy import Row, Select, and_, bindparam, func, select, true, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -17,7 +18,7 @@ from casebridge.common.events import outbox
 from casebridge.intake import normalise
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
-from casebridge.intake.models import Complaint, Person, PersonMerge
+from casebridge.intake.models import REFERENCE_SEQUENCE, Complaint, Person, PersonMerge
 from casebridge.intake.schemas.people import (
     Complainant,
     MatchCandidate,
@@ -31,9 +32,14 @@ MatchHow = Literal["attached", "created", "chosen"]
 MAX_CANDIDATES = 10
 
 
+# A candidate as the matching statement returns it: the person's columns, read as plain
+# values (no ORM object is built for people who are only looked at).
+Candidate = Row[Any]
+
+
 @dataclass(frozen=True)
 class Scored:
-    person: Person
+    person: Candidate
     score: int
     reasons: list[MatchReason]
     certain: bool
@@ -41,17 +47,19 @@ class Scored:
 
 @dataclass(frozen=True)
 class Found:
-    """The complainant's log: one already kept (`person`, loaded in the session), or a new
-    one (`new_row`, the person row) that the caller writes together with the complaint."""
+    """The complainant's log: one already kept, or a new one (`new_row`, the person row)
+    that the caller writes together with the complaint. `sequence` is a reference number
+    drawn in the matching round trip (None when no matching ran)."""
 
     id: UUID
     kind: str
     how: MatchHow
-    person: Person | None = None
+    repeat_victim: bool = False
     new_row: dict[str, Any] | None = None
+    sequence: int | None = None
 
 
-def _score(person: Person, details: PersonDetails) -> Scored:
+def _score(person: Candidate, details: PersonDetails) -> Scored:
     """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
     and one strong identifier (phone, e-mail, or date of birth)."""
     name_norm = normalise.name(details.name)
@@ -83,34 +91,78 @@ def _score(person: Person, details: PersonDetails) -> Scored:
     return Scored(person, score, reasons, certain)
 
 
-def match_statement(area_id: UUID, details: PersonDetails) -> Select[Person] | None:
+# The identifiers a complainant's details may carry, in the order the branches are tried.
+MATCH_ARMS = ("phone", "email", "name_dob", "name_postcode")
+
+
+@cache
+def _match_shape(arms: tuple[str, ...]) -> Select[Any]:
     """One branch per identifier, each an equality on (area_id, column) that its own
-    ix_person_match_* index serves; UNION ALL keeps the planner from scanning an area."""
-    name_norm = normalise.name(details.name)
-    arms = []
-    if details.phone:
-        arms.append(Person.phone == details.phone)
-    if details.email:
-        arms.append(Person.email == details.email)
-    if details.date_of_birth:
-        arms.append(
-            and_(Person.name_norm == name_norm, Person.date_of_birth == details.date_of_birth)
-        )
-    if details.postcode:
-        arms.append(and_(Person.postcode == details.postcode, Person.name_norm == name_norm))
+    ix_person_match_* index serves; UNION ALL keeps the planner from scanning an area.
+    The same round trip draws the next reference number (one row even without a match).
+    Values are bind parameters, so each shape is built (and compiled) once."""
+    name_norm = Person.name_norm == bindparam("name_norm")
+    conditions = {
+        "phone": Person.phone == bindparam("phone"),
+        "email": Person.email == bindparam("email"),
+        "name_dob": and_(name_norm, Person.date_of_birth == bindparam("date_of_birth")),
+        "name_postcode": and_(Person.postcode == bindparam("postcode"), name_norm),
+    }
+    live = (Person.area_id == bindparam("area_id"), Person.merged_into_id.is_(None))
+    columns = Person.__table__.columns
+    branches = [
+        select(*columns).where(*live, conditions[arm]).limit(MAX_CANDIDATES * 2) for arm in arms
+    ]
+    found = union_all(*branches).subquery("found")
+    # nextval is volatile: PostgreSQL evaluates this CTE once, whatever the rows.
+    drawn = select(REFERENCE_SEQUENCE.next_value().label("reference_sequence")).cte("drawn")
+    return select(drawn.c.reference_sequence, *found.c).select_from(drawn.outerjoin(found, true()))
+
+
+def _match_query(
+    area_id: UUID, details: PersonDetails
+) -> tuple[Select[Any], dict[str, object]] | None:
+    present = {
+        "phone": details.phone,
+        "email": details.email,
+        "name_dob": details.date_of_birth,
+        "name_postcode": details.postcode,
+    }
+    arms = tuple(arm for arm in MATCH_ARMS if present[arm])
     if not arms:
         return None
-    live = (Person.area_id == area_id, Person.merged_into_id.is_(None))
-    branches = [select(Person).where(*live, arm).limit(MAX_CANDIDATES * 2) for arm in arms]
-    return select(Person).from_statement(union_all(*branches))  # type: ignore[return-value]
+    params: dict[str, object] = {
+        "area_id": area_id,
+        "name_norm": normalise.name(details.name),
+        "phone": details.phone,
+        "email": details.email,
+        "date_of_birth": details.date_of_birth,
+        "postcode": details.postcode,
+    }
+    return _match_shape(arms), params
 
 
-async def _candidates(session: AsyncSession, area_id: UUID, details: PersonDetails) -> list[Person]:
-    statement = match_statement(area_id, details)
-    if statement is None:
-        return []
-    unique = {person.id: person for person in await session.scalars(statement)}
-    return list(unique.values())
+def match_statement(area_id: UUID, details: PersonDetails) -> Select[Any] | None:
+    """The matching statement with its values bound (for EXPLAIN and tests)."""
+    query = _match_query(area_id, details)
+    if query is None:
+        return None
+    statement, params = query
+    return statement.params(params)
+
+
+async def _candidates(
+    session: AsyncSession, area_id: UUID, details: PersonDetails
+) -> tuple[int | None, list[Candidate]]:
+    """The next reference number (None when there was nothing to match on) and the
+    distinct candidates."""
+    query = _match_query(area_id, details)
+    if query is None:
+        return None, []
+    statement, params = query
+    rows = (await session.execute(statement, params)).all()
+    unique = {row.id: row for row in rows if row.id is not None}
+    return rows[0].reference_sequence, list(unique.values())
 
 
 async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UUID]) -> set[UUID]:
@@ -129,15 +181,19 @@ async def resolve_complainant(
     without asking."""
     if complainant.person_id is not None:
         person = await get_person(session, principal=principal, person_id=complainant.person_id)
-        return Found(person.id, person.kind, "chosen", person=person)
+        chosen = person.repeat_victim_at is not None
+        return Found(person.id, person.kind, "chosen", repeat_victim=chosen)
     details = complainant.details
     assert details is not None
-    scored = [_score(p, details) for p in await _candidates(session, principal.area_id, details)]
+    sequence, candidates = await _candidates(session, principal.area_id, details)
+    scored = [_score(p, details) for p in candidates]
     certain = [s for s in scored if s.certain]
     if len(certain) == 1:
-        person = certain[0].person
-        _complete(person, details)
-        return Found(person.id, person.kind, "attached", person=person)
+        match = certain[0].person
+        if _completes(match, details):
+            _complete(await _person(session, match.id), details)
+        marked = match.repeat_victim_at is not None
+        return Found(match.id, match.kind, "attached", repeat_victim=marked, sequence=sequence)
     if complainant.match == "ask":
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
         visible = await _visible_ids(session, principal, [s.person.id for s in ranked])
@@ -145,7 +201,7 @@ async def resolve_complainant(
         if shown:
             raise MatchUncertain(_candidates_detail(shown))
     row = new_person_row(principal.area_id, details)
-    return Found(row["id"], row["kind"], "created", new_row=row)
+    return Found(row["id"], row["kind"], "created", new_row=row, sequence=sequence)
 
 
 def _candidates_detail(shown: list[Scored]) -> dict[str, object]:
@@ -166,11 +222,39 @@ def _candidates_detail(shown: list[Scored]) -> dict[str, object]:
     return detail.model_dump(mode="json")
 
 
+COMPLETED_FIELDS = ("date_of_birth", "phone", "email", "address", "postcode")
+
+
+def _completes(person: Candidate, details: PersonDetails) -> bool:
+    return any(
+        getattr(person, field) is None and getattr(details, field) is not None
+        for field in COMPLETED_FIELDS
+    )
+
+
 def _complete(person: Person, details: PersonDetails) -> None:
     """A certain match fills what the log did not know yet; it never overwrites."""
-    for field in ("date_of_birth", "phone", "email", "address", "postcode"):
+    for field in COMPLETED_FIELDS:
         if getattr(person, field) is None and getattr(details, field) is not None:
             setattr(person, field, getattr(details, field))
+
+
+async def _person(session: AsyncSession, person_id: UUID) -> Person:
+    """The ORM person, for the rare changes to a log (completion, repeat-victim mark)."""
+    person = await session.get(Person, person_id)
+    assert person is not None
+    return person
+
+
+async def mark_if_repeat_victim(
+    session: AsyncSession, *, found: Found, rule: RepeatVictimRule
+) -> bool:
+    """Apply the repeat-victim rule to a log that was already kept."""
+    if found.new_row is not None or found.repeat_victim:
+        return False
+    return await apply_repeat_victim_rule(
+        session, person=await _person(session, found.id), rule=rule
+    )
 
 
 def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Select, Table, bindparam, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Column, Select, Table, Text, bindparam, cast, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.events.envelope import Contract, Envelope
@@ -46,7 +46,13 @@ CHILD_TABLES: dict[str, Table] = {
 
 
 def _row_cte(table: Table, prefix: str, columns: Sequence[str], name: str) -> Any:
-    values = {key: bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in columns}
+    values: dict[str, Any] = {
+        key: bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in columns
+    }
+    for key in columns:
+        if isinstance(table.c[key].type, JSONB):
+            # The value arrives as JSON text (pydantic's serialiser): PostgreSQL parses it.
+            values[key] = cast(bindparam(f"{prefix}{key}", type_=Text), JSONB)
     return insert(table).values(values).cte(name)
 
 
@@ -91,7 +97,8 @@ def write_statement(new_person: bool, children: frozenset[str]) -> Select[int]:
 
 
 def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> dict[str, Any]:
-    """The outbox row `casebridge.common.events.outbox.add` stages, as plain values."""
+    """The outbox row `casebridge.common.events.outbox.add` stages, as plain values (the
+    payload as JSON text)."""
     envelope = Envelope(
         source=f"casebridge/{event.source}",
         type=event.event_type(),
@@ -105,7 +112,7 @@ def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> d
         "event_type": envelope.type,
         "aggregate_type": event.aggregate_type,
         "aggregate_id": str(aggregate_id),
-        "payload": envelope.model_dump(mode="json"),
+        "payload": envelope.model_dump_json(),
     }
 
 
