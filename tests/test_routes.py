@@ -68,3 +68,19 @@ async def test_unsupported_method_is_405(service: str, path: str) -> None:
         response = await client.request("DELETE", path)
     assert response.status_code == 405
     assert "allow" in {k.lower() for k in response.headers}
+
+
+async def test_responses_carry_security_headers_and_are_counted_by_route() -> None:
+    """API8 headers on every response, errors included; metrics by route template."""
+    app = stats_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            refused = await client.get("/stats/complaints")
+            metrics = await client.get("/metrics")
+    assert refused.status_code == 401
+    for response in (refused, metrics):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-frame-options"] == "DENY"
+    assert 'route="/stats/complaints",service="stats",status="401"' in metrics.text
