@@ -18,7 +18,9 @@ lint:
 	$(UV) run mypy libs/common/src services/intake/src services/sharing/src services/review/src services/stats/src
 
 bench:
-	$(UV) run python bench/run_all.py
+	$(UV) run python bench/propagation_bench.py
+	$(UV) run python bench/intake_bench.py
+	$(UV) run python bench/review_bench.py
 
 asyncapi:
 	$(UV) run python -m casebridge.common.asyncapi > docs/asyncapi.json
