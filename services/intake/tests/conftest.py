@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.devstack import NatsServer
-from casebridge.common.testing.harness import rollback_client
+from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
 from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.common.testing.tokens import TokenFactory
 from casebridge.intake.main import create_app
@@ -29,28 +26,7 @@ OTHER_COUNCIL = UUID("0192f0a0-0000-7000-8000-00000000c002")
 ALL_SCOPES = ["complaints:write", "complaints:read", "people:read", "people:write"]
 
 
-@dataclass
-class Intake:
-    client: httpx.AsyncClient
-    sessions: async_sessionmaker[AsyncSession]
-    tokens: TokenFactory
-    settings: Settings
-
-    def auth(
-        self,
-        agency: UUID = COUNCIL,
-        *,
-        area: UUID = DEMO_AREA_ID,
-        scopes: list[str] | None = None,
-        **claims: Any,
-    ) -> dict[str, str]:
-        return self.tokens.headers(
-            scopes=ALL_SCOPES if scopes is None else scopes,
-            agency_id=agency,
-            area_id=area,
-            audience=self.settings.audience_or_default(),
-            **claims,
-        )
+Intake = ServiceUnderTest
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +43,9 @@ async def intake(
         async with sessions() as session:
             await seed_areas(session)
             await session.commit()
-        yield Intake(client, sessions, tokens, settings)
+        yield ServiceUnderTest(
+            client, sessions, tokens, settings, ALL_SCOPES, COUNCIL, DEMO_AREA_ID
+        )
 
 
 async def seed_areas(session: AsyncSession) -> None:

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
 from casebridge.common.devstack import NatsServer
-from casebridge.common.testing.harness import rollback_client
+from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
 from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.common.testing.tokens import TokenFactory
 from casebridge.review.areas import ensure_config
@@ -27,28 +23,7 @@ OTHER_AGENCY = UUID("0192f0a0-0000-7000-8000-00000000c999")
 ALL_SCOPES = ["reviews:read", "reviews:write", "reviews:panel"]
 
 
-@dataclass
-class Review:
-    client: httpx.AsyncClient
-    sessions: async_sessionmaker[AsyncSession]
-    tokens: TokenFactory
-    settings: Settings
-
-    def auth(
-        self,
-        agency: UUID = COUNCIL,
-        *,
-        area: UUID = DEMO_AREA_ID,
-        scopes: list[str] | None = None,
-        **claims: Any,
-    ) -> dict[str, str]:
-        return self.tokens.headers(
-            scopes=ALL_SCOPES if scopes is None else scopes,
-            agency_id=agency,
-            area_id=area,
-            audience=self.settings.audience_or_default(),
-            **claims,
-        )
+Review = ServiceUnderTest
 
 
 @pytest.fixture(scope="session")
@@ -70,4 +45,6 @@ async def review(settings: Settings, tokens: TokenFactory) -> AsyncIterator[Revi
                 session, area_id=DEMO_AREA_ID, document=demo_document(), author="test"
             )
             await session.commit()
-        yield Review(client, sessions, tokens, settings)
+        yield ServiceUnderTest(
+            client, sessions, tokens, settings, ALL_SCOPES, COUNCIL, DEMO_AREA_ID
+        )

@@ -46,7 +46,9 @@ async def test_counts_have_breakdowns(stats: Stats) -> None:
         logged(AREA_A, POLICE, asb_type="fireworks", hate_motivated=True),
         logged(AREA_A, POLICE, reported_at=datetime(2026, 12, 1, tzinfo=UTC)),
     )
-    body = (await stats.client.get("/stats/complaints", headers=stats.auth(COUNCIL, AREA_A))).json()
+    body = (
+        await stats.client.get("/stats/complaints", headers=stats.auth(COUNCIL, area=AREA_A))
+    ).json()
     assert body["total"] == 3
     assert body["by_type"] == {"noise": 2, "fireworks": 1}
     assert body["by_month"] == {"2026-11": 2, "2026-12": 1}
@@ -61,7 +63,9 @@ async def test_date_range_filters_by_month(stats: Stats) -> None:
         logged(AREA_A, COUNCIL, reported_at=datetime(2026, 12, 5, tzinfo=UTC)),
     )
     response = await stats.client.get(
-        "/stats/complaints", headers=stats.auth(COUNCIL, AREA_A), params={"date_from": "2026-12-01"}
+        "/stats/complaints",
+        headers=stats.auth(COUNCIL, area=AREA_A),
+        params={"date_from": "2026-12-01"},
     )
     assert response.json()["total"] == 1
 
@@ -70,12 +74,14 @@ async def test_an_area_sees_only_its_own_counts(stats: Stats) -> None:
     await record(stats, logged(AREA_A, COUNCIL), logged(AREA_B, POLICE))
     for area, agency in ((AREA_A, COUNCIL), (AREA_B, POLICE)):
         body = (
-            await stats.client.get("/stats/complaints", headers=stats.auth(agency, area))
+            await stats.client.get("/stats/complaints", headers=stats.auth(agency, area=area))
         ).json()
         assert body["total"] == 1
         assert body["area_id"] == str(area)
     stranger = (
-        await stats.client.get("/stats/complaints", headers=stats.auth(uuid.uuid4(), uuid.uuid4()))
+        await stats.client.get(
+            "/stats/complaints", headers=stats.auth(uuid.uuid4(), area=uuid.uuid4())
+        )
     ).json()
     assert stranger["total"] == 0
 

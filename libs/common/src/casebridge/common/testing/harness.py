@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import httpx
 from alembic import command
@@ -17,6 +20,36 @@ from sqlalchemy.pool import NullPool
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.settings import BaseServiceSettings, IssuerConfig
 from casebridge.common.testing.tokens import TokenFactory
+
+
+@dataclass
+class ServiceUnderTest:
+    """An app under test: its client, sessions on the same (rolled-back) transaction, and
+    tokens for it, by default for one agency of one area with the service's usual scopes."""
+
+    client: httpx.AsyncClient
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenFactory
+    settings: Any
+    scopes: list[str]
+    agency: UUID
+    area: UUID
+
+    def auth(
+        self,
+        agency: UUID | None = None,
+        *,
+        area: UUID | None = None,
+        scopes: list[str] | None = None,
+        **claims: Any,
+    ) -> dict[str, str]:
+        return self.tokens.headers(
+            scopes=self.scopes if scopes is None else scopes,
+            agency_id=agency or self.agency,
+            area_id=area or self.area,
+            audience=self.settings.audience_or_default(),
+            **claims,
+        )
 
 
 def alembic_config(service: str, url: str) -> Config:
