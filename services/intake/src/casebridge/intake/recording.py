@@ -21,7 +21,8 @@ from sqlalchemy import Column, Select, Table, Text, bindparam, cast, func, inser
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.common.events import outbox
+from casebridge.common.events.envelope import Contract
 from casebridge.intake.models import (
     AgencyReference,
     Complaint,
@@ -99,21 +100,9 @@ def write_statement(new_person: bool, children: frozenset[str]) -> Select[int]:
 def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> dict[str, Any]:
     """The outbox row `casebridge.common.events.outbox.add` stages, as plain values (the
     payload as JSON text)."""
-    envelope = Envelope(
-        source=f"casebridge/{event.source}",
-        type=event.event_type(),
-        subject=event.subject_for(area_id),
-        area_id=area_id,
-        data=event.model_dump(mode="json"),
-    )
-    return {
-        "id": envelope.id,
-        "subject": envelope.subject,
-        "event_type": envelope.type,
-        "aggregate_type": event.aggregate_type,
-        "aggregate_id": str(aggregate_id),
-        "payload": envelope.model_dump_json(),
-    }
+    envelope = outbox.envelope_for(event, area_id=area_id)
+    values = outbox.row(envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
+    return values | {"payload": envelope.model_dump_json()}
 
 
 async def write_complaint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,17 +31,34 @@ DROP_NOTIFY_TRIGGER_SQL = [
 ]
 
 
-def add(
-    session: AsyncSession, event: Contract, *, area_id: UUID, aggregate_id: UUID | str
-) -> Envelope:
-    """Stage `event` for publication in the caller's transaction."""
-    envelope = Envelope(
+def envelope_for(event: Contract, *, area_id: UUID) -> Envelope:
+    """The CloudEvents envelope an event travels in."""
+    return Envelope(
         source=f"casebridge/{event.source}",
         type=event.event_type(),
         subject=event.subject_for(area_id),
         area_id=area_id,
         data=event.model_dump(mode="json"),
     )
+
+
+def row(envelope: Envelope, *, aggregate_type: str, aggregate_id: UUID | str) -> dict[str, Any]:
+    """The outbox row's values; for a caller that writes it in its own INSERT statement."""
+    return {
+        "id": envelope.id,
+        "subject": envelope.subject,
+        "event_type": envelope.type,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": str(aggregate_id),
+        "payload": envelope.model_dump(mode="json"),
+    }
+
+
+def add(
+    session: AsyncSession, event: Contract, *, area_id: UUID, aggregate_id: UUID | str
+) -> Envelope:
+    """Stage `event` for publication in the caller's transaction."""
+    envelope = envelope_for(event, area_id=area_id)
     add_envelope(session, envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
     return envelope
 
@@ -50,12 +68,5 @@ def add_envelope(
 ) -> None:
     """Stage an already-built envelope (e.g. a partner delivery on its own subject)."""
     session.add(
-        OutboxMessage(
-            id=envelope.id,
-            subject=envelope.subject,
-            event_type=envelope.type,
-            aggregate_type=aggregate_type,
-            aggregate_id=str(aggregate_id),
-            payload=envelope.model_dump(mode="json"),
-        )
+        OutboxMessage(**row(envelope, aggregate_type=aggregate_type, aggregate_id=aggregate_id))
     )
