@@ -82,7 +82,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
-        except BaseException:
+        except BaseException:  # an error or a cancelled request: nothing may be half-written
             await session.rollback()
             raise
 
