@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -245,6 +245,7 @@ def kill_leftover_children(cfg: Config) -> None:
         leftovers: list[dict[str, Any]] = json.loads(pid_file(cfg).read_text())
     except (OSError, ValueError):
         return
+    killed: list[int] = []
     for entry in leftovers:
         pid = int(entry["pid"])
         try:
@@ -255,8 +256,21 @@ def kill_leftover_children(cfg: Config) -> None:
             console.print(f"[yellow]stopping leftover {entry['name']} (pid {pid})[/]")
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+                killed.append(pid)
     pid_file(cfg).unlink(missing_ok=True)
-    time.sleep(0.2)
+    # Their ports are free once they are gone: wait for that, with a deadline.
+    deadline = time.monotonic() + 5.0
+    while any(_alive(pid) for pid in killed) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting to be reaped (it holds no ports)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 async def wait_healthy(child: Child, port: int) -> None:
