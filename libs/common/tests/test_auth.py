@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -205,4 +206,46 @@ async def test_rotated_key_is_picked_up_after_cooldown() -> None:
     with pytest.raises(Unauthorized):
         await verifier.verify(k1.make(**claims))
     assert len(fetches) == 3
+    await verifier.aclose()
+
+
+async def test_a_token_seen_before_is_remembered_until_its_issuer_keys_change() -> None:
+    """A client's one token is verified once, not on every request; but a withdrawn key
+    still stops it as soon as the keys are refetched, and it never outlives its exp."""
+    k1 = TokenFactory.generate(issuer="https://idp.agency.example", kid="k1")
+    k2 = TokenFactory.generate(issuer="https://idp.agency.example", kid="k2")
+    published = {"keys": list(k1.jwks()["keys"])}
+    fetches: list[int] = []
+    verifier = verifier_with_jwks(published, fetches, cooldown=0.0, max_age=3600)
+    claims = {
+        "scopes": ["stats:read"],
+        "agency_id": AGENCY,
+        "area_id": AREA,
+        "audience": "urn:casebridge:stats",
+    }
+    token = k1.make(**claims)
+    first = await verifier.verify(token)
+    published["keys"] = []  # not fetched again: the token is remembered
+    assert await verifier.verify(token) is first
+    assert len(fetches) == 1
+    published["keys"] = list(k2.jwks()["keys"])  # K1 withdrawn, K2 published
+    await verifier.verify(k2.make(**claims))  # unknown kid: the keys are refetched
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)
+    await verifier.aclose()
+
+
+async def test_a_remembered_token_expires_with_its_exp() -> None:
+    idp = TokenFactory.generate(issuer="https://idp.agency.example", kid="k1")
+    fetches: list[int] = []
+    verifier = verifier_with_jwks(idp.jwks(), fetches)
+    verifier.leeway = 0
+    token = idp.make(
+        scopes=["stats:read"], agency_id=AGENCY, area_id=AREA,
+        audience="urn:casebridge:stats", lifetime=1,
+    )  # fmt: skip
+    await verifier.verify(token)
+    await asyncio.sleep(1.1)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(token)
     await verifier.aclose()

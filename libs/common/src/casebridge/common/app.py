@@ -81,9 +81,11 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter],
     on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
     version: str = "1.0.0",
 ) -> FastAPI:
-    """Build a service's FastAPI app; connections open in the lifespan, never at import."""
+    """Build a service's FastAPI app; connections open in the lifespan, never at import.
+    `on_shutdown` hooks run before the database engine closes."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,6 +101,8 @@ def create_service_app(
         try:
             yield
         finally:
+            for hook in on_shutdown:
+                await hook(app)
             await app.state.token_verifier.aclose()
             await engine.dispose()
 

@@ -97,6 +97,8 @@ class TokenVerifier:
         leeway: int = 30,
         refresh_cooldown: float = 30.0,
         max_age: float = 300.0,
+        remember_seconds: float = 60.0,
+        remember_max: int = 10_000,
         http: httpx.AsyncClient | None = None,
         static_keys: dict[str, KeySet] | None = None,
     ) -> None:
@@ -104,6 +106,10 @@ class TokenVerifier:
         self.leeway = leeway
         self.refresh_cooldown = refresh_cooldown
         self.max_age = max_age
+        self.remember_seconds = min(remember_seconds, max_age)
+        self.remember_max = remember_max
+        # Tokens already verified, by their exact text: (valid until, principal).
+        self._verified: dict[str, tuple[float, Principal]] = {}
         self._issuers = {i.issuer: _IssuerKeys(i) for i in issuers}
         for issuer, keys in (static_keys or {}).items():
             self._issuers[issuer].keys = keys
@@ -119,12 +125,35 @@ class TokenVerifier:
             leeway=settings.token_leeway_seconds,
             refresh_cooldown=settings.jwks_refresh_cooldown_seconds,
             max_age=settings.jwks_max_age_seconds,
+            remember_seconds=settings.token_remember_seconds,
         )
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def verify(self, token: str) -> Principal:
+        """A token seen before (the exact same text) is not verified again until
+        `remember_seconds` pass, its `exp` passes or its issuer's keys are refetched,
+        whichever comes first: a call handler's client sends one token many times, and an
+        RS256 check per request costs more than the rest of the authentication."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if time.time() < remembered[0]:
+                return remembered[1]
+            del self._verified[token]
+        principal, expires = await self._verify(token)
+        self._remember(token, principal, expires)
+        return principal
+
+    def _remember(self, token: str, principal: Principal, expires: float) -> None:
+        if len(self._verified) >= self.remember_max:
+            now = time.time()
+            self._verified = {t: v for t, v in self._verified.items() if v[0] > now}
+            while len(self._verified) >= self.remember_max:  # the oldest go first
+                del self._verified[next(iter(self._verified))]
+        self._verified[token] = (min(expires, time.time() + self.remember_seconds), principal)
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         header, unverified = _peek(token)
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise Unauthorized("algorithm not allowed")
@@ -142,7 +171,7 @@ class TokenVerifier:
             self._claims_registry(source.config.issuer).validate(decoded.claims)
         except JoseError as exc:
             raise Unauthorized(exc.description or exc.error) from exc
-        return _principal(decoded.claims)
+        return _principal(decoded.claims), float(decoded.claims["exp"])
 
     def _claims_registry(self, issuer: str) -> jwt.JWTClaimsRegistry:
         return jwt.JWTClaimsRegistry(
@@ -181,6 +210,7 @@ class TokenVerifier:
                 response = await self._http.get(source.config.jwks_uri)
                 response.raise_for_status()
                 source.keys = KeySet.import_key_set(response.json())
+                self._verified.clear()  # a withdrawn key must not live on in remembered tokens
             except (httpx.HTTPError, ValueError, JoseError) as exc:
                 log.warning("JWKS fetch from %s failed: %s", source.config.jwks_uri, exc)
 

@@ -38,6 +38,9 @@ class BaseServiceSettings(BaseSettings):
     token_leeway_seconds: int = Field(default=30, ge=0, le=60)
     jwks_refresh_cooldown_seconds: float = 30.0
     jwks_max_age_seconds: float = 300.0
+    token_remember_seconds: float = Field(
+        default=60.0, ge=0, description="how long a verified token is not verified again"
+    )
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     log_json: bool = True

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from fastapi import Response
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -15,15 +17,17 @@ from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import AgencyReference as AgencyReferenceData
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id, utcnow
-from casebridge.intake import normalise, people, recording
-from casebridge.intake.areas import ServedArea
+from casebridge.common.errors import AppError
+from casebridge.intake import idempotency, normalise, people, recording
+from casebridge.intake.areas import AreaDirectory, ServedArea
 from casebridge.intake.errors import ComplaintNotFound
-from casebridge.intake.models import REFERENCE_SEQUENCE, AgencyReference, Complaint
+from casebridge.intake.idempotency import Claim
+from casebridge.intake.models import AgencyReference, Complaint
 from casebridge.intake.references import looks_like_reference, make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
+from casebridge.intake.schemas.people import PersonDetails
 from casebridge.intake.visibility import visible_complaints
 
-NEXT_SEQUENCE = select(REFERENCE_SEQUENCE.next_value())
 WITH_DETAILS = (
     selectinload(Complaint.agency_references),
     selectinload(Complaint.perpetrators),
@@ -103,63 +107,142 @@ class LoggedComplaint:
         return {column: getattr(self, column) for column in recording.COMPLAINT_COLUMNS}
 
 
-async def log_complaint(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    data: ComplaintCreate,
-    area: ServedArea,
-    open311_client_id: UUID | None = None,
-) -> tuple[LoggedComplaint, str | None]:
-    """Record a complaint on the complainant's log and give it a reference at once; the
-    ComplaintLogged event (and a repeat-victim mark, if due) commit with it. The REST route
-    and Open311 both come here."""
-    found: people.Found | None = None
-    if data.complainant is not None:
-        found = await people.resolve_complainant(
-            session, principal=principal, complainant=data.complainant
-        )
-    sequence = found.sequence if found else None
-    if sequence is None:
-        sequence = await session.scalar(NEXT_SEQUENCE)
-        assert sequence is not None
-    complaint = _new_complaint(principal, data, area, sequence, found, open311_client_id)
-    event = logged_event(complaint, found.kind if found else None)
-    rule = area.config.repeat_victim
-    since = people.repeat_window_start(rule, complaint.created_at)
-    earlier = await recording.write_complaint(
-        session,
-        complaint=complaint.row(),
-        incident={
-            "id": complaint.incident_id,
-            "area_id": area.id,
-            "created_at": complaint.created_at,
-        },
-        person=found.new_row if found else None,
-        children={
-            "reference": [asdict(r) for r in complaint.agency_references],
-            "perpetrator": [asdict(p) for p in complaint.perpetrators],
-            "witness": [asdict(w) for w in complaint.witnesses],
-        },
-        outbox=recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id),
-        since=since,
+@dataclass(frozen=True)
+class Draft:
+    """A complaint to log, as one caller asked for it. `respond` turns the logged complaint
+    into that caller's response (the REST route's JSON, Open311's XML or JSON): it is
+    built before the commit so a retry with the Idempotency-Key gets the same bytes."""
+
+    principal: Principal
+    data: ComplaintCreate
+    respond: Callable[[LoggedComplaint, str | None], Response]
+    idempotency: Claim | None = None
+    open311_client_id: UUID | None = None
+
+
+async def log_complaints(
+    session: AsyncSession, drafts: Sequence[Draft], areas: AreaDirectory
+) -> list[Response | AppError]:
+    """Record complaints on their complainants' logs and give each a reference at once; the
+    ComplaintLogged events (and repeat-victim marks, if due) commit with them. The REST
+    route and Open311 both come here, through the recorder, which batches the calls of
+    the moment into one transaction. A complaint that cannot be logged (an uncertain match,
+    a reused idempotency key, an unknown area) fails alone: its place in the answer holds
+    the error, and the others are logged."""
+    outcomes: list[Response | AppError | None] = [None] * len(drafts)
+    served: dict[int, ServedArea] = {}
+    for i, draft in enumerate(drafts):
+        try:
+            served[i] = await areas.get(session, draft.principal.area_id)
+        except AppError as error:
+            outcomes[i] = error
+    claims = [(i, d.idempotency) for i, d in enumerate(drafts) if d.idempotency and i in served]
+    claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
+    for i, claim in claims:
+        if (claim.caller, claim.key) not in claimed:
+            outcomes[i] = await idempotency.replay(session, claim)
+    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    matched = await people.match_many(
+        session, [people.probe(i, drafts[i].principal.area_id, _details(drafts[i])) for i in todo]
     )
-    # This complaint is a new incident of its own, counted if reported within the window.
-    incidents = earlier + 1 if complaint.reported_at >= since else earlier
-    if found and incidents >= rule.complaints:
-        await people.mark_if_repeat_victim(session, found=found, rule=rule)
-    return complaint, found.how if found else None
+    found: dict[int, people.Found] = {}
+    for i in todo:
+        complainant = drafts[i].data.complainant
+        if complainant is None:
+            continue
+        try:
+            found[i] = await people.resolve_complainant(
+                session,
+                principal=drafts[i].principal,
+                complainant=complainant,
+                candidates=matched[i].candidates,
+            )
+        except AppError as error:
+            outcomes[i] = error
+    batch = recording.Batch()
+    logged = [i for i in todo if outcomes[i] is None]
+    sequences = [matched[i].sequence for i in logged]
+    made: dict[int, tuple[LoggedComplaint, datetime]] = {}
+    for i, sequence in zip(logged, sequences, strict=True):
+        draft, area, who = drafts[i], served[i], found.get(i)
+        complaint = _new_complaint(draft, area, sequence, who)
+        since = people.repeat_window_start(area.config.repeat_victim, complaint.created_at)
+        _stage(batch, complaint, area, who, since)
+        response = draft.respond(complaint, who.how if who else None)
+        if draft.idempotency is not None:
+            batch.responses.append(idempotency.stored(draft.idempotency, response))
+        made[i] = (complaint, since)
+        outcomes[i] = response
+    batch.released = [
+        idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
+    ]
+    earlier = await recording.write(session, batch)
+    await _mark_repeat_victims(
+        session, [(found.get(i), made[i], served[i]) for i in logged], earlier
+    )
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(drafts)
+    return done
+
+
+def _details(draft: Draft) -> PersonDetails | None:
+    """The identifiers to match the complainant on (None: anonymous, or a chosen log)."""
+    complainant = draft.data.complainant
+    if complainant is None or complainant.person_id is not None:
+        return None
+    return complainant.details
+
+
+def _stage(
+    batch: recording.Batch,
+    complaint: LoggedComplaint,
+    area: ServedArea,
+    found: people.Found | None,
+    since: datetime,
+) -> None:
+    """Add a complaint's rows (and its log's, if new) to the batch."""
+    if found is not None and found.new_row is not None:
+        batch.person.append(found.new_row)
+    batch.incident.append(
+        {"id": complaint.incident_id, "area_id": area.id, "created_at": complaint.created_at}
+    )
+    batch.complaint.append(complaint.row())
+    batch.reference += [
+        {"complaint_id": complaint.id, **asdict(r)} for r in complaint.agency_references
+    ]
+    batch.perpetrator += [
+        {"complaint_id": complaint.id, **asdict(p)} for p in complaint.perpetrators
+    ]
+    batch.witness += [{"complaint_id": complaint.id, **asdict(w)} for w in complaint.witnesses]
+    event = logged_event(complaint, found.kind if found else None)
+    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
+    if found is not None:
+        recording.repeat_since(batch.counts, found.id, since)
+
+
+async def _mark_repeat_victims(
+    session: AsyncSession,
+    logged: list[tuple[people.Found | None, tuple[LoggedComplaint, datetime], ServedArea]],
+    earlier: dict[UUID, int],
+) -> None:
+    """Apply the repeat-victim rule where this batch may have crossed it: each complaint is
+    an incident of its own, counted after the complainant's earlier ones and the batch's
+    complaints before it."""
+    seen: dict[UUID, int] = {}
+    for found, (complaint, since), area in logged:
+        if found is None:
+            continue
+        if complaint.reported_at >= since:
+            seen[found.id] = seen.get(found.id, 0) + 1
+        rule = area.config.repeat_victim
+        if earlier.get(found.id, 0) + seen.get(found.id, 0) >= rule.complaints:
+            await people.mark_if_repeat_victim(session, found=found, rule=rule)
 
 
 def _new_complaint(
-    principal: Principal,
-    data: ComplaintCreate,
-    area: ServedArea,
-    sequence: int,
-    found: people.Found | None,
-    open311_client_id: UUID | None,
+    draft: Draft, area: ServedArea, sequence: int, found: people.Found | None
 ) -> LoggedComplaint:
-    now = utcnow()
+    principal, data, now = draft.principal, draft.data, utcnow()
     reported_at = data.reported_at or now
     location = data.location
     return LoggedComplaint(
@@ -188,7 +271,7 @@ def _new_complaint(
         share_override_reason=None,
         share_override_by=None,
         share_override_at=None,
-        open311_client_id=open311_client_id,
+        open311_client_id=draft.open311_client_id,
         occurred_at=data.occurred_at,
         reported_at=reported_at,
         created_at=now,

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Header, Request, Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,54 +49,103 @@ def fingerprint(method: str, path: str, content_type: str, body: bytes) -> str:
     return hashlib.sha256(f"{method} {path}\n".encode() + canonical).hexdigest()
 
 
-@dataclass
-class Idempotency:
-    session: AsyncSession
+@dataclass(frozen=True)
+class Claim:
+    """A request's claim on its Idempotency-Key: who sent it, the key, the request's hash."""
+
+    caller: str
+    key: str
+    request_sha256: str
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """The request's Idempotency-Key (None without one) and its fingerprint."""
+
     key: str | None
     request_sha256: str
 
-    async def run(self, produce: Callable[[], Awaitable[Response]], *, caller: str) -> Response:
-        if self.key is None:
-            return await produce()
-        claimed = await self.session.scalar(
-            insert(IdempotencyRecord)
-            .values(caller=caller, key=self.key, request_sha256=self.request_sha256)
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
+    def claim(self, caller: str) -> Claim | None:
+        return None if self.key is None else Claim(caller, self.key, self.request_sha256)
+
+
+async def claim_many(session: AsyncSession, claims: Sequence[Claim]) -> set[tuple[str, str]]:
+    """Claim the keys in the session's transaction; the answer holds those claimed now. A
+    key claimed by a transaction still running waits for it (then it is not claimed);
+    keys are claimed in one order, so two batches never wait for each other in a cycle."""
+    if not claims:
+        return set()
+    rows = await session.execute(
+        insert(IdempotencyRecord)
+        .values([asdict(c) for c in sorted(claims, key=lambda c: (c.caller, c.key))])
+        .on_conflict_do_nothing()
+        .returning(IdempotencyRecord.caller, IdempotencyRecord.key)
+    )
+    return {(row.caller, row.key) for row in rows}
+
+
+async def replay(session: AsyncSession, claim: Claim) -> Response:
+    """The first response again, or IdempotencyKeyReused if the key came with another request."""
+    record = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.caller == claim.caller, IdempotencyRecord.key == claim.key
         )
-        if claimed is None:
-            return await self._replay(caller)
+    )
+    assert record is not None
+    if record.request_sha256 != claim.request_sha256:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request; use a new key"
+        )
+    return Response(
+        content=record.body or "",
+        status_code=record.status_code,
+        media_type=record.media_type,
+        headers={REPLAYED_HEADER: "true"},
+    )
+
+
+def stored(claim: Claim, response: Response) -> dict[str, Any]:
+    """The record's values once the first response is known."""
+    return {
+        "caller": claim.caller,
+        "key": claim.key,
+        "status_code": response.status_code,
+        "media_type": response.media_type or "application/json",
+        "body": bytes(response.body).decode(),
+    }
+
+
+def released(claim: Claim) -> dict[str, str]:
+    """A claim whose request failed: removed, so a retry is a first attempt again."""
+    return {"caller": claim.caller, "key": claim.key}
+
+
+@dataclass
+class Idempotency:
+    """Idempotency for a route that works in the request's own session."""
+
+    session: AsyncSession
+    key: IdempotencyKey
+
+    async def run(self, produce: Callable[[], Awaitable[Response]], *, caller: str) -> Response:
+        claim = self.key.claim(caller)
+        if claim is None:
+            return await produce()
+        if not await claim_many(self.session, [claim]):
+            return await replay(self.session, claim)
         response = await produce()
-        record = await self.session.get(IdempotencyRecord, (caller, self.key))
-        assert record is not None
-        record.status_code = response.status_code
-        record.media_type = response.media_type or "application/json"
-        record.body = bytes(response.body).decode()
-        await self.session.flush()
+        await self.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.caller == claim.caller, IdempotencyRecord.key == claim.key)
+            .values(
+                {k: v for k, v in stored(claim, response).items() if k not in ("caller", "key")}
+            )
+        )
         return response
 
-    async def _replay(self, caller: str) -> Response:
-        record = await self.session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.caller == caller, IdempotencyRecord.key == self.key
-            )
-        )
-        assert record is not None
-        if record.request_sha256 != self.request_sha256:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was used with a different request; use a new key"
-            )
-        return Response(
-            content=record.body or "",
-            status_code=record.status_code,
-            media_type=record.media_type,
-            headers={REPLAYED_HEADER: "true"},
-        )
 
-
-async def _idempotency(
+async def _idempotency_key(
     request: Request,
-    session: DbSession,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -105,17 +154,24 @@ async def _idempotency(
             max_length=200,
         ),
     ] = None,
-) -> Idempotency:
+) -> IdempotencyKey:
     if idempotency_key is None:
         # Nothing to compare a retry with: skip hashing the body.
-        return Idempotency(session, None, "")
+        return IdempotencyKey(None, "")
     if not _KEY.match(idempotency_key):
         raise BadIdempotencyKey
     body = await request.body()
     sha = fingerprint(
         request.method, request.url.path, request.headers.get("content-type", ""), body
     )
-    return Idempotency(session, idempotency_key, sha)
+    return IdempotencyKey(idempotency_key, sha)
+
+
+IdempotencyKeyHeader = Annotated[IdempotencyKey, Depends(_idempotency_key)]
+
+
+async def _idempotency(session: DbSession, key: IdempotencyKeyHeader) -> Idempotency:
+    return Idempotency(session, key)
 
 
 Idempotent = Annotated[Idempotency, Depends(_idempotency)]

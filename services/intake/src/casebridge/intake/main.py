@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from casebridge.common.app import create_service_app
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import AreaConfigs
+from casebridge.intake.recorder import Recorder
 from casebridge.intake.routes import router
 from casebridge.intake.settings import Settings
 
@@ -19,11 +20,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.area_configs = AreaConfigs(settings.area_configs_path())
         app.state.areas = AreaDirectory(app.state.area_configs, ttl=settings.area_cache_seconds)
 
+    async def start_recorder(app: FastAPI) -> None:
+        # The sessionmaker is read per batch: tests swap it for one on a rolled-back connection.
+        app.state.recorder = Recorder(
+            lambda: app.state.sessionmaker,
+            app.state.areas,
+            max_batch=settings.recorder_max_batch,
+            concurrency=settings.recorder_concurrency,
+        )
+        app.state.recorder.start()
+
+    async def stop_recorder(app: FastAPI) -> None:
+        await app.state.recorder.stop()
+
     return create_service_app(
         settings,
         title="Casebridge intake",
         description="Complaints, complaint logs, incidents, risk assessments and references. "
         "Public reporting apps use Open311 GeoReport v2 under /open311/v2/.",
         routers=[router],
-        on_startup=[load_area_configs],
+        on_startup=[load_area_configs, start_recorder],
+        on_shutdown=[stop_recorder],
     )

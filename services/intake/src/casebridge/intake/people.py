@@ -8,7 +8,8 @@ from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import Row, Select, and_, bindparam, func, select, true, union_all, update
+from pydantic_core import to_json
+from sqlalchemy import Row, TextClause, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -18,7 +19,7 @@ from casebridge.common.events import outbox
 from casebridge.intake import normalise
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
-from casebridge.intake.models import REFERENCE_SEQUENCE, Complaint, Person, PersonMerge
+from casebridge.intake.models import Complaint, Person, PersonMerge
 from casebridge.intake.schemas.people import (
     Complainant,
     MatchCandidate,
@@ -48,15 +49,13 @@ class Scored:
 @dataclass(frozen=True)
 class Found:
     """The complainant's log: one already kept, or a new one (`new_row`, the person row)
-    that the caller writes together with the complaint. `sequence` is a reference number
-    drawn in the matching round trip (None when no matching ran)."""
+    that the caller writes together with the complaint."""
 
     id: UUID
     kind: str
     how: MatchHow
     repeat_victim: bool = False
     new_row: dict[str, Any] | None = None
-    sequence: int | None = None
 
 
 def _score(person: Candidate, details: PersonDetails) -> Scored:
@@ -91,47 +90,46 @@ def _score(person: Candidate, details: PersonDetails) -> Scored:
     return Scored(person, score, reasons, certain)
 
 
-# The identifiers a complainant's details may carry, in the order the branches are tried.
-MATCH_ARMS = ("phone", "email", "name_dob", "name_postcode")
+# One branch per identifier, each an equality on (area_id, column) that its own
+# ix_person_match_* index serves (a NULL identifier finds nothing); UNION ALL keeps the
+# planner from scanning an area.
+MATCH_ARMS = {
+    "phone": "p.phone = q.phone",
+    "email": "p.email = q.email",
+    "name_dob": "p.name_norm = q.name_norm AND p.date_of_birth = q.date_of_birth",
+    "name_postcode": "p.postcode = q.postcode AND p.name_norm = q.name_norm",
+}
+_PROBE_COLUMNS = (
+    "i int, area_id uuid, name_norm text, phone text, email text, date_of_birth date, postcode text"
+)
 
 
 @cache
-def _match_shape(arms: tuple[str, ...]) -> Select[Any]:
-    """One branch per identifier, each an equality on (area_id, column) that its own
-    ix_person_match_* index serves; UNION ALL keeps the planner from scanning an area.
-    The same round trip draws the next reference number (one row even without a match).
-    Values are bind parameters, so each shape is built (and compiled) once."""
-    name_norm = Person.name_norm == bindparam("name_norm")
-    conditions = {
-        "phone": Person.phone == bindparam("phone"),
-        "email": Person.email == bindparam("email"),
-        "name_dob": and_(name_norm, Person.date_of_birth == bindparam("date_of_birth")),
-        "name_postcode": and_(Person.postcode == bindparam("postcode"), name_norm),
-    }
-    live = (Person.area_id == bindparam("area_id"), Person.merged_into_id.is_(None))
-    columns = Person.__table__.columns
-    branches = [
-        select(*columns).where(*live, conditions[arm]).limit(MAX_CANDIDATES * 2) for arm in arms
-    ]
-    found = union_all(*branches).subquery("found")
-    # nextval is volatile: PostgreSQL evaluates this CTE once, whatever the rows.
-    drawn = select(REFERENCE_SEQUENCE.next_value().label("reference_sequence")).cte("drawn")
-    return select(drawn.c.reference_sequence, *found.c).select_from(drawn.outerjoin(found, true()))
+def match_statement() -> TextClause:
+    """A batch's complaints matched in one statement: a probe per complaint (its position
+    `i` and its complainant's identifiers, from one JSON document) draws the complaint's
+    reference number and is joined laterally to the people its identifiers find (a probe
+    without identifiers, or without a match, is one row with NULL person columns)."""
+    arms = "\n  UNION ALL\n  ".join(
+        f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
+        f" AND p.merged_into_id IS NULL AND {condition} LIMIT {MAX_CANDIDATES * 2})"
+        for condition in MATCH_ARMS.values()
+    )
+    # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
+    return text(
+        "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
+        f" FROM jsonb_to_recordset(CAST(:probes AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
+        f"SELECT q.i, q.reference_sequence, found.* FROM q LEFT JOIN LATERAL (\n  {arms}\n)"
+        " AS found ON true"
+    )
 
 
-def _match_query(
-    area_id: UUID, details: PersonDetails
-) -> tuple[Select[Any], dict[str, object]] | None:
-    present = {
-        "phone": details.phone,
-        "email": details.email,
-        "name_dob": details.date_of_birth,
-        "name_postcode": details.postcode,
-    }
-    arms = tuple(arm for arm in MATCH_ARMS if present[arm])
-    if not arms:
-        return None
-    params: dict[str, object] = {
+def probe(i: int, area_id: UUID, details: PersonDetails | None) -> dict[str, Any]:
+    """What the matching statement looks for, for the complaint at position `i`."""
+    if details is None:
+        return {"i": i, "area_id": area_id}
+    return {
+        "i": i,
         "area_id": area_id,
         "name_norm": normalise.name(details.name),
         "phone": details.phone,
@@ -139,30 +137,29 @@ def _match_query(
         "date_of_birth": details.date_of_birth,
         "postcode": details.postcode,
     }
-    return _match_shape(arms), params
 
 
-def match_statement(area_id: UUID, details: PersonDetails) -> Select[Any] | None:
-    """The matching statement with its values bound (for EXPLAIN and tests)."""
-    query = _match_query(area_id, details)
-    if query is None:
-        return None
-    statement, params = query
-    return statement.params(params)
+@dataclass(frozen=True)
+class Matched:
+    """A probe's answer: the reference number drawn for its complaint, and the distinct
+    people its identifiers found."""
+
+    sequence: int
+    candidates: list[Candidate]
 
 
-async def _candidates(
-    session: AsyncSession, area_id: UUID, details: PersonDetails
-) -> tuple[int | None, list[Candidate]]:
-    """The next reference number (None when there was nothing to match on) and the
-    distinct candidates."""
-    query = _match_query(area_id, details)
-    if query is None:
-        return None, []
-    statement, params = query
-    rows = (await session.execute(statement, params)).all()
-    unique = {row.id: row for row in rows if row.id is not None}
-    return rows[0].reference_sequence, list(unique.values())
+async def match_many(session: AsyncSession, probes: list[dict[str, Any]]) -> dict[int, Matched]:
+    """Each probe's answer, by the probe's position."""
+    if not probes:
+        return {}
+    drawn: dict[int, int] = {}
+    found: dict[int, dict[UUID, Candidate]] = {}
+    for row in await session.execute(match_statement(), {"probes": to_json(probes).decode()}):
+        drawn[row.i] = row.reference_sequence
+        people = found.setdefault(row.i, {})
+        if row.id is not None:
+            people.setdefault(row.id, row)
+    return {i: Matched(drawn[i], list(found[i].values())) for i in drawn}
 
 
 async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UUID]) -> set[UUID]:
@@ -173,19 +170,22 @@ async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UU
 
 
 async def resolve_complainant(
-    session: AsyncSession, *, principal: Principal, complainant: Complainant
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    complainant: Complainant,
+    candidates: list[Candidate],
 ) -> Found:
-    """Find the complainant's log before making one: a certain match attaches, an uncertain
-    one raises MatchUncertain with ranked candidates (only people the caller may see), no
-    match creates (the new log is written with the complaint). `match: new` creates
-    without asking."""
+    """Find the complainant's log before making one, among the candidates matching found:
+    a certain match attaches, an uncertain one raises MatchUncertain with ranked candidates
+    (only people the caller may see), no match creates (the new log is written with the
+    complaint). `match: new` creates without asking; a chosen `person_id` is checked."""
     if complainant.person_id is not None:
         person = await get_person(session, principal=principal, person_id=complainant.person_id)
         chosen = person.repeat_victim_at is not None
         return Found(person.id, person.kind, "chosen", repeat_victim=chosen)
     details = complainant.details
     assert details is not None
-    sequence, candidates = await _candidates(session, principal.area_id, details)
     scored = [_score(p, details) for p in candidates]
     certain = [s for s in scored if s.certain]
     if len(certain) == 1:
@@ -193,7 +193,7 @@ async def resolve_complainant(
         if _completes(match, details):
             _complete(await _person(session, match.id), details)
         marked = match.repeat_victim_at is not None
-        return Found(match.id, match.kind, "attached", repeat_victim=marked, sequence=sequence)
+        return Found(match.id, match.kind, "attached", repeat_victim=marked)
     if complainant.match == "ask":
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
         visible = await _visible_ids(session, principal, [s.person.id for s in ranked])
@@ -201,7 +201,7 @@ async def resolve_complainant(
         if shown:
             raise MatchUncertain(_candidates_detail(shown))
     row = new_person_row(principal.area_id, details)
-    return Found(row["id"], row["kind"], "created", new_row=row, sequence=sequence)
+    return Found(row["id"], row["kind"], "created", new_row=row)
 
 
 def _candidates_detail(shown: list[Scored]) -> dict[str, object]:

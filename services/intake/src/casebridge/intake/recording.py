@@ -1,24 +1,25 @@
-"""How a logged complaint reaches the database: in ONE statement. Its incident, the
-complainant's new log (if any), the complaint, its agency references, perpetrators and
-witnesses, and its ComplaintLogged outbox row are data-modifying CTEs of one INSERT chain,
-and the same statement counts the complainant's earlier incidents for the repeat-victim
-rule. One round trip instead of one per table, and no ORM unit of work on the hot path.
+"""How logged complaints reach the database: a whole batch in ONE statement. The new logs,
+incidents, complaints, their agency references, perpetrators and witnesses, the outbox
+rows, the idempotency records' first responses (and the release of keys whose request
+failed) are data-modifying CTEs of one statement, and the same statement counts each
+complainant's earlier incidents for the repeat-victim rule.
 
-Every value travels as a bind parameter (child rows as arrays through `unnest`), so the
-statement text depends only on which parts are present: each shape is built once and is
-prepared once per connection.
+The rows travel as ONE JSON document, unpacked by `jsonb_populate_recordset` into each
+table's own row type, so the statement text never changes with the batch's size or shape:
+it is prepared once per connection, and a batch of 1 or of 64 is one round trip.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Column, Select, Table, Text, bindparam, cast, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from pydantic_core import to_json
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.events import outbox
@@ -26,6 +27,7 @@ from casebridge.common.events.envelope import Contract
 from casebridge.intake.models import (
     AgencyReference,
     Complaint,
+    IdempotencyRecord,
     Incident,
     OutboxMessage,
     Perpetrator,
@@ -33,100 +35,97 @@ from casebridge.intake.models import (
     Witness,
 )
 
-# Columns written from Python (every column: the row is complete without server defaults).
-PERSON_COLUMNS = tuple(c.key for c in Person.__table__.columns)
-COMPLAINT_COLUMNS = tuple(c.key for c in Complaint.__table__.columns)
-# The outbox's bookkeeping columns (attempts, lease, next attempt) keep their defaults.
+# Every column is written from Python (the row is complete without server defaults), but
+# the outbox's bookkeeping columns (attempts, lease, next attempt) keep their defaults.
 OUTBOX_COLUMNS = ("id", "subject", "event_type", "aggregate_type", "aggregate_id", "payload")
-# Child tables: every column but complaint_id, which is the complaint's.
-CHILD_TABLES: dict[str, Table] = {
-    "reference": AgencyReference.__table__,  # type: ignore[dict-item]
-    "perpetrator": Perpetrator.__table__,  # type: ignore[dict-item]
-    "witness": Witness.__table__,  # type: ignore[dict-item]
-}
+COMPLAINT_COLUMNS = tuple(c.key for c in Complaint.__table__.columns)
+
+# The document's keys, in the order the CTEs insert them, with the columns each writes.
+_TABLES: tuple[tuple[str, Table, Sequence[str] | None], ...] = tuple(
+    (key, cast(Table, model.__table__), columns)
+    for key, model, columns in (
+        ("person", Person, None),
+        ("incident", Incident, None),
+        ("complaint", Complaint, None),
+        ("reference", AgencyReference, None),
+        ("perpetrator", Perpetrator, None),
+        ("witness", Witness, None),
+        ("outbox", OutboxMessage, OUTBOX_COLUMNS),
+    )
+)
+_IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__).name
 
 
-def _row_cte(table: Table, prefix: str, columns: Sequence[str], name: str) -> Any:
-    values: dict[str, Any] = {
-        key: bindparam(f"{prefix}{key}", type_=table.c[key].type) for key in columns
-    }
-    for key in columns:
-        if isinstance(table.c[key].type, JSONB):
-            # The value arrives as JSON text (pydantic's serialiser): PostgreSQL parses it.
-            values[key] = cast(bindparam(f"{prefix}{key}", type_=Text), JSONB)
-    return insert(table).values(values).cte(name)
+@dataclass
+class Batch:
+    """The rows of one batch of logged complaints, as plain values."""
+
+    person: list[Mapping[str, Any]] = field(default_factory=list)
+    incident: list[Mapping[str, Any]] = field(default_factory=list)
+    complaint: list[Mapping[str, Any]] = field(default_factory=list)
+    reference: list[Mapping[str, Any]] = field(default_factory=list)
+    perpetrator: list[Mapping[str, Any]] = field(default_factory=list)
+    witness: list[Mapping[str, Any]] = field(default_factory=list)
+    outbox: list[Mapping[str, Any]] = field(default_factory=list)
+    # First responses to store (caller, key, status_code, media_type, body), and keys
+    # claimed by requests that failed (caller, key), released for a retry.
+    responses: list[Mapping[str, Any]] = field(default_factory=list)
+    released: list[Mapping[str, Any]] = field(default_factory=list)
+    # Whose earlier incidents to count: (person_id, since).
+    counts: list[Mapping[str, Any]] = field(default_factory=list)
 
 
-def _children_cte(kind: str) -> Any:
-    """INSERT ... SELECT FROM unnest(array, array, ...): any number of rows, one shape."""
-    table = CHILD_TABLES[kind]
-    columns = [c for c in table.columns if c.key != "complaint_id"]
-    # Element types without their length (VARCHAR[], not VARCHAR(12)[]): an explicit cast
-    # would silently truncate, the column's assignment cast refuses a value too long.
-    arrays = [bindparam(f"{kind}_{c.key}", type_=ARRAY(type(c.type)())) for c in columns]
-    rows = func.unnest(*arrays).table_valued(*(c.key for c in columns)).render_derived()
-    # The same parameter as the complaint's own id.
-    complaint_id = bindparam("complaint_id", type_=table.c.complaint_id.type)
-    source = select(complaint_id, *(rows.c[c.key] for c in columns))
-    target = ["complaint_id", *(c.key for c in columns)]
-    return insert(table).from_select(target, source).cte(f"new_{kind}")
+# The statements below are put together from table and column names of the models (never
+# from input): every value is in the one bound JSON document.
+
+
+def _insert(key: str, table: Table, columns: Sequence[str] | None) -> str:
+    names = ", ".join(columns or [c.name for c in table.columns])
+    return (
+        f"new_{key} AS (INSERT INTO {table.name} ({names}) SELECT {names}"  # noqa: S608
+        f" FROM doc, jsonb_populate_recordset(NULL::{table.name}, doc.d -> '{key}'))"
+    )
 
 
 @cache
-def write_statement(new_person: bool, children: frozenset[str]) -> Select[int]:
-    """The INSERT chain for one shape; its result is the number of distinct incidents the
-    complainant reported from `since` on, BEFORE this complaint (a statement does not see
-    its own CTEs' rows)."""
-    parts = []
-    if new_person:
-        parts.append(_row_cte(Person.__table__, "person_", PERSON_COLUMNS, "new_person"))  # type: ignore[arg-type]
-    parts.append(
-        _row_cte(Incident.__table__, "incident_", ("id", "area_id", "created_at"), "new_incident")  # type: ignore[arg-type]
+def write_statement() -> TextClause:
+    """The batch's one statement; its rows are (person_id, incidents): each counted
+    complainant's distinct incidents since `since`, BEFORE this batch (a statement does
+    not see its own CTEs' rows)."""
+    ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)"]
+    ctes += [_insert(key, table, columns) for key, table, columns in _TABLES]
+    ctes += [
+        f"stored AS (UPDATE {_IDEMPOTENCY} AS r SET status_code = x.status_code,"  # noqa: S608
+        " media_type = x.media_type, body = x.body"
+        f" FROM doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'responses') AS x"
+        " WHERE r.caller = x.caller AND r.key = x.key)",
+        f"released AS (DELETE FROM {_IDEMPOTENCY} AS r"  # noqa: S608
+        f" USING doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'released') AS x"
+        " WHERE r.caller = x.caller AND r.key = x.key)",
+    ]
+    return text(
+        "WITH " + ",\n".join(ctes) + "\nSELECT x.person_id, (SELECT count(DISTINCT c.incident_id)"  # noqa: S608
+        " FROM complaint AS c WHERE c.person_id = x.person_id AND c.reported_at >= x.since)"
+        " FROM doc, jsonb_to_recordset(doc.d -> 'counts') AS x(person_id uuid, since timestamptz)"
     )
-    parts.append(
-        _row_cte(Complaint.__table__, "complaint_", COMPLAINT_COLUMNS, "new_complaint")  # type: ignore[arg-type]
-    )
-    parts.extend(_children_cte(kind) for kind in sorted(children))
-    parts.append(_row_cte(OutboxMessage.__table__, "outbox_", OUTBOX_COLUMNS, "new_outbox"))  # type: ignore[arg-type]
-    person_id: Column[UUID] = Complaint.__table__.c.person_id  # type: ignore[assignment]
-    reported_at: Column[datetime] = Complaint.__table__.c.reported_at  # type: ignore[assignment]
-    return (
-        select(func.count(Complaint.incident_id.distinct()))
-        .where(person_id == bindparam("complaint_person_id"), reported_at >= bindparam("since"))
-        .add_cte(*parts)
-    )
+
+
+async def write(session: AsyncSession, batch: Batch) -> dict[UUID, int]:
+    """Write the batch in the session's transaction (never committed here) and return each
+    counted complainant's distinct incidents before it (absent: none)."""
+    document = to_json(batch.__dict__).decode()
+    rows = await session.execute(write_statement(), {"doc": document})
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> dict[str, Any]:
-    """The outbox row `casebridge.common.events.outbox.add` stages, as plain values (the
-    payload as JSON text)."""
+    """The outbox row `casebridge.common.events.outbox.add` stages, as plain values."""
     envelope = outbox.envelope_for(event, area_id=area_id)
     values = outbox.row(envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
-    return values | {"payload": envelope.model_dump_json()}
+    return values | {"payload": envelope}
 
 
-async def write_complaint(
-    session: AsyncSession,
-    *,
-    complaint: Mapping[str, Any],
-    incident: Mapping[str, Any],
-    person: Mapping[str, Any] | None,
-    children: Mapping[str, Sequence[Mapping[str, Any]]],
-    outbox: Mapping[str, Any],
-    since: datetime,
-) -> int:
-    """Write the rows in the session's transaction (flushed, never committed) and return
-    the complainant's distinct incidents since `since`, not counting this complaint."""
-    present = frozenset(kind for kind, rows in children.items() if rows)
-    params: dict[str, Any] = {f"complaint_{k}": v for k, v in complaint.items()}
-    params.update({f"incident_{k}": v for k, v in incident.items()})
-    params.update({f"outbox_{k}": v for k, v in outbox.items()})
-    if person is not None:
-        params.update({f"person_{k}": v for k, v in person.items()})
-    for kind in present:
-        for column in CHILD_TABLES[kind].columns:
-            if column.key != "complaint_id":
-                params[f"{kind}_{column.key}"] = [row[column.key] for row in children[kind]]
-    params["since"] = since
-    statement = write_statement(person is not None, present)
-    return int(await session.scalar(statement, params) or 0)
+def repeat_since(counts: list[Mapping[str, Any]], person_id: UUID, since: datetime) -> None:
+    """Ask the statement to count this complainant's earlier incidents (once per person)."""
+    if not any(c["person_id"] == person_id for c in counts):
+        counts.append({"person_id": person_id, "since": since})

@@ -15,6 +15,10 @@ class Settings(BaseServiceSettings):
     area_config_dir: Path | None = None
     # How long a process keeps an area row it read (0: read it on every call).
     area_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    # Complaints logged at the same moment share a transaction: at most this many, and this
+    # many transactions at once (see casebridge.intake.recorder).
+    recorder_max_batch: int = Field(default=64, ge=1, le=1000)
+    recorder_concurrency: int = Field(default=2, ge=1, le=16)
 
     def area_configs_path(self) -> Path:
         return self.area_config_dir or self.data_dir / "areas"

@@ -15,7 +15,9 @@ from fastapi.routing import APIRoute
 
 from casebridge.common.db import DbSession
 from casebridge.common.errors import AppError
-from casebridge.intake.idempotency import Idempotent
+from casebridge.intake.complaints import LoggedComplaint
+from casebridge.intake.idempotency import IdempotencyKeyHeader
+from casebridge.intake.recorder import ComplaintRecorder
 
 from ..routes.deps import Areas
 from . import catalogue, service
@@ -127,30 +129,39 @@ async def _form(request: Request) -> tuple[dict[str, str], dict[str, str]]:
 
 @router.post("/requests.{format}", openapi_extra=FORM_DOC)
 async def create_request(
-    format: str, request: Request, session: DbSession, areas: Areas, idem: Idempotent
+    format: str,
+    request: Request,
+    session: DbSession,
+    areas: Areas,
+    key: IdempotencyKeyHeader,
+    recorder: ComplaintRecorder,
 ) -> Response:
     """A new report (form-encoded). Answers with the Casebridge reference at once."""
     fmt = check_format(format)
     fields, attributes = await _form(request)
     client = await service.authenticate(session, fields.get("api_key"))
+    jurisdiction = fields.get("jurisdiction_id")
+    area = await areas.get(session, client.area_id)
+    if jurisdiction and jurisdiction.upper() != area.code:
+        raise Open311Error(404, f"jurisdiction_id {jurisdiction} is not served here")
 
-    async def produce() -> Response:
-        jurisdiction = fields.get("jurisdiction_id")
-        area = await areas.get(session, client.area_id)
-        if jurisdiction and jurisdiction.upper() != area.code:
-            raise Open311Error(404, f"jurisdiction_id {jurisdiction} is not served here")
-        complaint = await service.create_request(
-            session, client=client, form=fields, attributes=attributes, area=area
-        )
-        created = {
+    def created(complaint: LoggedComplaint, _how: str | None) -> Response:
+        answer = {
             "service_request_id": complaint.reference,
             "token": str(complaint.id),
             "service_notice": "Quote this reference whenever you contact any agency.",
             "account_id": fields.get("account_id"),
         }
-        return render("service_requests", [created], fmt, 201)
+        return render("service_requests", [answer], fmt, 201)
 
-    return await idem.run(produce, caller=f"open311:{client.id}")
+    draft = service.request_draft(
+        client=client,
+        form=fields,
+        attributes=attributes,
+        respond=created,
+        idempotency=key.claim(f"open311:{client.id}"),
+    )
+    return await recorder.log(draft)
 
 
 @router.get("/requests.{format}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from fastapi import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.auth import Principal
 from casebridge.common.db import utcnow
 from casebridge.intake import complaints
-from casebridge.intake.areas import ServedArea
 from casebridge.intake.complaints import LoggedComplaint
+from casebridge.intake.idempotency import Claim
 from casebridge.intake.models import Agency, Complaint, Open311Client
 from casebridge.intake.schemas.complaints import AsbType, ComplaintCreate
 from casebridge.intake.visibility import visible_complaints
@@ -107,23 +109,22 @@ def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> Com
         raise Open311Error(400, _error_text(exc)) from exc
 
 
-async def create_request(
-    session: AsyncSession,
+def request_draft(
     *,
     client: Open311Client,
     form: dict[str, str],
     attributes: dict[str, str],
-    area: ServedArea,
-) -> LoggedComplaint:
-    data = complaint_from_form(form, attributes)
-    complaint, _ = await complaints.log_complaint(
-        session,
-        principal=principal_of(client),
-        data=data,
-        area=area,
+    respond: Callable[[LoggedComplaint, str | None], Response],
+    idempotency: Claim | None,
+) -> complaints.Draft:
+    """The complaint a request asks for, logged like any other (`complaints.log_complaints`)."""
+    return complaints.Draft(
+        principal_of(client),
+        complaint_from_form(form, attributes),
+        respond=respond,
+        idempotency=idempotency,
         open311_client_id=client.id,
     )
-    return complaint
 
 
 def _parse_date(value: str | None, name: str) -> datetime | None:

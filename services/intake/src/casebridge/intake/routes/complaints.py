@@ -11,8 +11,9 @@ from pydantic import AfterValidator
 
 from casebridge.common.db import DbSession
 from casebridge.intake import changes, complaints, incidents, search
-from casebridge.intake.idempotency import Idempotent
+from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
 from casebridge.intake.presenters import complaint_read, complaint_summary
+from casebridge.intake.recorder import ComplaintRecorder
 from casebridge.intake.references import checked_lookup
 from casebridge.intake.schemas.complaints import (
     AsbType,
@@ -62,21 +63,17 @@ LookupReference = Annotated[
 )
 async def log_complaint(
     data: ComplaintCreate,
-    session: DbSession,
     who: CanWriteComplaints,
-    areas: Areas,
-    idem: Idempotent,
+    key: IdempotencyKeyHeader,
+    recorder: ComplaintRecorder,
 ) -> Response:
     """Log a complaint on the complainant's log; the response carries its reference."""
+    draft = complaints.Draft(who, data, respond=_created, idempotency=key.claim(caller(who)))
+    return await recorder.log(draft)
 
-    async def produce() -> Response:
-        area = await areas.get(session, who.area_id)
-        complaint, how = await complaints.log_complaint(
-            session, principal=who, data=data, area=area
-        )
-        return json_response(complaint_read(complaint, how), 201)
 
-    return await idem.run(produce, caller=caller(who))
+def _created(complaint: complaints.LoggedComplaint, how: str | None) -> Response:
+    return json_response(complaint_read(complaint, how), 201)
 
 
 @router.get("/complaints", response_model=ComplaintPage)

@@ -19,7 +19,7 @@ PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 10
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
 
 
-def _areas(request: Request) -> AreaDirectory:
+async def _areas(request: Request) -> AreaDirectory:
     areas: AreaDirectory = request.app.state.areas
     return areas
 

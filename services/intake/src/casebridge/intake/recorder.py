@@ -1,0 +1,166 @@
+"""The recorder: complaints logged at the same moment share one transaction.
+
+A complaint's write is small; what costs is everything around it: a transaction, its
+round trips and its commit (a WAL flush). So the routes hand their drafts to the recorder,
+and the recorder logs whatever has arrived while its last transaction ran as one batch:
+one matching statement, one write statement and one commit for all of them (group commit).
+It is the boundary for that transaction, as the request session is for other routes.
+
+Guarantees:
+- A caller's answer comes only after its complaint committed (or with the reason it was
+  not logged); nothing is acknowledged that a crash could lose.
+- A complaint that cannot be logged fails alone: the domain answers with its error and the
+  others are logged. A batch failing for another reason is retried one complaint per
+  transaction, so only the faulty one fails; an outage fails them all at once (503).
+- Two drafts with the same Idempotency-Key never share a batch: the second waits for the
+  first to commit and is answered with its response.
+- A caller that hangs up after handing over its draft does not cancel it: it is logged,
+  and a retry with the Idempotency-Key gets its response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from prometheus_client import Histogram
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from casebridge.common.errors import AppError
+from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.intake.areas import AreaDirectory
+from casebridge.intake.complaints import Draft, log_complaints
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = Histogram(
+    "casebridge_intake_recorder_batch_size",
+    "Complaints per recorder transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1000),
+)
+
+
+@dataclass
+class _Pending:
+    draft: Draft
+    answer: asyncio.Future[Response]
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        claim = self.draft.idempotency
+        return None if claim is None else (claim.caller, claim.key)
+
+
+class Recorder:
+    def __init__(
+        self,
+        sessions: Callable[[], async_sessionmaker[AsyncSession]],
+        areas: AreaDirectory,
+        *,
+        max_batch: int = 64,
+        concurrency: int = 2,
+    ) -> None:
+        self._sessions = sessions
+        self._areas = areas
+        self.max_batch = max_batch
+        self.concurrency = concurrency
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._loops: list[asyncio.Task[None]] = []
+        self.batches = 0  # transactions committed, for tests and metrics
+
+    def start(self) -> None:
+        self._loops = [
+            asyncio.create_task(self._run(), name=f"recorder-{n}") for n in range(self.concurrency)
+        ]
+
+    async def stop(self) -> None:
+        """Log what was handed over, then stop."""
+        await self._queue.join()
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+
+    async def log(self, draft: Draft) -> Response:
+        """Log the draft with whatever else is waiting; its response once committed."""
+        if not self._loops:
+            raise RuntimeError("the recorder is not running")
+        answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(draft, answer))
+        return await answer
+
+    async def _run(self) -> None:
+        while True:
+            batch = self._next_batch(await self._queue.get())
+            try:
+                await self._record(batch)
+            except Exception as exc:  # a bug here must not stop the recorder
+                log.exception("recording a batch of %d failed", len(batch))
+                for pending in batch:
+                    _settle(pending, exc)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _next_batch(self, first: _Pending) -> list[_Pending]:
+        """`first` and what else is waiting, up to max_batch; a draft whose idempotency key
+        is already in the batch goes back to wait for the next one."""
+        batch, keys, held = [first], {first.key}, []
+        while len(batch) < self.max_batch and not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if pending.key is not None and pending.key in keys:
+                held.append(pending)
+                continue
+            batch.append(pending)
+            keys.add(pending.key)
+        for pending in held:
+            self._queue.put_nowait(pending)
+            self._queue.task_done()  # counted again by the put
+        return batch
+
+    async def _record(self, batch: list[_Pending]) -> None:
+        try:
+            outcomes = await self._transaction([p.draft for p in batch])
+        except Exception as exc:
+            if len(batch) > 1 and not is_infrastructure_error(exc):
+                log.warning("a batch of %d failed (%s): logging one at a time", len(batch), exc)
+                for pending in batch:
+                    await self._record([pending])
+                return
+            for pending in batch:
+                _settle(pending, exc)
+            return
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            _settle(pending, outcome)
+
+    async def _transaction(self, drafts: list[Draft]) -> list[Response | AppError]:
+        async with self._sessions()() as session:
+            try:
+                outcomes = await log_complaints(session, drafts, self._areas)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        self.batches += 1
+        BATCH_SIZE.observe(len(drafts))
+        return outcomes
+
+
+def _settle(pending: _Pending, outcome: Response | BaseException) -> None:
+    if pending.answer.done():  # the caller hung up; its complaint stands
+        return
+    if isinstance(outcome, BaseException):
+        pending.answer.set_exception(outcome)
+    else:
+        pending.answer.set_result(outcome)
+
+
+async def _recorder(request: Request) -> Recorder:
+    recorder: Recorder = request.app.state.recorder
+    return recorder
+
+
+ComplaintRecorder = Annotated[Recorder, Depends(_recorder)]

@@ -1,0 +1,164 @@
+"""The recorder: complaints of the same moment share a transaction, and fail alone.
+
+These tests commit for real, on a database of their own (the rollback client's single
+connection cannot carry two transactions at once)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import Response
+from sqlalchemy import func, select
+
+from casebridge.common.auth import Principal
+from casebridge.common.db import make_engine, make_sessionmaker
+from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.common.devstack import NatsServer
+from casebridge.common.events.models import OutboxMessage
+from casebridge.common.testing.harness import committed_client
+from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.common.testing.tokens import TokenFactory
+from casebridge.intake.complaints import Draft, LoggedComplaint
+from casebridge.intake.main import create_app
+from casebridge.intake.models import Complaint, IdempotencyRecord, Person
+from casebridge.intake.recorder import Recorder
+from casebridge.intake.schemas.complaints import ComplaintCreate
+from casebridge.intake.settings import Settings
+
+from .conftest import ALL_SCOPES, COUNCIL, Intake, seed_areas
+from .helpers import complaint, count
+
+
+@pytest.fixture
+async def committed(
+    migrated_database: MigratedDatabase, nats_server: NatsServer, tokens: TokenFactory
+) -> AsyncIterator[tuple[Intake, Any]]:
+    url = await migrated_database("intake")
+    settings = Settings(database_url=url, nats_url=nats_server.url, log_json=False)
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        await seed_areas(session)
+        await session.commit()
+    app = create_app(settings)
+    async with committed_client(lambda _: app, settings, tokens) as client:
+        yield (
+            Intake(client, sessions, tokens, settings, ALL_SCOPES, COUNCIL, DEMO_AREA_ID),
+            app,
+        )
+    await engine.dispose()
+
+
+def caller_body(n: int) -> dict[str, Any]:
+    """A complaint from the n-th of many different new complainants."""
+    details = {"name": f"Caller {n}", "email": f"caller{n}@example.org"}
+    return complaint(complainant={"details": details, "match": "new"})
+
+
+async def test_complaints_of_one_moment_share_a_transaction(
+    committed: tuple[Intake, Any],
+) -> None:
+    intake, app = committed
+    recorder: Recorder = app.state.recorder
+    answers = await asyncio.gather(
+        *(
+            intake.client.post("/complaints", json=caller_body(n), headers=intake.auth())
+            for n in range(40)
+        )
+    )
+    assert [a.status_code for a in answers] == [201] * 40
+    references = {a.json()["reference"] for a in answers}
+    assert len(references) == 40
+    assert recorder.batches < 40  # some shared a commit
+    assert await count(intake, Complaint) == 40
+    assert await count(intake, Person) == 40
+    assert await count(intake, OutboxMessage) == 40
+
+
+async def test_a_complaint_that_cannot_be_logged_fails_alone(
+    committed: tuple[Intake, Any],
+) -> None:
+    intake, _ = committed
+    first = await intake.client.post("/complaints", json=complaint(), headers=intake.auth())
+    assert first.status_code == 201
+    # Same name and postcode, nothing strong: an uncertain match, in the middle of others.
+    uncertain = complaint(complainant={"details": {"name": "Ann Example", "postcode": "SW1A 1AA"}})
+    key = {**intake.auth(), "Idempotency-Key": "uncertain-1"}
+    bodies = [caller_body(n) for n in range(10)]
+    answers = await asyncio.gather(
+        *(intake.client.post("/complaints", json=b, headers=intake.auth()) for b in bodies[:5]),
+        intake.client.post("/complaints", json=uncertain, headers=key),
+        *(intake.client.post("/complaints", json=b, headers=intake.auth()) for b in bodies[5:]),
+    )
+    statuses = [a.status_code for a in answers]
+    assert statuses == [201] * 5 + [409] + [201] * 5
+    assert answers[5].json()["error"] == "person_match_uncertain"
+    assert await count(intake, Complaint) == 11
+    # Its key was released with it: the handler's corrected retry is a first attempt.
+    assert await count(intake, IdempotencyRecord) == 0
+    chosen = complaint(complainant={"person_id": first.json()["person_id"]})
+    retry = await intake.client.post("/complaints", json=chosen, headers=key)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["match"] == "chosen"
+
+
+async def test_the_same_key_at_the_same_moment_logs_once(
+    committed: tuple[Intake, Any],
+) -> None:
+    intake, _ = committed
+    headers = {**intake.auth(), "Idempotency-Key": "double-click"}
+    answers = await asyncio.gather(
+        *(intake.client.post("/complaints", json=complaint(), headers=headers) for _ in range(5))
+    )
+    assert [a.status_code for a in answers] == [201] * 5
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 4
+    assert await count(intake, Complaint) == 1
+
+
+def draft(n: int, respond: Any = None) -> Draft:
+    principal = Principal(
+        subject="handler", client_id="desk", agency_id=COUNCIL, area_id=DEMO_AREA_ID,
+        scopes=frozenset({"complaints:write"}),
+    )  # fmt: skip
+
+    def created(logged: LoggedComplaint, _how: str | None) -> Response:
+        return Response(logged.reference, status_code=201)
+
+    return Draft(principal, ComplaintCreate.model_validate(caller_body(n)), respond or created)
+
+
+async def test_a_batch_that_breaks_is_retried_one_complaint_at_a_time(
+    committed: tuple[Intake, Any],
+) -> None:
+    """A failure that is not a complaint's own (here a bug in one caller's response) fails
+    that complaint alone, and the rest of its batch is logged."""
+    intake, app = committed
+    recorder: Recorder = app.state.recorder
+
+    def broken(_logged: LoggedComplaint, _how: str | None) -> Response:
+        raise RuntimeError("a bug in this caller's presenter")
+
+    drafts = [draft(n) for n in range(6)] + [draft(6, broken)] + [draft(n) for n in range(7, 12)]
+    answers = await asyncio.gather(*(recorder.log(d) for d in drafts), return_exceptions=True)
+    assert isinstance(answers.pop(6), RuntimeError)
+    assert all(isinstance(a, Response) and a.status_code == 201 for a in answers)
+    assert await count(intake, Complaint) == 11
+
+
+async def test_a_caller_that_hangs_up_still_has_its_complaint_logged(
+    committed: tuple[Intake, Any],
+) -> None:
+    intake, app = committed
+    recorder: Recorder = app.state.recorder
+    waiting = asyncio.create_task(recorder.log(draft(1)))
+    await asyncio.sleep(0)  # handed over
+    waiting.cancel()
+    await recorder.stop()  # logs what was handed over, then stops
+    async with intake.sessions() as session:
+        logged = await session.scalar(select(func.count()).select_from(Complaint))
+    assert logged == 1
+    recorder.start()
