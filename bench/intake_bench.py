@@ -47,8 +47,8 @@ import httpx
 import phonenumbers
 from fastapi import FastAPI
 from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy import DateTime, String, Text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -56,7 +56,7 @@ from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, 
 from casebridge.common.devstack import free_port
 from casebridge.common.testing.harness import migrate
 from casebridge.common.testing.tokens import TokenFactory
-from casebridge.intake.people import match_statement
+from casebridge.intake.people import match_statement, probe
 from casebridge.intake.schemas.people import PersonDetails
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,23 +171,27 @@ async def explain(url: str) -> None:
         date_of_birth=datetime(1940, 2, 12).date(),
         postcode="SW3 2AB",
     )
-    statement = match_statement(DEMO_AREA_ID, details)
-    assert statement is not None
-    sql = str(
-        statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-    )
+    newcomer = PersonDetails(name="Someone New", email="someone.new@example.org")
+    probes = [probe(0, DEMO_AREA_ID, details), probe(1, DEMO_AREA_ID, newcomer)]
     conn = await asyncpg.connect(plain(url))
     try:
         person_id = await conn.fetchval("SELECT id FROM person WHERE phone = '+447911000042'")
-        for title, query in [
-            ("matching (every identifier given: phone, e-mail, name+dob, name+postcode)", sql),
+        # The statements use :name parameters (SQLAlchemy text); asyncpg wants $1.
+        matching = match_statement().text.replace(":probes", "$1")
+        for title, query, args in [
+            (
+                "matching a batch of 2 (every identifier given; an e-mail alone) and drawing "
+                "their reference numbers",
+                matching,
+                [to_json(probes).decode()],
+            ),
             (
                 "repeat-victim count (part of the write statement)",
                 "SELECT count(DISTINCT incident_id) FROM complaint"
                 " WHERE person_id = $1 AND reported_at >= now() - interval '3 months'",
+                [person_id],
             ),
         ]:
-            args = [person_id] if "$1" in query else []
             plan = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {query}", *args)
             print(f"{title}:\n  " + "\n  ".join(r[0] for r in plan))
     finally:

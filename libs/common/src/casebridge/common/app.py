@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -98,6 +99,11 @@ def create_service_app(
         app.state.token_verifier = TokenVerifier.from_settings(settings)
         for hook in on_startup:
             await hook(app)
+        # Everything loaded so far (modules, metadata, phone number tables, configuration)
+        # lives as long as the process: keep it out of the collector's way. Without this a
+        # full collection walked it every second or so under load, stopping every request
+        # in flight for ~65 ms (measured with bench/intake_bench.py) to free nothing.
+        gc.freeze()
         try:
             yield
         finally:

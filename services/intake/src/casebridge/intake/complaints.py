@@ -216,7 +216,8 @@ def _stage(
     batch.witness += [{"complaint_id": complaint.id, **asdict(w)} for w in complaint.witnesses]
     event = logged_event(complaint, found.kind if found else None)
     batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
-    if found is not None:
+    if found is not None and found.new_row is None and not found.repeat_victim:
+        # Only a log that is kept and not marked yet may cross the repeat-victim rule now.
         recording.repeat_since(batch.counts, found.id, since)
 
 
@@ -230,8 +231,8 @@ async def _mark_repeat_victims(
     complaints before it."""
     seen: dict[UUID, int] = {}
     for found, (complaint, since), area in logged:
-        if found is None:
-            continue
+        if found is None or found.id not in earlier:
+            continue  # anonymous, a new log, or one already marked
         if complaint.reported_at >= since:
             seen[found.id] = seen.get(found.id, 0) + 1
         rule = area.config.repeat_victim

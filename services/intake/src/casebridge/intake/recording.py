@@ -119,10 +119,10 @@ async def write(session: AsyncSession, batch: Batch) -> dict[UUID, int]:
 
 
 def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> dict[str, Any]:
-    """The outbox row `casebridge.common.events.outbox.add` stages, as plain values."""
+    """The outbox row `casebridge.common.events.outbox.add` stages, as plain values (its
+    payload the envelope, serialised with the rest of the batch's document)."""
     envelope = outbox.envelope_for(event, area_id=area_id)
-    values = outbox.row(envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
-    return values | {"payload": envelope}
+    return outbox.row(envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
 
 
 def repeat_since(counts: list[Mapping[str, Any]], person_id: UUID, since: datetime) -> None:

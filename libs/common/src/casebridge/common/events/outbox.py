@@ -43,14 +43,15 @@ def envelope_for(event: Contract, *, area_id: UUID) -> Envelope:
 
 
 def row(envelope: Envelope, *, aggregate_type: str, aggregate_id: UUID | str) -> dict[str, Any]:
-    """The outbox row's values; for a caller that writes it in its own INSERT statement."""
+    """The outbox row's values, its payload still the envelope (serialised by whoever
+    writes the row: the ORM below, or a caller's own INSERT statement)."""
     return {
         "id": envelope.id,
         "subject": envelope.subject,
         "event_type": envelope.type,
         "aggregate_type": aggregate_type,
         "aggregate_id": str(aggregate_id),
-        "payload": envelope.model_dump(mode="json"),
+        "payload": envelope,
     }
 
 
@@ -67,6 +68,5 @@ def add_envelope(
     session: AsyncSession, envelope: Envelope, *, aggregate_type: str, aggregate_id: UUID | str
 ) -> None:
     """Stage an already-built envelope (e.g. a partner delivery on its own subject)."""
-    session.add(
-        OutboxMessage(**row(envelope, aggregate_type=aggregate_type, aggregate_id=aggregate_id))
-    )
+    values = row(envelope, aggregate_type=aggregate_type, aggregate_id=aggregate_id)
+    session.add(OutboxMessage(**values | {"payload": envelope.model_dump(mode="json")}))
