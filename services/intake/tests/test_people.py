@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic_core import to_json
@@ -9,7 +9,7 @@ from sqlalchemy import text
 from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.intake.models import Complaint, Person, PersonMerge
 from casebridge.intake.people import match_statement, probe
-from casebridge.intake.schemas.people import PersonDetails
+from casebridge.intake.schemas.people import Complainant, PersonDetails
 
 from .conftest import POLICE, Intake
 from .helpers import complaint, count, events, log, person
@@ -175,6 +175,7 @@ async def test_third_incident_in_three_months_marks_repeat_victim(intake: Intake
     (event,) = await events(intake, "intake.person.repeat_victim_marked.v1")
     assert event["person_id"] == first["person_id"]
     assert event["incidents"] == 3
+    assert len(event["complaint_ids"]) == 4  # four complaints, three incidents
     assert event["rule"] == "3 incidents in 3 months"
     got = (await intake.client.get(f"/people/{first['person_id']}", headers=intake.auth())).json()
     assert got["repeat_victim"] is True
@@ -217,7 +218,11 @@ async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
         postcode="SW1A 1AA",
     )
     other = PersonDetails(name="Bob Other", email="bob@x.org")
-    probes = [probe(0, DEMO_AREA_ID, details), probe(1, DEMO_AREA_ID, other)]
+    since = datetime(2026, 8, 22, tzinfo=UTC)
+    probes = [
+        probe(0, DEMO_AREA_ID, Complainant(details=details), since),
+        probe(1, DEMO_AREA_ID, Complainant(details=other), since),
+    ]
     async with intake.sessions() as session:
         # A realistic spread of values (and statistics) so the planner has a real choice.
         await session.execute(
@@ -235,7 +240,10 @@ async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
         rows = await session.execute(explain, {"probes": to_json(probes).decode()})
         plan = "\n".join(row[0] for row in rows)
     assert "Seq Scan" not in plan, plan
-    # Four branches, four index scans (name + postcode may use either index it leads with).
+    # Four identifier branches, four index scans (name + postcode may use either index it
+    # leads with); a chosen log by its key; recent complaints by person and time.
     assert plan.count("Index Scan using ix_person_match_") == 4, plan
+    assert "Index Scan using pk_person" in plan, plan
+    assert "ix_complaint_person_reported" in plan, plan
     for index in ("phone", "email", "name_dob"):
         assert f"ix_person_match_{index}" in plan, plan

@@ -162,3 +162,28 @@ async def test_a_caller_that_hangs_up_still_has_its_complaint_logged(
         logged = await session.scalar(select(func.count()).select_from(Complaint))
     assert logged == 1
     recorder.start()
+
+
+async def test_complaints_crossing_the_repeat_victim_rule_together_mark_once(
+    committed: tuple[Intake, Any],
+) -> None:
+    intake, _ = committed
+    caller = complaint(complainant={"details": {"name": "Ann Example", "phone": "07911 123456"}})
+    for _ in range(2):
+        assert (
+            await intake.client.post("/complaints", json=caller, headers=intake.auth())
+        ).status_code == 201
+    answers = await asyncio.gather(
+        *(intake.client.post("/complaints", json=caller, headers=intake.auth()) for _ in range(3))
+    )
+    assert [a.status_code for a in answers] == [201] * 3
+    async with intake.sessions() as session:
+        marks = list(
+            await session.scalars(
+                select(OutboxMessage.payload).where(
+                    OutboxMessage.event_type == "intake.person.repeat_victim_marked.v1"
+                )
+            )
+        )
+    assert len(marks) == 1
+    assert marks[0]["data"]["incidents"] == 3

@@ -56,6 +56,11 @@ def make_engine(settings: BaseServiceSettings, **kwargs: object) -> AsyncEngine:
         "server_settings": {
             "statement_timeout": str(settings.database_statement_timeout_ms),
             "application_name": f"casebridge-{settings.service_name}",
+            # Every statement here is short. The planner's estimate for a statement over a
+            # JSON batch (100 rows assumed per function) crossed jit_above_cost, and
+            # compiling it took 16 ms to save nothing: the matching statement for 5
+            # complaints ran in 17 ms with JIT, 0.6 ms without.
+            "jit": "off",
         }
     }
     return create_async_engine(

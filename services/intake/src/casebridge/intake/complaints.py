@@ -25,7 +25,6 @@ from casebridge.intake.idempotency import Claim
 from casebridge.intake.models import AgencyReference, Complaint
 from casebridge.intake.references import looks_like_reference, make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
-from casebridge.intake.schemas.people import PersonDetails
 from casebridge.intake.visibility import visible_complaints
 
 WITH_DETAILS = (
@@ -142,9 +141,13 @@ async def log_complaints(
         if (claim.caller, claim.key) not in claimed:
             outcomes[i] = await idempotency.replay(session, claim)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    matched = await people.match_many(
-        session, [people.probe(i, drafts[i].principal.area_id, _details(drafts[i])) for i in todo]
-    )
+    now = utcnow()
+    since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
+    probes = [
+        people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
+        for i in todo
+    ]
+    matched = await people.match_many(session, probes)
     found: dict[int, people.Found] = {}
     for i in todo:
         complainant = drafts[i].data.complainant
@@ -161,36 +164,22 @@ async def log_complaints(
             outcomes[i] = error
     batch = recording.Batch()
     logged = [i for i in todo if outcomes[i] is None]
-    sequences = [matched[i].sequence for i in logged]
-    made: dict[int, tuple[LoggedComplaint, datetime]] = {}
-    for i, sequence in zip(logged, sequences, strict=True):
+    for i in logged:
         draft, area, who = drafts[i], served[i], found.get(i)
-        complaint = _new_complaint(draft, area, sequence, who)
-        since = people.repeat_window_start(area.config.repeat_victim, complaint.created_at)
-        _stage(batch, complaint, area, who, since)
+        complaint = _new_complaint(draft, area, matched[i].sequence, who)
+        _stage(batch, complaint, area, who)
+        _count_towards_repeat_victim(batch, complaint, area, who, since[i])
         response = draft.respond(complaint, who.how if who else None)
         if draft.idempotency is not None:
             batch.responses.append(idempotency.stored(draft.idempotency, response))
-        made[i] = (complaint, since)
         outcomes[i] = response
     batch.released = [
         idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
     ]
-    earlier = await recording.write(session, batch)
-    await _mark_repeat_victims(
-        session, [(found.get(i), made[i], served[i]) for i in logged], earlier
-    )
+    await recording.write(session, batch)
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(drafts)
     return done
-
-
-def _details(draft: Draft) -> PersonDetails | None:
-    """The identifiers to match the complainant on (None: anonymous, or a chosen log)."""
-    complainant = draft.data.complainant
-    if complainant is None or complainant.person_id is not None:
-        return None
-    return complainant.details
 
 
 def _stage(
@@ -198,7 +187,6 @@ def _stage(
     complaint: LoggedComplaint,
     area: ServedArea,
     found: people.Found | None,
-    since: datetime,
 ) -> None:
     """Add a complaint's rows (and its log's, if new) to the batch."""
     if found is not None and found.new_row is not None:
@@ -207,37 +195,41 @@ def _stage(
         {"id": complaint.incident_id, "area_id": area.id, "created_at": complaint.created_at}
     )
     batch.complaint.append(complaint.row())
-    batch.reference += [
-        {"complaint_id": complaint.id, **asdict(r)} for r in complaint.agency_references
-    ]
-    batch.perpetrator += [
-        {"complaint_id": complaint.id, **asdict(p)} for p in complaint.perpetrators
-    ]
-    batch.witness += [{"complaint_id": complaint.id, **asdict(w)} for w in complaint.witnesses]
+    owner = {"complaint_id": complaint.id}
+    batch.reference += [owner | asdict(r) for r in complaint.agency_references]
+    batch.perpetrator += [owner | asdict(p) for p in complaint.perpetrators]
+    batch.witness += [owner | asdict(w) for w in complaint.witnesses]
     event = logged_event(complaint, found.kind if found else None)
     batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
-    if found is not None and found.new_row is None and not found.repeat_victim:
-        # Only a log that is kept and not marked yet may cross the repeat-victim rule now.
-        recording.repeat_since(batch.counts, found.id, since)
 
 
-async def _mark_repeat_victims(
-    session: AsyncSession,
-    logged: list[tuple[people.Found | None, tuple[LoggedComplaint, datetime], ServedArea]],
-    earlier: dict[UUID, int],
+def _count_towards_repeat_victim(
+    batch: recording.Batch,
+    complaint: LoggedComplaint,
+    area: ServedArea,
+    found: people.Found | None,
+    since: datetime,
 ) -> None:
-    """Apply the repeat-victim rule where this batch may have crossed it: each complaint is
-    an incident of its own, counted after the complainant's earlier ones and the batch's
-    complaints before it."""
-    seen: dict[UUID, int] = {}
-    for found, (complaint, since), area in logged:
-        if found is None or found.id not in earlier:
-            continue  # anonymous, a new log, or one already marked
-        if complaint.reported_at >= since:
-            seen[found.id] = seen.get(found.id, 0) + 1
-        rule = area.config.repeat_victim
-        if earlier.get(found.id, 0) + seen.get(found.id, 0) >= rule.complaints:
-            await people.mark_if_repeat_victim(session, found=found, rule=rule)
+    """Apply the area's repeat-victim rule to a kept log not marked yet: this complaint is
+    an incident of its own, counted after the log's recent ones (as matching read them)
+    and the batch's complaints before it. The mark and its event go with the batch."""
+    if found is None or found.new_row is not None or found.repeat_victim:
+        return
+    if found.id in batch.marked_people:
+        return
+    recent, incidents = batch.recent.get(
+        found.id, (found.recent_complaints, found.recent_incidents)
+    )
+    if complaint.reported_at >= since:
+        recent, incidents = (*recent, complaint.id), incidents + 1
+    batch.recent[found.id] = (recent, incidents)
+    rule = area.config.repeat_victim
+    if incidents < rule.complaints:
+        return
+    now = utcnow()
+    batch.marked.append({"id": found.id, "repeat_victim_at": now})
+    event = people.repeat_victim_marked(found.id, recent, incidents, rule, now)
+    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=found.id))
 
 
 def _new_complaint(

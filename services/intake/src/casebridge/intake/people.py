@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -56,6 +57,10 @@ class Found:
     how: MatchHow
     repeat_victim: bool = False
     new_row: dict[str, Any] | None = None
+    # A kept log not marked yet: its complaints reported since the repeat-victim window
+    # opened, and how many distinct incidents they are.
+    recent_complaints: tuple[UUID, ...] = ()
+    recent_incidents: int = 0
 
 
 def _score(person: Candidate, details: PersonDetails) -> Scored:
@@ -92,24 +97,28 @@ def _score(person: Candidate, details: PersonDetails) -> Scored:
 
 # One branch per identifier, each an equality on (area_id, column) that its own
 # ix_person_match_* index serves (a NULL identifier finds nothing); UNION ALL keeps the
-# planner from scanning an area.
+# planner from scanning an area. The last branch fetches a log the caller chose by id.
 MATCH_ARMS = {
     "phone": "p.phone = q.phone",
     "email": "p.email = q.email",
     "name_dob": "p.name_norm = q.name_norm AND p.date_of_birth = q.date_of_birth",
     "name_postcode": "p.postcode = q.postcode AND p.name_norm = q.name_norm",
+    "chosen": "p.id = q.person_id",
 }
 _PROBE_COLUMNS = (
-    "i int, area_id uuid, name_norm text, phone text, email text, date_of_birth date, postcode text"
+    "i int, area_id uuid, person_id uuid, name_norm text, phone text, email text,"
+    " date_of_birth date, postcode text, since timestamptz"
 )
 
 
 @cache
 def match_statement() -> TextClause:
     """A batch's complaints matched in one statement: a probe per complaint (its position
-    `i` and its complainant's identifiers, from one JSON document) draws the complaint's
-    reference number and is joined laterally to the people its identifiers find (a probe
-    without identifiers, or without a match, is one row with NULL person columns)."""
+    `i`, its complainant's identifiers and the start of the repeat-victim window, from one
+    JSON document) draws the complaint's reference number and is joined laterally to the
+    people its identifiers find (a probe without identifiers, or without a match, is one
+    row with NULL person columns). For each person not yet marked a repeat victim, the
+    same row carries their complaints since the window opened and their distinct incidents."""
     arms = "\n  UNION ALL\n  ".join(
         f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
         f" AND p.merged_into_id IS NULL AND {condition} LIMIT {MAX_CANDIDATES * 2})"
@@ -119,18 +128,28 @@ def match_statement() -> TextClause:
     return text(
         "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
         f" FROM jsonb_to_recordset(CAST(:probes AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
-        f"SELECT q.i, q.reference_sequence, found.* FROM q LEFT JOIN LATERAL (\n  {arms}\n)"
-        " AS found ON true"
+        "SELECT q.i, q.reference_sequence, found.*, recent.complaints AS recent_complaints,"
+        " recent.incidents AS recent_incidents\n"
+        f"FROM q LEFT JOIN LATERAL (\n  {arms}\n) AS found ON true\n"
+        "LEFT JOIN LATERAL (SELECT array_agg(c.id) AS complaints,"
+        " count(DISTINCT c.incident_id) AS incidents FROM complaint AS c"
+        " WHERE c.person_id = found.id AND c.reported_at >= q.since"
+        " AND found.repeat_victim_at IS NULL) AS recent ON true"
     )
 
 
-def probe(i: int, area_id: UUID, details: PersonDetails | None) -> dict[str, Any]:
+def probe(
+    i: int, area_id: UUID, complainant: Complainant | None, since: datetime | None = None
+) -> dict[str, Any]:
     """What the matching statement looks for, for the complaint at position `i`."""
-    if details is None:
-        return {"i": i, "area_id": area_id}
-    return {
-        "i": i,
-        "area_id": area_id,
+    found: dict[str, Any] = {"i": i, "area_id": area_id, "since": since}
+    if complainant is None:
+        return found
+    if complainant.person_id is not None:
+        return found | {"person_id": complainant.person_id}
+    details = complainant.details
+    assert details is not None
+    return found | {
         "name_norm": normalise.name(details.name),
         "phone": details.phone,
         "email": details.email,
@@ -179,11 +198,12 @@ async def resolve_complainant(
     """Find the complainant's log before making one, among the candidates matching found:
     a certain match attaches, an uncertain one raises MatchUncertain with ranked candidates
     (only people the caller may see), no match creates (the new log is written with the
-    complaint). `match: new` creates without asking; a chosen `person_id` is checked."""
+    complaint). `match: new` creates without asking; a chosen `person_id` must be a log
+    the caller may see."""
     if complainant.person_id is not None:
         person = await get_person(session, principal=principal, person_id=complainant.person_id)
-        chosen = person.repeat_victim_at is not None
-        return Found(person.id, person.kind, "chosen", repeat_victim=chosen)
+        row = next((c for c in candidates if c.id == person.id), None)
+        return _kept(person.id, person.kind, "chosen", person.repeat_victim_at, row)
     details = complainant.details
     assert details is not None
     scored = [_score(p, details) for p in candidates]
@@ -192,16 +212,29 @@ async def resolve_complainant(
         match = certain[0].person
         if _completes(match, details):
             _complete(await _person(session, match.id), details)
-        marked = match.repeat_victim_at is not None
-        return Found(match.id, match.kind, "attached", repeat_victim=marked)
+        return _kept(match.id, match.kind, "attached", match.repeat_victim_at, match)
     if complainant.match == "ask":
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
         visible = await _visible_ids(session, principal, [s.person.id for s in ranked])
         shown = [s for s in ranked if s.person.id in visible][:MAX_CANDIDATES]
         if shown:
             raise MatchUncertain(_candidates_detail(shown))
-    row = new_person_row(principal.area_id, details)
-    return Found(row["id"], row["kind"], "created", new_row=row)
+    new = new_person_row(principal.area_id, details)
+    return Found(new["id"], new["kind"], "created", new_row=new)
+
+
+def _kept(
+    person_id: UUID, kind: str, how: MatchHow, marked: datetime | None, row: Candidate | None
+) -> Found:
+    if marked is not None or row is None:
+        return Found(person_id, kind, how, repeat_victim=marked is not None)
+    return Found(
+        person_id,
+        kind,
+        how,
+        recent_complaints=tuple(row.recent_complaints or ()),
+        recent_incidents=int(row.recent_incidents or 0),
+    )
 
 
 def _candidates_detail(shown: list[Scored]) -> dict[str, object]:
@@ -244,17 +277,6 @@ async def _person(session: AsyncSession, person_id: UUID) -> Person:
     person = await session.get(Person, person_id)
     assert person is not None
     return person
-
-
-async def mark_if_repeat_victim(
-    session: AsyncSession, *, found: Found, rule: RepeatVictimRule
-) -> bool:
-    """Apply the repeat-victim rule to a log that was already kept."""
-    if found.new_row is not None or found.repeat_victim:
-        return False
-    return await apply_repeat_victim_rule(
-        session, person=await _person(session, found.id), rule=rule
-    )
 
 
 def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
@@ -319,15 +341,26 @@ async def apply_repeat_victim_rule(
     if len(incidents) < rule.complaints:
         return False
     person.repeat_victim_at = now
-    event = RepeatVictimMarked(
-        person_id=person.id,
-        complaint_ids=[row.id for row in rows],
-        incidents=len(incidents),
+    event = repeat_victim_marked(person.id, [row.id for row in rows], len(incidents), rule, now)
+    outbox.add(session, event, area_id=person.area_id, aggregate_id=person.id)
+    return True
+
+
+def repeat_victim_marked(
+    person_id: UUID,
+    complaint_ids: Sequence[UUID],
+    incidents: int,
+    rule: RepeatVictimRule,
+    now: datetime,
+) -> RepeatVictimMarked:
+    """The announcement of a repeat-victim mark, with the complaints that made it."""
+    return RepeatVictimMarked(
+        person_id=person_id,
+        complaint_ids=list(complaint_ids),
+        incidents=incidents,
         rule=f"{rule.complaints} incidents in {rule.months} months",
         marked_at=now,
     )
-    outbox.add(session, event, area_id=person.area_id, aggregate_id=person.id)
-    return True
 
 
 async def merge_people(

@@ -1,8 +1,7 @@
 """How logged complaints reach the database: a whole batch in ONE statement. The new logs,
 incidents, complaints, their agency references, perpetrators and witnesses, the outbox
-rows, the idempotency records' first responses (and the release of keys whose request
-failed) are data-modifying CTEs of one statement, and the same statement counts each
-complainant's earlier incidents for the repeat-victim rule.
+rows, repeat-victim marks, the idempotency records' first responses (and the release of
+keys whose request failed) are data-modifying CTEs of one statement.
 
 The rows travel as ONE JSON document, unpacked by `jsonb_populate_recordset` into each
 table's own row type, so the statement text never changes with the batch's size or shape:
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from typing import Any, cast
 from uuid import UUID
@@ -71,8 +69,19 @@ class Batch:
     # claimed by requests that failed (caller, key), released for a retry.
     responses: list[Mapping[str, Any]] = field(default_factory=list)
     released: list[Mapping[str, Any]] = field(default_factory=list)
-    # Whose earlier incidents to count: (person_id, since).
-    counts: list[Mapping[str, Any]] = field(default_factory=list)
+    # Logs marked repeat victims: (id, repeat_victim_at).
+    marked: list[Mapping[str, Any]] = field(default_factory=list)
+    # Not written: each log's recent complaints and incidents as the batch counts them.
+    recent: dict[UUID, tuple[tuple[UUID, ...], int]] = field(default_factory=dict)
+
+    @property
+    def marked_people(self) -> set[UUID]:
+        return {row["id"] for row in self.marked}
+
+    def document(self) -> str:
+        """The rows to write, as the statement's one JSON document."""
+        rows = {key: value for key, value in self.__dict__.items() if key != "recent"}
+        return to_json(rows).decode()
 
 
 # The statements below are put together from table and column names of the models (never
@@ -89,12 +98,13 @@ def _insert(key: str, table: Table, columns: Sequence[str] | None) -> str:
 
 @cache
 def write_statement() -> TextClause:
-    """The batch's one statement; its rows are (person_id, incidents): each counted
-    complainant's distinct incidents since `since`, BEFORE this batch (a statement does
-    not see its own CTEs' rows)."""
+    """The batch's one statement."""
     ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)"]
     ctes += [_insert(key, table, columns) for key, table, columns in _TABLES]
     ctes += [
+        "marked AS (UPDATE person AS p SET repeat_victim_at = x.repeat_victim_at"
+        " FROM doc, jsonb_populate_recordset(NULL::person, doc.d -> 'marked') AS x"
+        " WHERE p.id = x.id AND p.repeat_victim_at IS NULL)",
         f"stored AS (UPDATE {_IDEMPOTENCY} AS r SET status_code = x.status_code,"  # noqa: S608
         " media_type = x.media_type, body = x.body"
         f" FROM doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'responses') AS x"
@@ -103,19 +113,12 @@ def write_statement() -> TextClause:
         f" USING doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'released') AS x"
         " WHERE r.caller = x.caller AND r.key = x.key)",
     ]
-    return text(
-        "WITH " + ",\n".join(ctes) + "\nSELECT x.person_id, (SELECT count(DISTINCT c.incident_id)"  # noqa: S608
-        " FROM complaint AS c WHERE c.person_id = x.person_id AND c.reported_at >= x.since)"
-        " FROM doc, jsonb_to_recordset(doc.d -> 'counts') AS x(person_id uuid, since timestamptz)"
-    )
+    return text("WITH " + ",\n".join(ctes) + "\nSELECT 1")
 
 
-async def write(session: AsyncSession, batch: Batch) -> dict[UUID, int]:
-    """Write the batch in the session's transaction (never committed here) and return each
-    counted complainant's distinct incidents before it (absent: none)."""
-    document = to_json(batch.__dict__).decode()
-    rows = await session.execute(write_statement(), {"doc": document})
-    return {row[0]: int(row[1]) for row in rows}
+async def write(session: AsyncSession, batch: Batch) -> None:
+    """Write the batch in the session's transaction (never committed here)."""
+    await session.execute(write_statement(), {"doc": batch.document()})
 
 
 def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> dict[str, Any]:
@@ -123,9 +126,3 @@ def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> d
     payload the envelope, serialised with the rest of the batch's document)."""
     envelope = outbox.envelope_for(event, area_id=area_id)
     return outbox.row(envelope, aggregate_type=event.aggregate_type, aggregate_id=aggregate_id)
-
-
-def repeat_since(counts: list[Mapping[str, Any]], person_id: UUID, since: datetime) -> None:
-    """Ask the statement to count this complainant's earlier incidents (once per person)."""
-    if not any(c["person_id"] == person_id for c in counts):
-        counts.append({"person_id": person_id, "since": since})
