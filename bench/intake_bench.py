@@ -179,8 +179,7 @@ async def explain(url: str) -> None:
     ]
     conn = await asyncpg.connect(plain(url))
     try:
-        # The statements use :name parameters (SQLAlchemy text); asyncpg wants $1.
-        matching = match_statement().text.replace(":probes", "$1")
+        matching = match_statement()
         for title, query, args in [
             (
                 "matching a batch of 2 (every identifier given; an e-mail alone) and drawing "

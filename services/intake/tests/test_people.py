@@ -236,8 +236,9 @@ async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
             {"a": DEMO_AREA_ID},
         )
         await session.execute(text("ANALYZE person"))
-        explain = text(f"EXPLAIN {match_statement().text}")
-        rows = await session.execute(explain, {"probes": to_json(probes).decode()})
+        connection = await session.connection()
+        explain = f"EXPLAIN {match_statement()}"
+        rows = await connection.exec_driver_sql(explain, (to_json(probes).decode(),))
         plan = "\n".join(row[0] for row in rows)
     assert "Seq Scan" not in plan, plan
     # Four identifier branches, four index scans (name + postcode may use either index it

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
@@ -120,6 +121,7 @@ def create_service_app(
         docs_url="/docs" if settings.expose_docs else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.expose_docs else None,
+        telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -129,6 +131,13 @@ def create_service_app(
     _install_middleware(app, settings)
     return app
 
+
+TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 SECURITY_HEADERS = (
     ("x-content-type-options", "nosniff"),

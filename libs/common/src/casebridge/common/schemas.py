@@ -12,13 +12,20 @@ T = TypeVar("T")
 INT32_MAX = 2**31 - 1
 
 
+_CONTAINERS = (list, tuple, set, frozenset)
+
+
 def _reject_nul(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    if isinstance(value, list | tuple | set | frozenset):
+    # Exact type checks: this runs for every field of every input model, and most values
+    # (numbers, enums, dates, nested models) are none of these.
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+    elif kind in _CONTAINERS:
         for item in value:
             _reject_nul(item)
-    if isinstance(value, dict):
+    elif kind is dict:
         for key, item in value.items():
             _reject_nul(key)
             _reject_nul(item)

@@ -38,6 +38,10 @@ class BaseServiceSettings(BaseSettings):
     token_leeway_seconds: int = Field(default=30, ge=0, le=60)
     jwks_refresh_cooldown_seconds: float = 30.0
     jwks_max_age_seconds: float = 300.0
+    # FastAPI's own OpenTelemetry spans and metrics (exported when an OpenTelemetry SDK is
+    # configured, e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true). Off by default: /metrics and the
+    # JSON logs are the services' observability, and the check costs every request.
+    opentelemetry: bool = False
     token_remember_seconds: float = Field(
         default=60.0, ge=0, description="how long a verified token is not verified again"
     )

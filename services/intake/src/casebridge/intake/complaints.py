@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import Response
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -120,14 +121,19 @@ class Draft:
 
 
 async def log_complaints(
-    session: AsyncSession, drafts: Sequence[Draft], areas: AreaDirectory
+    session: AsyncSession,
+    driver: asyncpg.Connection[Any],
+    drafts: Sequence[Draft],
+    areas: AreaDirectory,
 ) -> list[Response | AppError]:
     """Record complaints on their complainants' logs and give each a reference at once; the
     ComplaintLogged events (and repeat-victim marks, if due) commit with them. The REST
     route and Open311 both come here, through the recorder, which batches the calls of
     the moment into one transaction. A complaint that cannot be logged (an uncertain match,
     a reused idempotency key, an unknown area) fails alone: its place in the answer holds
-    the error, and the others are logged."""
+    the error, and the others are logged. The two statements every complaint needs run on
+    `driver`, the session's own connection, in the same transaction; the rarer steps
+    (a chosen log, an uncertain match, a retried key) use the session."""
     outcomes: list[Response | AppError | None] = [None] * len(drafts)
     served: dict[int, ServedArea] = {}
     for i, draft in enumerate(drafts):
@@ -147,7 +153,7 @@ async def log_complaints(
         people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
         for i in todo
     ]
-    matched = await people.match_many(session, probes)
+    matched = await people.match_many(driver, probes)
     found: dict[int, people.Found] = {}
     for i in todo:
         complainant = drafts[i].data.complainant
@@ -176,7 +182,7 @@ async def log_complaints(
     batch.released = [
         idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
     ]
-    await recording.write(session, batch)
+    await recording.write(driver, batch)
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(drafts)
     return done

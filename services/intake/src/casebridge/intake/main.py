@@ -8,7 +8,7 @@ from casebridge.common.app import create_service_app
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.recorder import Recorder
-from casebridge.intake.routes import router
+from casebridge.intake.routes import routers
 from casebridge.intake.settings import Settings
 
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Casebridge intake",
         description="Complaints, complaint logs, incidents, risk assessments and references. "
         "Public reporting apps use Open311 GeoReport v2 under /open311/v2/.",
-        routers=[router],
+        routers=routers,
         on_startup=[load_area_configs, start_recorder],
         on_shutdown=[stop_recorder],
     )

@@ -9,8 +9,9 @@ from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
+import asyncpg
 from pydantic_core import to_json
-from sqlalchemy import Row, TextClause, func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -34,9 +35,15 @@ MatchHow = Literal["attached", "created", "chosen"]
 MAX_CANDIDATES = 10
 
 
-# A candidate as the matching statement returns it: the person's columns, read as plain
-# values (no ORM object is built for people who are only looked at).
-Candidate = Row[Any]
+class Candidate(asyncpg.Record):  # type: ignore[misc] # asyncpg ships no types
+    """A person as the matching statement returns it: the person's columns (and recent
+    history), read as plain values; no ORM object is built for people only looked at."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ _PROBE_COLUMNS = (
 
 
 @cache
-def match_statement() -> TextClause:
+def match_statement() -> str:
     """A batch's complaints matched in one statement: a probe per complaint (its position
     `i`, its complainant's identifiers and the start of the repeat-victim window, from one
     JSON document) draws the complaint's reference number and is joined laterally to the
@@ -125,9 +132,9 @@ def match_statement() -> TextClause:
         for condition in MATCH_ARMS.values()
     )
     # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
-    return text(
+    return (
         "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
-        f" FROM jsonb_to_recordset(CAST(:probes AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
+        f" FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
         "SELECT q.i, q.reference_sequence, found.*, recent.complaints AS recent_complaints,"
         " recent.incidents AS recent_incidents\n"
         f"FROM q LEFT JOIN LATERAL (\n  {arms}\n) AS found ON true\n"
@@ -167,13 +174,17 @@ class Matched:
     candidates: list[Candidate]
 
 
-async def match_many(session: AsyncSession, probes: list[dict[str, Any]]) -> dict[int, Matched]:
-    """Each probe's answer, by the probe's position."""
+async def match_many(
+    driver: asyncpg.Connection[Any], probes: list[dict[str, Any]]
+) -> dict[int, Matched]:
+    """Each probe's answer, by the probe's position (run on the driver's connection, in the
+    caller's transaction: the hot path of every complaint)."""
     if not probes:
         return {}
     drawn: dict[int, int] = {}
     found: dict[int, dict[UUID, Candidate]] = {}
-    for row in await session.execute(match_statement(), {"probes": to_json(probes).decode()}):
+    document = to_json(probes).decode()
+    for row in await driver.fetch(match_statement(), document, record_class=Candidate):
         drawn[row.i] = row.reference_sequence
         people = found.setdefault(row.i, {})
         if row.id is not None:

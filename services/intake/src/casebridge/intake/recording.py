@@ -16,9 +16,9 @@ from functools import cache
 from typing import Any, cast
 from uuid import UUID
 
+import asyncpg
 from pydantic_core import to_json
-from sqlalchemy import Table, TextClause, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table
 
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract
@@ -97,9 +97,9 @@ def _insert(key: str, table: Table, columns: Sequence[str] | None) -> str:
 
 
 @cache
-def write_statement() -> TextClause:
+def write_statement() -> str:
     """The batch's one statement."""
-    ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)"]
+    ctes = ["doc AS (SELECT CAST($1 AS jsonb) AS d)"]
     ctes += [_insert(key, table, columns) for key, table, columns in _TABLES]
     ctes += [
         "marked AS (UPDATE person AS p SET repeat_victim_at = x.repeat_victim_at"
@@ -113,12 +113,13 @@ def write_statement() -> TextClause:
         f" USING doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'released') AS x"
         " WHERE r.caller = x.caller AND r.key = x.key)",
     ]
-    return text("WITH " + ",\n".join(ctes) + "\nSELECT 1")
+    return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
 
 
-async def write(session: AsyncSession, batch: Batch) -> None:
-    """Write the batch in the session's transaction (never committed here)."""
-    await session.execute(write_statement(), {"doc": batch.document()})
+async def write(driver: asyncpg.Connection[Any], batch: Batch) -> None:
+    """Write the batch on the driver's connection, in the caller's transaction (never
+    committed here)."""
+    await driver.execute(write_statement(), batch.document())
 
 
 def outbox_row(event: Contract, *, area_id: UUID, aggregate_id: UUID | str) -> dict[str, Any]:

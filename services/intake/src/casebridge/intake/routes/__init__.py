@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from casebridge.intake.open311 import routes as open311
 
 from . import complaints, people, risk
 
-router = APIRouter()
-router.include_router(complaints.router)
-router.include_router(risk.router)
-router.include_router(people.router)
-router.include_router(open311.router)
+# Included into the app one by one, not through a router of routers: every level of
+# inclusion is another round of route matching on every request.
+routers = [complaints.router, risk.router, people.router, open311.router]
