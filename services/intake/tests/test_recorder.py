@@ -21,7 +21,7 @@ from casebridge.common.events.models import OutboxMessage
 from casebridge.common.testing.harness import committed_client
 from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.common.testing.tokens import TokenFactory
-from casebridge.intake.complaints import Draft, LoggedComplaint
+from casebridge.intake.complaints import Draft, LoggedComplaint, log_complaints
 from casebridge.intake.main import create_app
 from casebridge.intake.models import Complaint, IdempotencyRecord, Person
 from casebridge.intake.recorder import Recorder
@@ -32,12 +32,21 @@ from .conftest import ALL_SCOPES, COUNCIL, Intake, seed_areas
 from .helpers import complaint, count
 
 
-@pytest.fixture
+@pytest.fixture(params=[1, 3], ids=["one-loop", "three-loops"])
 async def committed(
-    migrated_database: MigratedDatabase, nats_server: NatsServer, tokens: TokenFactory
+    request: pytest.FixtureRequest,
+    migrated_database: MigratedDatabase,
+    nats_server: NatsServer,
+    tokens: TokenFactory,
 ) -> AsyncIterator[tuple[Intake, Any]]:
+    """A committing app whose recorder runs one transaction at a time, or three."""
     url = await migrated_database("intake")
-    settings = Settings(database_url=url, nats_url=nats_server.url, log_json=False)
+    settings = Settings(
+        database_url=url,
+        nats_url=nats_server.url,
+        log_json=False,
+        recorder_concurrency=request.param,
+    )
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
     async with sessions() as session:
@@ -187,3 +196,32 @@ async def test_complaints_crossing_the_repeat_victim_rule_together_mark_once(
         )
     assert len(marks) == 1
     assert marks[0]["data"]["incidents"] == 3
+
+
+async def test_two_calls_about_one_new_complainant_at_once_make_one_log(
+    committed: tuple[Intake, Any],
+) -> None:
+    """Police and council log the same new caller at the same moment: one log, not two."""
+    intake, app = committed
+    recorder: Recorder = app.state.recorder
+    details = {"name": "Ann Newcomer", "phone": "07911 123456", "match": "ask"}
+
+    def call(agency_reference: str) -> Draft:
+        body = complaint(
+            complainant={"details": {k: v for k, v in details.items() if k != "match"}},
+            agency_references=[{"agency_id": str(COUNCIL), "reference": agency_reference}],
+        )
+        return Draft(draft(0).principal, ComplaintCreate.model_validate(body), draft(0).respond)
+
+    # One batch, as the recorder makes it when both calls arrive while it is idle.
+    async with intake.sessions() as session:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            answers = await log_complaints(
+                session, driver, [call("CNL-1"), call("CNL-2")], recorder.areas
+            )
+            await session.commit()
+    assert [getattr(a, "status_code", a) for a in answers] == [201, 201]
+    assert await count(intake, Person) == 1
+    assert await count(intake, Complaint) == 2

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import uuid_utils
+import uuid_utils.compat
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.ext.asyncio import (
@@ -44,7 +44,7 @@ def service_metadata() -> MetaData:
 
 def new_id() -> uuid.UUID:
     """A time-ordered UUID (v7): index-friendly and unguessable enough for ids."""
-    return uuid.UUID(str(uuid_utils.uuid7()))
+    return uuid_utils.compat.uuid7()
 
 
 def utcnow() -> datetime:

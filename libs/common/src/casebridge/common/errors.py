@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -120,5 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
     # Database and network failures get their own handlers: ExceptionMiddleware answers
     # them without re-raising, so an outage is a 503, not a 500 with a trace in the log.
     app.add_exception_handler(DBAPIError, _unexpected)
+    # ... and so do the driver's own, from statements run on the asyncpg connection itself.
+    app.add_exception_handler(asyncpg.PostgresError, _unexpected)
+    app.add_exception_handler(asyncpg.InterfaceError, _unexpected)
     app.add_exception_handler(OSError, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

@@ -155,12 +155,13 @@ async def log_complaints(
     ]
     matched = await people.match_many(driver, probes)
     found: dict[int, people.Found] = {}
+    created: list[people.Found] = []
     for i in todo:
         complainant = drafts[i].data.complainant
         if complainant is None:
             continue
         try:
-            found[i] = await people.resolve_complainant(
+            resolved = await people.resolve_complainant(
                 session,
                 principal=drafts[i].principal,
                 complainant=complainant,
@@ -168,6 +169,10 @@ async def log_complaints(
             )
         except AppError as error:
             outcomes[i] = error
+            continue
+        if complainant.details is not None:
+            resolved = people.one_log_per_newcomer(resolved, complainant.details, created)
+        found[i] = resolved
     batch = recording.Batch()
     logged = [i for i in todo if outcomes[i] is None]
     for i in logged:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
-from typing import Any, Literal
+from types import SimpleNamespace
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -48,7 +49,7 @@ class Candidate(asyncpg.Record):  # type: ignore[misc] # asyncpg ships no types
 
 @dataclass(frozen=True)
 class Scored:
-    person: Candidate
+    person: Any
     score: int
     reasons: list[MatchReason]
     certain: bool
@@ -70,7 +71,18 @@ class Found:
     recent_incidents: int = 0
 
 
-def _score(person: Candidate, details: PersonDetails) -> Scored:
+class PersonFields(Protocol):
+    """What scoring reads of a person: a candidate row, or a log this batch creates."""
+
+    kind: str
+    name_norm: str
+    phone: str | None
+    email: str | None
+    date_of_birth: date | None
+    postcode: str | None
+
+
+def _score(person: PersonFields, details: PersonDetails) -> Scored:
     """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
     and one strong identifier (phone, e-mail, or date of birth)."""
     name_norm = normalise.name(details.name)
@@ -232,6 +244,21 @@ async def resolve_complainant(
             raise MatchUncertain(_candidates_detail(shown))
     new = new_person_row(principal.area_id, details)
     return Found(new["id"], new["kind"], "created", new_row=new)
+
+
+def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Found]) -> Found:
+    """Two calls about the same new complainant in one batch make one log, not two: a log
+    this batch creates is a candidate for the calls after it (a certain match only; the
+    handler cannot be asked to choose a log nobody has seen yet). `created` collects them."""
+    if found.new_row is None:
+        return found
+    for earlier in created:
+        assert earlier.new_row is not None
+        row = SimpleNamespace(**earlier.new_row)
+        if row.area_id == found.new_row["area_id"] and _score(row, details).certain:
+            return Found(earlier.id, earlier.kind, "attached")
+    created.append(found)
+    return found
 
 
 def _kept(

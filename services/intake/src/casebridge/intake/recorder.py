@@ -67,10 +67,10 @@ class Recorder:
         areas: AreaDirectory,
         *,
         max_batch: int = 64,
-        concurrency: int = 2,
+        concurrency: int = 1,
     ) -> None:
         self._sessions = sessions
-        self._areas = areas
+        self.areas = areas
         self.max_batch = max_batch
         self.concurrency = concurrency
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -158,7 +158,7 @@ class Recorder:
                     join_transaction_mode="create_savepoint",
                 )
                 try:
-                    outcomes = await log_complaints(session, driver, drafts, self._areas)
+                    outcomes = await log_complaints(session, driver, drafts, self.areas)
                     await session.commit()  # the ORM's part, inside the driver's transaction
                 finally:
                     await session.close()
