@@ -44,6 +44,13 @@ class Schema(BaseModel):
         return _reject_nul(value)
 
 
+class ReadSchema(BaseModel):
+    """Response models: made from rows the service wrote after validating them, so they
+    carry none of the input checks (which cost CPU on every response)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size (at most 100)")]
 

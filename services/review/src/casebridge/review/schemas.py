@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from casebridge.common.schemas import Page, Schema, ShortText
+from casebridge.common.schemas import Page, ReadSchema, Schema, ShortText
 
 ReviewState = Literal[
     "received",
@@ -26,7 +26,7 @@ ReviewState = Literal[
 LongText = Annotated[str, Field(min_length=1, max_length=5_000)]
 
 
-class AreaConfigRead(Schema):
+class AreaConfigRead(ReadSchema):
     area_id: UUID
     version: int
     document: str
@@ -35,7 +35,7 @@ class AreaConfigRead(Schema):
     created_at: datetime
 
 
-class TriggerRead(Schema):
+class TriggerRead(ReadSchema):
     id: UUID
     kind: str
     state: str
@@ -84,7 +84,7 @@ class ReviewApply(Schema):
         return self
 
 
-class ReviewRead(Schema):
+class ReviewRead(ReadSchema):
     id: UUID
     reference: str
     state: str
@@ -161,7 +161,7 @@ class Closure(Schema):
     reason: LongText
 
 
-class TransitionRead(Schema):
+class TransitionRead(ReadSchema):
     action: str
     from_state: str | None
     to_state: str
@@ -170,7 +170,7 @@ class TransitionRead(Schema):
     at: datetime
 
 
-class DeadlineRead(Schema):
+class DeadlineRead(ReadSchema):
     id: UUID
     stage: str
     starts_on: date
@@ -180,7 +180,7 @@ class DeadlineRead(Schema):
     overdue_raised_at: datetime | None
 
 
-class LetterRead(Schema):
+class LetterRead(ReadSchema):
     id: UUID
     kind: str
     created_at: datetime

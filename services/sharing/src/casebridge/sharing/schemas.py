@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from casebridge.common.schemas import Page, Schema
+from casebridge.common.schemas import Page, ReadSchema
 
 
-class AgencyRead(Schema):
+class AgencyRead(ReadSchema):
     id: UUID
     area_id: UUID
     name: str
@@ -17,7 +17,7 @@ class AgencyRead(Schema):
     active: bool
 
 
-class DeliveryRead(Schema):
+class DeliveryRead(ReadSchema):
     id: UUID
     disclosure_id: UUID
     subject: str
@@ -26,7 +26,7 @@ class DeliveryRead(Schema):
     created_at: datetime
 
 
-class DisclosureRead(Schema):
+class DisclosureRead(ReadSchema):
     id: UUID
     source_event_id: UUID
     source_event_type: str

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from casebridge.common.schemas import Schema
+from casebridge.common.schemas import ReadSchema, Schema
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
@@ -200,12 +200,12 @@ class IncidentLink(Schema):
     complaint_id: UUID
 
 
-class AgencyReferenceRead(Schema):
+class AgencyReferenceRead(ReadSchema):
     agency_id: UUID
     reference: str
 
 
-class PerpetratorRead(Schema):
+class PerpetratorRead(ReadSchema):
     kind: PerpetratorKind
     name: str | None
     description: str | None
@@ -215,14 +215,14 @@ class PerpetratorRead(Schema):
     key: str | None
 
 
-class WitnessRead(Schema):
+class WitnessRead(ReadSchema):
     name: str
     phone: str | None
     email: str | None
     statement: str | None
 
 
-class LocationRead(Schema):
+class LocationRead(ReadSchema):
     address: str | None
     postcode: str | None
     uprn: int | None
@@ -230,7 +230,7 @@ class LocationRead(Schema):
     longitude: float | None
 
 
-class ComplaintRead(Schema):
+class ComplaintRead(ReadSchema):
     id: UUID
     reference: str
     area_id: UUID
@@ -261,7 +261,7 @@ class ComplaintRead(Schema):
     updated_at: datetime
 
 
-class ComplaintSummary(Schema):
+class ComplaintSummary(ReadSchema):
     """A row of a list: no narrative, no witnesses."""
 
     id: UUID

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casebridge.common.schemas import Page, Schema
+from casebridge.common.schemas import Page, ReadSchema, Schema
 
 from .complaints import ComplaintRead, ComplaintSummary
 from .people import PersonRead
@@ -23,7 +23,7 @@ class ComplaintMatches(Schema):
     items: list[ComplaintRead]
 
 
-class PersonLogRead(Schema):
+class PersonLogRead(ReadSchema):
     person: PersonRead
     last_6_months: int
     last_12_months: int

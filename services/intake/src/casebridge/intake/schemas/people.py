@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
 
-from casebridge.common.schemas import Schema
+from casebridge.common.schemas import ReadSchema, Schema
 from casebridge.intake import normalise
 
 from .fields import Address, Postcode, ShortName
@@ -62,7 +62,7 @@ class Complainant(Schema):
         return self
 
 
-class PersonRead(Schema):
+class PersonRead(ReadSchema):
     id: UUID
     kind: PersonKind
     name: str
@@ -111,7 +111,7 @@ class PersonMergeCreate(Schema):
     reason: Annotated[str, Field(min_length=3, max_length=500)]
 
 
-class PersonMergeRead(Schema):
+class PersonMergeRead(ReadSchema):
     id: UUID
     survivor_id: UUID
     merged_id: UUID

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from casebridge.common.schemas import Schema
+from casebridge.common.schemas import ReadSchema, Schema
 
 AnswerKey = Annotated[str, Field(min_length=1, max_length=60)]
 AnswerValue = Annotated[str, Field(min_length=1, max_length=60)]
@@ -20,7 +20,7 @@ class RiskAssessmentCreate(Schema):
     answers: Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
 
 
-class RiskAssessmentRead(Schema):
+class RiskAssessmentRead(ReadSchema):
     id: UUID
     complaint_id: UUID
     person_id: UUID | None
@@ -32,13 +32,13 @@ class RiskAssessmentRead(Schema):
     assessed_at: datetime
 
 
-class QuestionRead(Schema):
+class QuestionRead(ReadSchema):
     id: str
     text: str
     options: dict[str, int]
 
 
-class RiskQuestionSetRead(Schema):
+class RiskQuestionSetRead(ReadSchema):
     version: str
     bands: dict[str, int]
     questions: list[QuestionRead]
