@@ -225,3 +225,33 @@ async def test_two_calls_about_one_new_complainant_at_once_make_one_log(
     assert [getattr(a, "status_code", a) for a in answers] == [201, 201]
     assert await count(intake, Person) == 1
     assert await count(intake, Complaint) == 2
+
+
+async def test_orm_steps_commit_with_the_batch_write(committed: tuple[Intake, Any]) -> None:
+    """Without idempotency keys a batch runs without BEGIN/COMMIT of its own; a chosen log
+    and a completed one (the ORM's steps) still commit with the complaints."""
+    intake, _ = committed
+    caller = {"name": "Ann Example", "phone": "07911 123456"}
+    first = await intake.client.post(
+        "/complaints", json=complaint(complainant={"details": caller}), headers=intake.auth()
+    )
+    assert first.status_code == 201
+    person_id = first.json()["person_id"]
+    completed = {**caller, "date_of_birth": "1970-05-01"}
+    answers = await asyncio.gather(
+        intake.client.post(
+            "/complaints", json=complaint(complainant={"details": completed}), headers=intake.auth()
+        ),
+        intake.client.post(
+            "/complaints",
+            json=complaint(complainant={"person_id": person_id}),
+            headers=intake.auth(),
+        ),
+    )
+    assert [a.status_code for a in answers] == [201, 201]
+    assert [a.json()["match"] for a in answers] == ["attached", "chosen"]
+    async with intake.sessions() as session:
+        person = await session.get(Person, person_id)
+        assert person is not None
+        assert str(person.date_of_birth) == "1970-05-01"
+    assert await count(intake, Complaint) == 3

@@ -145,7 +145,10 @@ async def log_complaints(
     claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
     for i, claim in claims:
         if (claim.caller, claim.key) not in claimed:
-            outcomes[i] = await idempotency.replay(session, claim)
+            try:
+                outcomes[i] = await idempotency.replay(session, claim)
+            except AppError as error:  # the key came with another request
+                outcomes[i] = error
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     now = utcnow()
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}

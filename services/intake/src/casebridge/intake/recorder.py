@@ -19,9 +19,10 @@ Guarantees:
 
 Each recorder loop keeps one database connection between batches (checking one out of the
 pool and back per batch cost more CPU than the batch's statements), and drops it when
-it fails for an infrastructure reason; the next batch connects again. The transaction is
-begun and committed on the driver's connection; a session on the same connection serves
-the rare steps that need the ORM, inside that transaction.
+it fails for an infrastructure reason; the next batch connects again. A batch with
+idempotency keys to claim runs in a transaction begun and committed on the driver's
+connection; one without needs none (see `_one_statement_will_do`). A session on the same
+connection serves the rare steps that need the ORM, inside the transaction.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request, Response
 from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -150,24 +152,33 @@ class Recorder:
         try:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            # BEGIN, or a savepoint when the connection is already in a transaction (tests).
-            async with driver.transaction():
-                session = AsyncSession(
-                    bind=connection,
-                    expire_on_commit=False,
-                    join_transaction_mode="create_savepoint",
-                )
-                try:
-                    outcomes = await log_complaints(session, driver, drafts, self.areas)
-                    await session.commit()  # the ORM's part, inside the driver's transaction
-                finally:
-                    await session.close()
+            if _one_statement_will_do(drafts, driver):
+                outcomes = await self._log(connection, driver, drafts)
+            else:
+                # BEGIN, or a savepoint when the connection is in a transaction (tests).
+                async with driver.transaction():
+                    outcomes = await self._log(connection, driver, drafts)
         except BaseException as exc:
             if is_infrastructure_error(exc):
                 await self._drop(slot)
             raise
         self.batches += 1
         BATCH_SIZE.observe(len(drafts))
+        return outcomes
+
+    async def _log(
+        self, connection: AsyncConnection, driver: asyncpg.Connection[Any], drafts: list[Draft]
+    ) -> list[Response | AppError]:
+        """The domain's work, with a session on the same connection for its ORM steps (its
+        transaction or savepoint ends here, inside the caller's)."""
+        session = AsyncSession(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            outcomes = await log_complaints(session, driver, drafts, self.areas)
+            await session.commit()
+        finally:
+            await session.close()
         return outcomes
 
     async def _connection(self, slot: int) -> AsyncConnection:
@@ -193,6 +204,16 @@ class Recorder:
             await held.close()
         except Exception:  # it is being thrown away
             log.debug("closing a recorder connection failed", exc_info=True)
+
+
+def _one_statement_will_do(drafts: list[Draft], driver: asyncpg.Connection[Any]) -> bool:
+    """Without idempotency keys to claim, a batch needs no transaction of its own: matching
+    only reads (and draws reference numbers, which no transaction returns), and the write
+    is one statement, atomic by itself, so BEGIN and COMMIT would be two more round trips
+    for nothing. If a rare step reads or changes a log through the ORM (a chosen log, a
+    completed one), the session has begun a transaction by the time of the write, the
+    write runs inside it and the session's commit commits both."""
+    return not driver.is_in_transaction() and all(d.idempotency is None for d in drafts)
 
 
 def _settle(pending: _Pending, outcome: Response | BaseException) -> None:
