@@ -18,7 +18,11 @@ Load: half the complaints come from people already on the log (a certain phone m
 attaches), half from new people. `--compare-src DIR` adds a third contestant: intake from
 another source tree (e.g. a `git worktree` of an older commit), for before/after figures
 from one run. Prints req/s, p50/p95/p99, app CPU per request, the load average, and
-EXPLAIN (ANALYZE, BUFFERS) of the matching query and the repeat-victim count.
+EXPLAIN (ANALYZE, BUFFERS) of the batch matching statement (which indexes it uses).
+
+The bench draws complainants from fixed pools, so repeated runs against a `--keep`
+database make the same people call again and again (more candidates per phone number,
+more repeat victims); `--reload` starts from the seeded log for comparable figures.
 """
 
 from __future__ import annotations
