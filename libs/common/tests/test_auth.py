@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -184,19 +185,29 @@ async def test_unknown_kid_flood_costs_one_jwks_fetch() -> None:
     await verifier.aclose()
 
 
-async def test_rotated_key_is_picked_up_after_cooldown() -> None:
-    """AUTH-R4: a token signed with a newly published key is accepted on the next refresh."""
+STATS_CLAIMS: dict[str, Any] = {
+    "scopes": ["stats:read"],
+    "agency_id": AGENCY,
+    "area_id": AREA,
+    "audience": "urn:casebridge:stats",
+}
+
+
+def two_keys() -> tuple[TokenFactory, TokenFactory, dict[str, Any], list[int], TokenVerifier]:
+    """An issuer with keys k1 and k2 (k1 published), and a verifier of its JWKS that may
+    refetch at once."""
     k1 = TokenFactory.generate(issuer="https://idp.agency.example", kid="k1")
     k2 = TokenFactory.generate(issuer="https://idp.agency.example", kid="k2")
-    published = {"keys": list(k1.jwks()["keys"])}
+    published: dict[str, Any] = {"keys": list(k1.jwks()["keys"])}
     fetches: list[int] = []
     verifier = verifier_with_jwks(published, fetches, cooldown=0.0, max_age=3600)
-    claims = {
-        "scopes": ["stats:read"],
-        "agency_id": AGENCY,
-        "area_id": AREA,
-        "audience": "urn:casebridge:stats",
-    }
+    return k1, k2, published, fetches, verifier
+
+
+async def test_rotated_key_is_picked_up_after_cooldown() -> None:
+    """AUTH-R4: a token signed with a newly published key is accepted on the next refresh."""
+    k1, k2, published, fetches, verifier = two_keys()
+    claims = STATS_CLAIMS
     await verifier.verify(k1.make(**claims))
     published["keys"] = list(k1.jwks()["keys"]) + list(k2.jwks()["keys"])
     await verifier.verify(k2.make(**claims))  # unknown kid -> one refresh -> accepted
@@ -212,17 +223,8 @@ async def test_rotated_key_is_picked_up_after_cooldown() -> None:
 async def test_a_token_seen_before_is_remembered_until_its_issuer_keys_change() -> None:
     """A client's one token is verified once, not on every request; but a withdrawn key
     still stops it as soon as the keys are refetched, and it never outlives its exp."""
-    k1 = TokenFactory.generate(issuer="https://idp.agency.example", kid="k1")
-    k2 = TokenFactory.generate(issuer="https://idp.agency.example", kid="k2")
-    published = {"keys": list(k1.jwks()["keys"])}
-    fetches: list[int] = []
-    verifier = verifier_with_jwks(published, fetches, cooldown=0.0, max_age=3600)
-    claims = {
-        "scopes": ["stats:read"],
-        "agency_id": AGENCY,
-        "area_id": AREA,
-        "audience": "urn:casebridge:stats",
-    }
+    k1, k2, published, fetches, verifier = two_keys()
+    claims = STATS_CLAIMS
     token = k1.make(**claims)
     first = await verifier.verify(token)
     published["keys"] = []  # not fetched again: the token is remembered
