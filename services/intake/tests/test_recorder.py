@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi import Response
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from casebridge.common.auth import Principal
 from casebridge.common.db import make_engine, make_sessionmaker
@@ -255,3 +255,30 @@ async def test_orm_steps_commit_with_the_batch_write(committed: tuple[Intake, An
         assert person is not None
         assert str(person.date_of_birth) == "1970-05-01"
     assert await count(intake, Complaint) == 3
+
+
+async def test_a_connection_lost_between_batches_is_replaced(
+    committed: tuple[Intake, Any],
+) -> None:
+    """The recorder keeps its connection between batches. When the server ends it, the
+    next batch connects again: the complaint is logged, at worst after one 503."""
+    intake, _ = committed
+    first = await intake.client.post("/complaints", json=caller_body(1), headers=intake.auth())
+    assert first.status_code == 201
+    async with intake.sessions() as session:
+        killed = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'casebridge-intake' AND pid <> pg_backend_pid()"
+                " AND datname = current_database()"
+            )
+        )
+    assert killed
+    for _attempt in range(2):
+        answer = await intake.client.post("/complaints", json=caller_body(2), headers=intake.auth())
+        if answer.status_code == 201:
+            break
+        assert answer.status_code == 503, answer.text
+        assert "Retry-After" in answer.headers
+    assert answer.status_code == 201, answer.text
+    assert await count(intake, Complaint) == 2

@@ -124,5 +124,6 @@ def install_error_handlers(app: FastAPI) -> None:
     # ... and so do the driver's own, from statements run on the asyncpg connection itself.
     app.add_exception_handler(asyncpg.PostgresError, _unexpected)
     app.add_exception_handler(asyncpg.InterfaceError, _unexpected)
+    app.add_exception_handler(asyncpg.InternalClientError, _unexpected)
     app.add_exception_handler(OSError, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

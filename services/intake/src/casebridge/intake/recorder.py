@@ -190,7 +190,10 @@ class Recorder:
             return bind
         assert isinstance(bind, AsyncEngine)
         held = self._held.get(slot)
-        if held is None or held.closed or held.invalidated:
+        if held is not None and (held.closed or held.invalidated or await _lost(held)):
+            await self._drop(slot)
+            held = None
+        if held is None:
             held = self._held[slot] = await bind.connect()
         return held
 
@@ -204,6 +207,13 @@ class Recorder:
             await held.close()
         except Exception:  # it is being thrown away
             log.debug("closing a recorder connection failed", exc_info=True)
+
+
+async def _lost(connection: AsyncConnection) -> bool:
+    """The server ended the connection while it was idle (a restart, an administrator's
+    pg_terminate_backend): the driver has seen it go, SQLAlchemy not yet."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    return driver is None or bool(driver.is_closed())
 
 
 def _one_statement_will_do(drafts: list[Draft], driver: asyncpg.Connection[Any]) -> bool:

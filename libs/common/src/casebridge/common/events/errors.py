@@ -15,6 +15,9 @@ _UNAVAILABLE_TYPES = (
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,
+    # The driver's protocol is in a state it cannot leave, e.g. the server ended the
+    # connection (pg_terminate_backend, a restart) just as a statement was sent on it.
+    asyncpg.InternalClientError,
 )
 
 
