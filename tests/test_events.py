@@ -294,6 +294,68 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(system:
     assert reason == "RuntimeError: handler cannot cope / 3"
 
 
+async def test_a_fetched_batch_commits_once_and_a_poison_message_fails_alone(
+    system: System,
+) -> None:
+    """A fetched batch is applied in one transaction. One message its handler refuses
+    sends the batch back to one message per transaction: the others are applied exactly
+    once (one inbox row each), the refused one is retried and dead-lettered alone."""
+    area = uuid.uuid4()
+    events = [logged_event(area_id=area) for _ in range(20)]
+    poison = events[7].complaint_id
+    transactions: list[int] = []
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+        transactions.append(int(await session.scalar(text("SELECT txid_current()")) or 0))
+        if event.complaint_id == poison:
+            raise RuntimeError("this one is poison")
+
+    consumer = probe_consumer(
+        "batched", area, {events[0].event_type(): handle},
+        max_deliver=2, ack_wait=5, backoff=[0.1, 0.1],
+    )  # fmt: skip
+    async with Consuming(system, consumer) as consuming:
+        for event in events:  # all stored before the runner's first fetch
+            await consuming.publish(envelope_of(event))
+        consuming.run()
+
+        async def dead_lettered() -> bool:
+            return bool(await consuming.dead_letter(consumer_name=consumer.name))
+
+        await poll(dead_lettered)
+        await asyncio.sleep(1.0)  # a wrongful extra application has the chance to show up
+        reason = await consuming.dead_letter(consumer_name=consumer.name)
+    inbox = await scalar(
+        system.stats.database_url,
+        "SELECT count(*) FROM processed_message WHERE consumer_name = :v",
+        v=consumer.name,
+    )
+    assert inbox == 19  # every good message applied exactly once
+    assert reason == "RuntimeError: this one is poison / 2"
+    assert len(set(transactions)) > 2  # the shared pass, then one transaction per message
+
+
+async def test_a_fetched_batch_shares_one_transaction(system: System) -> None:
+    area = uuid.uuid4()
+    events = [logged_event(area_id=area) for _ in range(10)]
+    transactions: list[int] = []
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+        transactions.append(int(await session.scalar(text("SELECT txid_current()")) or 0))
+
+    consumer = probe_consumer("one-commit", area, {events[0].event_type(): handle})
+    async with Consuming(system, consumer) as consuming:
+        for event in events:
+            await consuming.publish(envelope_of(event))
+        consuming.run()
+
+        async def all_applied() -> bool:
+            return len(transactions) == len(events)
+
+        await poll(all_applied)
+    assert len(set(transactions)) < len(events)
+
+
 async def test_unparseable_event_is_terminated_and_dead_lettered(system: System) -> None:
     """API10: invalid payloads are refused into the dead-letter table, not a crash loop."""
     area = uuid.uuid4()

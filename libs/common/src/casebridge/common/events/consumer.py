@@ -28,6 +28,8 @@ from casebridge.common.events.errors import is_infrastructure_error
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+# A message to apply: the message, its handler, its envelope and its contract.
+_Work = tuple[Msg, Handler, Envelope, Contract]
 
 HANDLED = Counter(
     "casebridge_consumer_messages_total", "Messages seen by consumers", ["consumer", "outcome"]
@@ -118,8 +120,7 @@ class ConsumerRunner:
                 subscription = None
                 await asyncio.sleep(0.5)
                 continue
-            for message in messages:
-                await self.process(message, stop)
+            await self.process_batch(messages, stop)
 
     async def _fetch(self, subscription: Any) -> list[Msg]:
         """An empty batch is a TimeoutError in nats.py; here it is an empty list (NATS-R7)."""
@@ -128,7 +129,42 @@ class ConsumerRunner:
         except (NatsTimeout, TimeoutError):
             return []
 
+    async def process_batch(self, messages: list[Msg], stop: asyncio.Event | None = None) -> None:
+        """A fetched batch: the messages this consumer acts on are applied in ONE
+        transaction (one commit instead of one per message), then acked. If that fails for
+        a reason of its own (a message its handler refuses), the batch is applied again one
+        message per transaction, so only the faulty message is retried or dead-lettered; an
+        outage is waited out in place. The inbox makes the second pass a no-op for messages
+        whose effects had committed."""
+        work = [w for w in [await self._parse(m, stop) for m in messages] if w is not None]
+        if len(work) > 1:
+            try:
+                applied = await self._apply_with_retry(
+                    self._apply_many([w[1:] for w in work]), work, stop
+                )
+            except Exception as exc:
+                log.warning(
+                    "consumer %s: a batch of %d failed (%s); applying one at a time",
+                    self.consumer.name,
+                    len(work),
+                    exc,
+                )
+            else:
+                for (message, _, _, _), done in zip(work, applied, strict=True):
+                    await message.ack()
+                    HANDLED.labels(self.consumer.name, "applied" if done else "duplicate").inc()
+                return
+        for item in work:
+            await self._process_one(item, stop)
+
     async def process(self, message: Msg, stop: asyncio.Event | None = None) -> None:
+        work = await self._parse(message, stop)
+        if work is not None:
+            await self._process_one(work, stop)
+
+    async def _parse(self, message: Msg, stop: asyncio.Event | None) -> _Work | None:
+        """The message's handler and contract; None when there is nothing to apply (an
+        unparseable message is dead-lettered, one this consumer ignores is acked)."""
         name = self.consumer.name
         try:
             envelope = Envelope.model_validate_json(message.data)
@@ -140,14 +176,19 @@ class ConsumerRunner:
             await self._dead_letter(message, f"unparseable event: {exc}", stop)
             await message.term()
             HANDLED.labels(name, "unparseable").inc()
-            return
+            return None
         handler = self.consumer.handlers.get(envelope.type)
         if handler is None or data is None:
             await message.ack()  # not an event this consumer acts on
             HANDLED.labels(name, "ignored").inc()
-            return
+            return None
+        return message, handler, envelope, data
+
+    async def _process_one(self, work: _Work, stop: asyncio.Event | None) -> None:
+        name = self.consumer.name
+        message = work[0]
         try:
-            applied = await self._apply_with_retry(handler, envelope, data, message, stop)
+            (applied,) = await self._apply_with_retry(self._apply_many([work[1:]]), [work], stop)
         except Exception as exc:
             await self._failed(message, exc, stop)
             return
@@ -156,16 +197,14 @@ class ConsumerRunner:
 
     async def _apply_with_retry(
         self,
-        handler: Handler,
-        envelope: Envelope,
-        data: Contract,
-        message: Msg,
+        apply: Callable[[], Awaitable[list[bool]]],
+        work: list[_Work],
         stop: asyncio.Event | None,
-    ) -> bool:
+    ) -> list[bool]:
         delay = 0.2
         while True:
             try:
-                return await self._apply(handler, envelope, data)
+                return await apply()
             except Exception as exc:
                 if not is_infrastructure_error(exc):
                     raise
@@ -176,22 +215,38 @@ class ConsumerRunner:
                     self.consumer.name,
                     type(exc).__name__,
                 )
-                # Keep the message ours while we wait; if NATS is away too, redelivery is fine.
-                with contextlib.suppress(Exception):
-                    await message.in_progress()
+                # Keep the messages ours while we wait; if NATS is away too, redelivery is fine.
+                for message, _, _, _ in work:
+                    with contextlib.suppress(Exception):
+                        await message.in_progress()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
     async def _apply(self, handler: Handler, envelope: Envelope, data: Contract) -> bool:
-        """One transaction: the inbox claim and the handler's effects commit together."""
-        async with self.sessionmaker() as session, session.begin():
-            claimed = await session.execute(
-                _CLAIM_INBOX, {"consumer": self.consumer.name, "id": envelope.id}
-            )
-            if claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return False  # already applied: skip the effects, still ack (OBX-R4)
-            await handler(session, envelope, data)
-            return True
+        """One message in a transaction of its own: True if its effects were applied."""
+        (applied,) = await self._apply_many([(handler, envelope, data)])()
+        return applied
+
+    def _apply_many(
+        self, items: list[tuple[Handler, Envelope, Contract]]
+    ) -> Callable[[], Awaitable[list[bool]]]:
+        """One transaction: each message's inbox claim and its handler's effects, in order,
+        commit together. A message already applied is skipped (OBX-R4) and still acked."""
+
+        async def apply() -> list[bool]:
+            applied: list[bool] = []
+            async with self.sessionmaker() as session, session.begin():
+                for handler, envelope, data in items:
+                    claimed = await session.execute(
+                        _CLAIM_INBOX, {"consumer": self.consumer.name, "id": envelope.id}
+                    )
+                    fresh = bool(claimed.rowcount)  # type: ignore[attr-defined]
+                    if fresh:
+                        await handler(session, envelope, data)
+                    applied.append(fresh)
+            return applied
+
+        return apply
 
     async def _failed(self, message: Msg, exc: Exception, stop: asyncio.Event | None) -> None:
         deliveries = message.metadata.num_delivered or 1
