@@ -141,14 +141,7 @@ async def log_complaints(
             served[i] = await areas.get(session, draft.principal.area_id)
         except AppError as error:
             outcomes[i] = error
-    claims = [(i, d.idempotency) for i, d in enumerate(drafts) if d.idempotency and i in served]
-    claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
-    for i, claim in claims:
-        if (claim.caller, claim.key) not in claimed:
-            try:
-                outcomes[i] = await idempotency.replay(session, claim)
-            except AppError as error:  # the key came with another request
-                outcomes[i] = error
+    claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     now = utcnow()
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
@@ -157,6 +150,57 @@ async def log_complaints(
         for i in todo
     ]
     matched = await people.match_many(driver, probes)
+    found = await _resolve_complainants(session, drafts, todo, matched, outcomes)
+    batch = recording.Batch()
+    for i in [i for i in todo if outcomes[i] is None]:
+        draft, area, who = drafts[i], served[i], found.get(i)
+        complaint = _new_complaint(draft, area, matched[i].sequence, who)
+        _stage(batch, complaint, area, who)
+        _count_towards_repeat_victim(batch, complaint, area, who, since[i])
+        response = draft.respond(complaint, who.how if who else None)
+        if draft.idempotency is not None:
+            batch.responses.append(idempotency.stored(draft.idempotency, response))
+        outcomes[i] = response
+    batch.released = [
+        idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
+    ]
+    await recording.write(driver, batch)
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(drafts)
+    return done
+
+
+async def _claim_keys(
+    session: AsyncSession,
+    drafts: Sequence[Draft],
+    outcomes: list[Response | AppError | None],
+) -> list[tuple[int, Claim]]:
+    """Claim the Idempotency-Keys of the drafts still to log. A key claimed before gets
+    its first response again (or a 409 for another request), in `outcomes`."""
+    claims = [
+        (i, d.idempotency)
+        for i, d in enumerate(drafts)
+        if d.idempotency is not None and outcomes[i] is None
+    ]
+    claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
+    for i, claim in claims:
+        if (claim.caller, claim.key) not in claimed:
+            try:
+                outcomes[i] = await idempotency.replay(session, claim)
+            except AppError as error:  # the key came with another request
+                outcomes[i] = error
+    return claims
+
+
+async def _resolve_complainants(
+    session: AsyncSession,
+    drafts: Sequence[Draft],
+    todo: list[int],
+    matched: dict[int, people.Matched],
+    outcomes: list[Response | AppError | None],
+) -> dict[int, people.Found]:
+    """Each complainant's log, by the draft's position; a complainant who cannot be
+    resolved (an uncertain match, a log the caller may not see) is that draft's error."""
     found: dict[int, people.Found] = {}
     created: list[people.Found] = []
     for i in todo:
@@ -176,24 +220,7 @@ async def log_complaints(
         if complainant.details is not None:
             resolved = people.one_log_per_newcomer(resolved, complainant.details, created)
         found[i] = resolved
-    batch = recording.Batch()
-    logged = [i for i in todo if outcomes[i] is None]
-    for i in logged:
-        draft, area, who = drafts[i], served[i], found.get(i)
-        complaint = _new_complaint(draft, area, matched[i].sequence, who)
-        _stage(batch, complaint, area, who)
-        _count_towards_repeat_victim(batch, complaint, area, who, since[i])
-        response = draft.respond(complaint, who.how if who else None)
-        if draft.idempotency is not None:
-            batch.responses.append(idempotency.stored(draft.idempotency, response))
-        outcomes[i] = response
-    batch.released = [
-        idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
-    ]
-    await recording.write(driver, batch)
-    done = [outcome for outcome in outcomes if outcome is not None]
-    assert len(done) == len(drafts)
-    return done
+    return found
 
 
 def _stage(
