@@ -3,7 +3,8 @@
 A complaint's write is small; what costs is everything around it: a transaction, its
 round trips and its commit (a WAL flush). So the routes hand their drafts to the recorder,
 and the recorder logs whatever has arrived while its last transaction ran as one batch:
-one matching statement, one write statement and one commit for all of them (group commit).
+one matching statement and one write statement for all of them, and one commit (group
+commit).
 It is the boundary for that transaction, as the request session is for other routes.
 
 Guarantees:
@@ -18,8 +19,9 @@ Guarantees:
   and a retry with the Idempotency-Key gets its response.
 
 Each recorder loop keeps one database connection between batches (checking one out of the
-pool and back per batch cost more CPU than the batch's statements), and drops it when
-it fails for an infrastructure reason; the next batch connects again. A batch with
+pool and back per batch cost more CPU than the batch's statements). It drops the
+connection when a batch fails for an infrastructure reason or the server has ended it;
+the next batch connects again. A batch with
 idempotency keys to claim runs in a transaction begun and committed on the driver's
 connection; one without needs none (see `_one_statement_will_do`). A session on the same
 connection serves the rare steps that need the ORM, inside the transaction.
