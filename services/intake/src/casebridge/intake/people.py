@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from types import SimpleNamespace
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -47,9 +47,23 @@ class Candidate(asyncpg.Record):  # type: ignore[misc] # asyncpg ships no types
             raise AttributeError(name) from None
 
 
+class PersonFields(Protocol):
+    """What scoring reads of a person: a candidate row, or a log this batch creates."""
+
+    kind: str
+    name_norm: str
+    phone: str | None
+    email: str | None
+    date_of_birth: date | None
+    postcode: str | None
+
+
+P = TypeVar("P", bound=PersonFields)
+
+
 @dataclass(frozen=True)
-class Scored:
-    person: Any
+class Scored(Generic[P]):
+    person: P
     score: int
     reasons: list[MatchReason]
     certain: bool
@@ -71,18 +85,7 @@ class Found:
     recent_incidents: int = 0
 
 
-class PersonFields(Protocol):
-    """What scoring reads of a person: a candidate row, or a log this batch creates."""
-
-    kind: str
-    name_norm: str
-    phone: str | None
-    email: str | None
-    date_of_birth: date | None
-    postcode: str | None
-
-
-def _score(person: PersonFields, details: PersonDetails) -> Scored:
+def _score(person: P, details: PersonDetails) -> Scored[P]:
     """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
     and one strong identifier (phone, e-mail, or date of birth)."""
     name_norm = normalise.name(details.name)
@@ -275,7 +278,7 @@ def _kept(
     )
 
 
-def _candidates_detail(shown: list[Scored]) -> dict[str, object]:
+def _candidates_detail(shown: list[Scored[Candidate]]) -> dict[str, object]:
     detail = MatchCandidatesDetail(
         message="the complainant may already have a log: resend with complainant.person_id "
         "set to one of the candidates, or with complainant.match = 'new'",

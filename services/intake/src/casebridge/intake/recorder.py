@@ -160,9 +160,9 @@ class Recorder:
                 # BEGIN, or a savepoint when the connection is in a transaction (tests).
                 async with driver.transaction():
                     outcomes = await self._log(connection, driver, drafts)
-        except BaseException as exc:
+        except Exception as exc:  # the caller settles the drafts; here: keep the link sound
             if is_infrastructure_error(exc):
-                await self._drop(slot)
+                await self._drop(slot)  # a lost or broken connection: the next batch reconnects
             raise
         self.batches += 1
         BATCH_SIZE.observe(len(drafts))
@@ -207,7 +207,7 @@ class Recorder:
             if invalidate:
                 await held.invalidate()
             await held.close()
-        except Exception:  # it is being thrown away
+        except Exception:  # a dead socket refuses even a close; it is thrown away either way
             log.debug("closing a recorder connection failed", exc_info=True)
 
 

@@ -157,11 +157,6 @@ class ConsumerRunner:
         for item in work:
             await self._process_one(item, stop)
 
-    async def process(self, message: Msg, stop: asyncio.Event | None = None) -> None:
-        work = await self._parse(message, stop)
-        if work is not None:
-            await self._process_one(work, stop)
-
     async def _parse(self, message: Msg, stop: asyncio.Event | None) -> _Work | None:
         """The message's handler and contract; None when there is nothing to apply (an
         unparseable message is dead-lettered, one this consumer ignores is acked)."""
