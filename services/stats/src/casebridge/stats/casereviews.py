@@ -107,7 +107,7 @@ async def daily_series(
             DailyCount.value != 0,
         )
     )
-    return DailySeries((m, d, day, v) for m, d, day, v in rows.tuples())
+    return DailySeries((m, d, day, v) for m, d, day, v in rows)
 
 
 def statutory_counts(series: DailySeries, period: Period, today: date) -> CaseReviewCounts:

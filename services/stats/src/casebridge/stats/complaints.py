@@ -37,7 +37,7 @@ async def complaint_stats(
         totals["category"][cell.nsir_category] += cell.complaints
         totals["agency"][str(cell.agency_id)] += cell.complaints
         totals["channel"][cell.channel] += cell.complaints
-    for district, complaints in (await session.execute(districts)).tuples():
+    for district, complaints in await session.execute(districts):
         totals["district"][district] += complaints
     return ComplaintStats(
         area_id=area_id,

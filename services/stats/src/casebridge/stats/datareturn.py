@@ -75,7 +75,7 @@ async def data_return(session: AsyncSession, *, area: Area, period: Period) -> l
         .group_by(ComplaintCount.nsir_category, ComplaintCount.asb_type)
     )
     cells: Counter[tuple[str, str]] = Counter()
-    for nsir, kind, value in counted.tuples():
+    for nsir, kind, value in counted:
         cells[(nsir, kind)] += int(value)
     qualifiers = [*NSIR_QUALIFIERS, *sorted({n for n, _ in cells} - set(NSIR_QUALIFIERS))]
     kinds = [*ASB_TYPES, *sorted({k for _, k in cells} - set(ASB_TYPES))]

@@ -103,7 +103,7 @@ async def _daily(
     if detail is not None:
         query = query.where(DailyCount.detail == detail)
     found: dict[tuple[str, date], int] = {}
-    for name, day, value in (await session.execute(query)).tuples():
+    for name, day, value in await session.execute(query):
         label = name if by_detail else measures[name]
         found[(label, day)] = found.get((label, day), 0) + int(value)
     return found
@@ -147,7 +147,7 @@ def share(measures: Mapping[str, str], wanted: str, by_detail: str = "") -> Fetc
             .group_by(DailyCount.measure, DailyCount.detail, month)
         )
         totals: dict[tuple[str, date], list[int]] = {}
-        for measure, detail, day, value in (await session.execute(query)).tuples():
+        for measure, detail, day, value in await session.execute(query):
             cell = totals.setdefault((detail if per_detail else "all", day), [0, 0])
             cell[1] += int(value)
             if measures[measure] == wanted:
@@ -176,7 +176,7 @@ def median_days(since: str, until: str) -> Fetch:
             )
             .group_by(month)
         )
-        rows = (await session.execute(query)).tuples()
+        rows = await session.execute(query)
         return {("all", day): (round(float(median), 2), int(n)) for day, median, n in rows}
 
     return fetch

@@ -79,7 +79,7 @@ async def _complaints_by_type(
         )
         .group_by(ComplaintCount.asb_type, ComplaintCount.nsir_category)
     )
-    cells = {(kind, nsir): int(n) for kind, nsir, n in rows.tuples()}
+    cells = {(kind, nsir): int(n) for kind, nsir, n in rows}
     kinds = [*ASB_TYPES, *sorted({k for k, _ in cells} - set(ASB_TYPES))]
     qualifiers = [*NSIR_QUALIFIERS, *sorted({q for _, q in cells} - set(NSIR_QUALIFIERS))]
     return suppress(cells, kinds, qualifiers, below=below)
