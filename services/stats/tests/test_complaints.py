@@ -23,7 +23,8 @@ async def test_complaints_have_breakdowns_and_a_postcode_district(stats: Stats) 
                       hate_motivated=True, postcode="M1 1AE"),
             stats.area,
         ),
-        envelope(complaint(stats.area, reported_at=at("2026-12-01T10:00"), postcode=None), stats.area),
+        envelope(complaint(stats.area, reported_at=at("2026-12-01T10:00"), postcode=None),
+                 stats.area),
     )  # fmt: skip
     body = await summary(stats)
     assert body["total"] == 3

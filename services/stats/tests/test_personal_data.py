@@ -39,7 +39,8 @@ from .events import envelope
 PERSONAL_WORDS = (
     "name", "email", "phone", "address", "postcode", "person", "people", "reference", "description",
     "narrative", "summary", "minutes", "note", "text", "reason", "contact", "birth", "dob", "uprn",
-    "latitude", "longitude", "complaint_id", "incident", "applicant", "perpetrator", "witness", "victim_id",
+    "latitude", "longitude", "complaint_id", "incident", "applicant", "perpetrator", "witness",
+    "victim_id",
 )  # fmt: skip
 # Ids that name a place, an agency or a case (not a person), kept to count once per case.
 ALLOWED_IDS = {"area_id", "agency_id", "review_id", "trigger_id"}

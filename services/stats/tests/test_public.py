@@ -83,7 +83,8 @@ async def test_the_page_shows_the_apis_numbers_without_a_token(stats: Stats) -> 
         assert cells.figures[("quarters-table", row["period"], "applications")] == str(
             row["applications"]
         )
-    assert "<h1>" in page.text and "<svg" in page.text and 'lang="en-GB"' in page.text
+    for part in ("<h1>", "<svg", 'lang="en-GB"', "<caption>"):
+        assert part in page.text
     assert "Demo CSP" in page.text
 
 
@@ -94,7 +95,7 @@ async def test_breakdowns_are_suppressed_but_the_totals_are_not(stats: Stats) ->
     cells.feed(page.text)
     assert cells.figures[("years-table", "2025-26", "applications")] == "2"  # statutory: as is
     routes = cells.texts["routes-table"]
-    assert "&lt;5" not in routes and "<5" in routes
+    assert "<5" in routes
     complaints = cells.texts["complaints-table"]
     assert "3" not in complaints  # the three fireworks complaints are never shown as 3
     assert complaints.count("<5") >= 2  # fireworks and a complement beside it

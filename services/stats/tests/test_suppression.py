@@ -51,7 +51,7 @@ def test_statutory_totals_stay_published_and_the_other_cell_is_hidden() -> None:
     )
     assert table.cell("2025-26", TOTAL).text == "14"
     assert table.cell("2025-26", "automatic").text == "<5"
-    assert table.cell("2025-26", "applicant").text == "<5"  # else 14 - 12 gives it away
+    assert table.cell("2025-26", "applicant").text == "[x]"  # else 14 - 12 gives it away
 
 
 def test_random_tables_never_leave_a_hidden_cell_alone_in_a_line() -> None:
@@ -77,3 +77,20 @@ def test_random_tables_never_leave_a_hidden_cell_alone_in_a_line() -> None:
 def test_the_threshold_is_configurable() -> None:
     table = suppress({("a", "x"): 7, ("a", "y"): 30}, ["a"], ["x", "y"], below=10)
     assert table.cell("a", "x").text == "<10"
+
+
+def test_a_complement_is_never_shown_as_smaller_than_it_is() -> None:
+    table = suppress({("a", "x"): 2, ("a", "y"): 30}, ["a"], ["x", "y"])
+    assert table.cell("a", "x").text == "<5"
+    assert table.cell("a", "y").hidden
+    assert table.cell("a", "y").text == "[x]"
+
+
+def test_the_complement_chosen_hides_least() -> None:
+    """One small column total: hiding the grand total protects it without hiding the big
+    cells of another column."""
+    cells = {("noise", "personal"): 30, ("fireworks", "nuisance"): 2}
+    table = suppress(cells, ["noise", "fireworks"], ["personal", "nuisance"])
+    assert table.cell("noise", "personal").text == "30"
+    assert table.cell(TOTAL, TOTAL).hidden
+    assert not lone_hidden_lines(table)

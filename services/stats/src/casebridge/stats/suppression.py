@@ -1,8 +1,10 @@
 """Small-number suppression for published breakdowns (LEG-R8): a count from 1 to
 `below - 1` is shown as "<5" (primary suppression), and further cells are hidden so that no
 row or column, with its total, has exactly one hidden cell that a subtraction would give
-away (secondary suppression). Zeros are shown: they describe nobody. Totals named `fixed`
-(the statutory figures, published as they are) are never hidden.
+away (secondary suppression). A cell hidden for another's sake is shown as "[x]" (or "<5"
+when that is true of it: a zero): it is never shown as smaller than it is. Zeros are
+shown: they describe nobody. Totals named `fixed` (the statutory figures, published as they
+are) are never hidden.
 
 A table is its cells plus margins: `TOTAL` stands for the total of a row or a column."""
 
@@ -12,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 TOTAL = "__total__"
+HIDDEN = "[x]"
 Key = tuple[str, str]
 
 
@@ -23,7 +26,9 @@ class Shown:
 
     @property
     def text(self) -> str:
-        return f"<{self.below}" if self.hidden else f"{self.value:,}"
+        if not self.hidden:
+            return f"{self.value:,}"
+        return f"<{self.below}" if self.value < self.below else HIDDEN
 
 
 @dataclass(frozen=True)
@@ -64,18 +69,23 @@ def with_margins(
 
 
 def _complement(
-    line: list[Key], values: Mapping[Key, int], hidden: set[Key], fixed: set[Key]
+    line: list[Key],
+    values: Mapping[Key, int],
+    hidden: set[Key],
+    fixed: set[Key],
+    lines_of: Mapping[Key, list[list[Key]]],
 ) -> Key | None:
-    """The member to hide beside the lone hidden one: the smallest non-zero inner cell,
-    then the smallest non-zero total, then a zero; None if every other member is fixed."""
+    """The member to hide beside the lone hidden one: a non-zero one (a hidden zero protects
+    little), the one whose hiding leaves fewest other lines with a lone hidden member, then
+    an inner cell before a total, then the smallest; None if every other member is fixed."""
     candidates = [k for k in line if k not in hidden and k not in fixed]
     if not candidates:
         return None
 
-    def cost(key: Key) -> tuple[bool, bool, int, int]:
+    def cost(key: Key) -> tuple[bool, int, bool, int, int]:
         value = values[key]
-        margin = TOTAL in key
-        return (value == 0, margin, value, line.index(key))
+        lone = sum(1 for other in lines_of[key] if not any(k in hidden for k in other))
+        return (value == 0, lone, TOTAL in key, value, line.index(key))
 
     return min(candidates, key=cost)
 
@@ -94,13 +104,17 @@ def suppress(
     fixed = set(fixed or ())
     hidden = {k for k, v in values.items() if 0 < v < below and k not in fixed}
     lines = _lines(rows, columns)
+    lines_of: dict[Key, list[list[Key]]] = {}
+    for line in lines:
+        for key in line:
+            lines_of.setdefault(key, []).append(line)
     changed = True
     while changed:
         changed = False
         for line in lines:
             if sum(1 for k in line if k in hidden) != 1:
                 continue
-            extra = _complement(line, values, hidden, fixed)
+            extra = _complement(line, values, hidden, fixed, lines_of)
             if extra is not None:
                 hidden.add(extra)
                 changed = True
