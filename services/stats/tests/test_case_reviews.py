@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from casebridge.common.events.envelope import Envelope
-from casebridge.stats.facts import derived
+from casebridge.stats.counting import derived
 from casebridge.stats.models import DailyCount, ReviewFact, ReviewStage, TriggerFact
 
 from .conftest import Stats
