@@ -45,6 +45,7 @@ from casebridge.common.events.envelope import Envelope
 from casebridge.common.testing.harness import migrate, trust
 from casebridge.common.testing.tokens import TokenFactory
 from casebridge.stats.main import create_app
+from casebridge.stats.periods import local_date
 from casebridge.stats.routes.deps import today
 from casebridge.stats.settings import Settings
 
@@ -151,12 +152,12 @@ def review_events(reviews: int) -> list[Envelope]:
                 applicant_kind="victim",
                 received_by_agency_id=agencies(area)[0],
                 complaint_ids=[],
-                automatic=i % 5 == 0,
+                automatic=generator.random() < 0.2,
                 applied_at=applied,
             ),
             area,
         )
-        met = i % 3 != 0
+        met = generator.random() >= 1 / 3
         add(
             ThresholdDecided(
                 **common,
@@ -167,8 +168,8 @@ def review_events(reviews: int) -> list[Envelope]:
             ),
             area,
         )
-        if not met and i % 30 == 0:
-            met = i % 60 == 0
+        if not met and generator.random() < 0.1:
+            met = generator.random() < 0.5
             add(
                 ThresholdDecided(
                     **common,
@@ -179,7 +180,7 @@ def review_events(reviews: int) -> list[Envelope]:
                 ),
                 area,
             )
-        if met and i % 5 != 1:
+        if met and generator.random() < 0.8:
             held = applied + timedelta(days=40)
             add(
                 ReviewTransitioned(
@@ -191,7 +192,7 @@ def review_events(reviews: int) -> list[Envelope]:
                 ),
                 area,
             )
-            if i % 10 != 2:
+            if generator.random() < 0.9:
                 add(
                     RecommendationsMade(
                         **common,
@@ -207,12 +208,50 @@ def review_events(reviews: int) -> list[Envelope]:
     return events
 
 
-async def load_reviews(reviews: int) -> int:
-    from casebridge.common.db import make_engine, make_sessionmaker
-    from casebridge.common.events.connection import NatsLink
-    from casebridge.common.events.consumer import ConsumerRunner
+def replay_in_memory(events: list[Envelope]) -> tuple[list[Any], list[Any]]:
+    """Stats' own merging (`counting`) over every review event, in the stream's order."""
     from casebridge.common.events.envelope import contract_for
-    from casebridge.stats.worker import consumers
+    from casebridge.stats import counting
+    from casebridge.stats.models import ReviewFact, ReviewStage
+
+    reviews: dict[uuid.UUID, ReviewFact] = {}
+    stages: dict[tuple[uuid.UUID, str], ReviewStage] = {}
+
+    def fact(env: Envelope, review_id: uuid.UUID) -> ReviewFact:
+        return reviews.setdefault(review_id, ReviewFact(review_id=review_id, area_id=env.area_id))
+
+    def stage(env: Envelope, review_id: uuid.UUID, name: str) -> ReviewStage:
+        key = (review_id, name)
+        return stages.setdefault(
+            key, ReviewStage(review_id=review_id, stage=name, area_id=env.area_id)
+        )
+
+    for env in events:
+        contract = contract_for(env.type)
+        assert contract is not None
+        event: Any = contract.model_validate(env.data)
+        if env.type.endswith("applied.v1"):
+            counting.applied(fact(env, event.review_id), event)
+        elif env.type.endswith("transitioned.v1"):
+            done = counting.transitioned(fact(env, event.review_id), event)
+            if done:
+                counting.done(stage(env, event.review_id, done), local_date(event.at))
+        elif env.type.endswith("threshold_decided.v1"):
+            counting.decided(fact(env, event.review_id), event)
+            on = local_date(event.decided_at)
+            counting.done(stage(env, event.review_id, "threshold_decision"), on)
+        elif env.type.endswith("recommendations_made.v1"):
+            counting.recommended(fact(env, event.review_id), event)
+    return list(reviews.values()), list(stages.values())
+
+
+async def load_reviews(reviews: int, sample: int) -> None:
+    """Review events: into raw_event; through stats' merging into the facts, and from the
+    facts into the daily counts (`counting.derived`, which tests hold equal to what the
+    worker's incremental path builds). A sample also goes through the worker's real path
+    (inbox + handlers, batches of 500) to show its throughput."""
+    from casebridge.stats import counting
+    from casebridge.stats.models import ReviewFact, ReviewStage
 
     events = review_events(reviews)
     conn = await asyncpg.connect(URL)
@@ -221,9 +260,49 @@ async def load_reviews(reviews: int) -> int:
         records=[(e.area_id, e.type, _moment(e), _json(e)) for e in events],
         columns=["area_id", "type", "occurred_at", "data"],
     )
+    started = time.perf_counter()
+    facts, stages = replay_in_memory(events)
+    columns = [c.name for c in ReviewFact.__table__.columns]
+    await conn.copy_records_to_table(
+        "review_fact", records=[tuple(getattr(f, c) for c in columns) for f in facts],
+        columns=columns,
+    )  # fmt: skip
+    stage_columns = [c.name for c in ReviewStage.__table__.columns]
+    await conn.copy_records_to_table(
+        "review_stage", records=[tuple(getattr(s, c) for c in stage_columns) for s in stages],
+        columns=stage_columns,
+    )  # fmt: skip
+    cells = counting.derived(facts, stages, [])
+    await conn.copy_records_to_table(
+        "daily_count",
+        records=[(a, day, m, d, v) for (a, m, d, day), v in cells.items()],
+        columns=["area_id", "day", "measure", "detail", "value"],
+    )
+    await conn.executemany(
+        "INSERT INTO area (area_id, code, code_from) VALUES ($1, $2, 'review')",
+        [(a, f"A{i:02d}") for i, a in enumerate(area_ids())],
+    )
+    print(f"  {len(events):,} review events -> {len(facts):,} review facts, {len(cells):,} "
+          f"daily cells in {time.perf_counter() - started:.0f} s")  # fmt: skip
+    started = time.perf_counter()
     await conn.execute("CREATE INDEX ix_raw_event ON raw_event (area_id, type, occurred_at)")
     await conn.execute("VACUUM ANALYZE")
+    print(f"  raw_event index and VACUUM ANALYZE in {time.perf_counter() - started:.0f} s")
     await conn.close()
+    await worker_path(sample)
+
+
+async def worker_path(sample: int) -> None:
+    """The worker's own path (inbox + handlers, one transaction per 500) for `sample` more
+    review events, in an area of their own: events per second, for the record."""
+    from casebridge.common.db import make_engine, make_sessionmaker
+    from casebridge.common.events.connection import NatsLink
+    from casebridge.common.events.consumer import ConsumerRunner
+    from casebridge.common.events.envelope import contract_for
+    from casebridge.stats.worker import consumers
+
+    area = uuid.UUID(int=0xB000)  # an area of its own: the measured areas stay as they were
+    events = [e.model_copy(update={"area_id": area}) for e in review_events(sample // 3 + 1)]
     settings = Settings(database_url=URL.replace("postgresql://", "postgresql+asyncpg://"))
     engine = make_engine(settings)
     (review,) = [c for c in consumers(settings) if c.stream == "REVIEW"]
@@ -240,9 +319,9 @@ async def load_reviews(reviews: int) -> int:
         await runner._apply_many(batch)()
     elapsed = time.perf_counter() - started
     await engine.dispose()
-    print(f"  {len(events):,} review events through stats' handlers in {elapsed:.0f} s "
-          f"({len(events) / elapsed:,.0f}/s)")  # fmt: skip
-    return len(events)
+    print(f"  worker path: {len(events):,} review events through inbox + handlers in "
+          f"{elapsed:.1f} s ({len(events) / elapsed:,.0f}/s, load average "
+          f"{os.getloadavg()[0]:.2f})")  # fmt: skip
 
 
 def _moment(env: Envelope) -> datetime:
@@ -388,12 +467,13 @@ async def main() -> None:
     parser.add_argument("--complaints", type=int, default=10_000_000)
     parser.add_argument("--reviews", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--sample", type=int, default=3000, help="events on the worker path")
     parser.add_argument("--keep", action="store_true", help="keep the bench_stats database")
     args = parser.parse_args()
     print(f"stats bench: {args.complaints:,} complaints, {args.reviews:,} reviews, "
           f"{AREAS} areas; load average {os.getloadavg()}")  # fmt: skip
     await create_database(args.complaints)
-    await load_reviews(args.reviews)
+    await load_reviews(args.reviews, args.sample)
     try:
         await measure(args.samples)
     finally:
