@@ -42,12 +42,12 @@ import asyncpg
 import httpx
 
 from casebridge.common.events.envelope import Envelope
-from casebridge.common.testing.harness import migrate, trust
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.stats.main import create_app
 from casebridge.stats.periods import local_date
 from casebridge.stats.routes.deps import today
 from casebridge.stats.settings import Settings
+from casebridge.testing.harness import migrate, trust
+from casebridge.testing.tokens import TokenFactory
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB = "bench_stats"

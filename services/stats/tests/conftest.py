@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
-from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.stats.main import create_app
 from casebridge.stats.routes.deps import today
 from casebridge.stats.settings import Settings
+from casebridge.testing.harness import ServiceUnderTest, rollback_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 from .events import Deliverer
 

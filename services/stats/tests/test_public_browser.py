@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from casebridge.common.db import make_sessionmaker
-from casebridge.common.devstack import free_port
-from casebridge.common.testing.harness import trust
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import free_port
 from casebridge.stats.main import create_app
 from casebridge.stats.routes.deps import today
 from casebridge.stats.settings import Settings
+from casebridge.testing.harness import trust
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 from .conftest import TODAY
 from .events import Deliverer, Review, at, complaint, envelope

@@ -19,17 +19,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from casebridge.common.devstack import NatsServer
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.envelope import Envelope
-from casebridge.common.testing.harness import committed_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.common.worker import run_worker
+from casebridge.devstack import NatsServer
 from casebridge.stats import worker
 from casebridge.stats.main import create_app
 from casebridge.stats.routes.deps import today
 from casebridge.stats.settings import Settings
+from casebridge.testing.harness import committed_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.poll import poll
+from casebridge.testing.tokens import TokenFactory
 
 from .conftest import TODAY
 from .events import (
@@ -134,10 +135,10 @@ async def scalar(url: str, sql: str) -> Any:
 
 
 async def wait_for(url: str, sql: str, expected: int, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (found := int(await scalar(url, sql) or 0)) != expected:
-        assert asyncio.get_running_loop().time() < deadline, f"{sql}: {found} != {expected}"
-        await asyncio.sleep(0.1)
+    async def reached() -> bool:
+        return int(await scalar(url, sql) or 0) == expected
+
+    await poll(reached, timeout, what=f"{sql} = {expected}")
 
 
 async def answers(settings: Settings, tokens: TokenFactory, area: uuid.UUID) -> dict[str, bytes]:
