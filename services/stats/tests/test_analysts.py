@@ -182,3 +182,20 @@ async def test_the_next_page_stops_at_the_current_month(stats: Stats) -> None:
     assert body["months"][-1] == "2026-11"
     assert body["next_page"] is None
     assert len(body["months"]) == 12
+
+
+async def test_an_escalation_decided_in_time_meets_its_deadline(stats: Stats) -> None:
+    """Issue 11's escalation body decides with the `decide_escalation` transition; a
+    re-decision of "met" comes as another threshold decision (counted once, as met)."""
+    review = Review(stats.area)
+    await stats.deliver(
+        review.applied("2026-09-01T09:00"),
+        review.decided("2026-09-05T09:00", met=False),
+        review.escalated("2026-09-10T09:00"),
+        review.moved("decide_escalation", "escalated", "threshold_met", "2026-10-02T09:00"),
+        review.decided("2026-10-02T09:00", met=True),
+    )
+    stages = await monthly(stats, "deadlines", by="stage", to="2026-10", months=2)
+    assert values(stages) == {"escalation_decision": [0.0, 1.0], "threshold_decision": [1.0, 0.0]}
+    decisions = await monthly(stats, "threshold_decisions", by="outcome", to="2026-10", months=2)
+    assert values(decisions) == {"met": [0.0, 1.0]}  # on the day first decided met

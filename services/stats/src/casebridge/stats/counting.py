@@ -32,6 +32,7 @@ STAGE_DONE_BY = {
     "acknowledge": "acknowledge",
     "hold_meeting": "meeting",
     "communicate_outcome": "outcome",
+    "decide_escalation": "escalation_decision",  # the escalation body's decision (issue 11)
 }
 
 

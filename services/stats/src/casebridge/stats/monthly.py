@@ -97,6 +97,7 @@ async def _daily(
             DailyCount.area_id == area_id,
             DailyCount.measure.in_(list(measures)),
             DailyCount.day.between(first, month_end(last)),
+            DailyCount.value != 0,  # a cell a review moved out of: as if never written
         )
         .group_by(key, month)
     )
@@ -143,6 +144,7 @@ def share(measures: Mapping[str, str], wanted: str, by_detail: str = "") -> Fetc
                 DailyCount.area_id == area_id,
                 DailyCount.measure.in_(list(measures)),
                 DailyCount.day.between(first, month_end(last)),
+                DailyCount.value != 0,
             )
             .group_by(DailyCount.measure, DailyCount.detail, month)
         )

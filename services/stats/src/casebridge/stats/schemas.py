@@ -63,10 +63,14 @@ class CaseReviewQuery(Schema):
         "calendar_year, month, or range (exactly date_from to date_to)",
     )
     date_from: date | None = Field(
-        default=None, description="first day: every period overlapping the dates is listed"
+        default=None,
+        description="first day: every period overlapping the dates is listed",
+        examples=["2025-04-01"],
     )
     date_to: date | None = Field(
-        default=None, description="last day (inclusive); default today in Europe/London"
+        default=None,
+        description="last day (inclusive); default today in Europe/London",
+        examples=["2026-03-31"],
     )
     format: OutputFormat | None = FORMAT_FIELD
 
@@ -105,7 +109,12 @@ class CaseReviewReport(ReadSchema):
 
 
 class MonthlyQuery(Schema):
-    by: str = Field(default="total", max_length=40, description="the breakdown (per measure)")
+    by: str = Field(
+        default="total",
+        max_length=40,
+        description="the breakdown (per measure)",
+        examples=["asb_type", "agency", "stage"],
+    )
     to: str | None = Field(
         default=None, max_length=7, description="last month shown, YYYY-MM (default: this one)"
     )
