@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.stats.casereviews import STATUTORY, daily_series
+from casebridge.stats.casereviews import STATUTORY, period_totals
 from casebridge.stats.models import Area, ComplaintCount
 from casebridge.stats.periods import Period, financial_year, quarter
 from casebridge.stats.schemas import DataReturnRow
@@ -56,7 +56,7 @@ def last_complete_quarter(today: date) -> Period:
 
 
 async def data_return(session: AsyncSession, *, area: Area, period: Period) -> list[DataReturnRow]:
-    series = await daily_series(
+    series = await period_totals(
         session, area_id=area.area_id, measures=[m for m, _ in STATUTORY.values()], periods=[period]
     )
     rows = [

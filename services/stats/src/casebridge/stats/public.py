@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.stats.casereviews import DEFINITIONS, STATUTORY, daily_series, statutory_counts
+from casebridge.stats.casereviews import DEFINITIONS, STATUTORY, period_totals, statutory_counts
 from casebridge.stats.chart import Chart, bar_chart
 from casebridge.stats.datareturn import ASB_TYPES, NSIR_QUALIFIERS
 from casebridge.stats.models import Area, ComplaintCount
@@ -91,7 +91,7 @@ async def public_page(
     years = recent(PeriodKind.financial_year, today, settings.public_years)
     quarters = recent(PeriodKind.quarter, today, settings.public_quarters)
     measures = [m for m, _ in STATUTORY.values()] + ["application_route"]
-    series = await daily_series(
+    series = await period_totals(
         session, area_id=area.area_id, measures=measures, periods=years + quarters
     )
     year_rows = [statutory_counts(series, p, today) for p in years]
