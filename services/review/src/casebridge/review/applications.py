@@ -16,7 +16,7 @@ from casebridge.common.db import utcnow
 from casebridge.common.errors import AppError, Conflict
 from casebridge.common.events import outbox
 from casebridge.common.periods import days_back, earliest_start, local_date
-from casebridge.review import areas, deadlines
+from casebridge.review import areas, deadlines, threshold
 from casebridge.review.config import AreaRules
 from casebridge.review.models import (
     REVIEW_REFERENCE_SEQUENCE,
@@ -235,6 +235,10 @@ async def change_behaviour(
         )
     )
     await session.flush()
+    if review.state == "acknowledged":
+        rules = await areas.rules_for(session, review.area_id)
+        actor = Actor.of(principal)
+        await threshold.decide_if_statutory(session, review, rules=rules, actor=actor, at=now)
     return review
 
 

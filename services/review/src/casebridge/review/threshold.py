@@ -340,15 +340,12 @@ async def read_counting(
 
 
 async def _caught_up(session: AsyncSession, changed: list[UUID], since: datetime) -> None:
-    seen = dict(
-        (
-            await session.execute(
-                select(IndexedComplaint.complaint_id, IndexedComplaint.intake_changed_at).where(
-                    IndexedComplaint.complaint_id.in_(changed)
-                )
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(IndexedComplaint.complaint_id, IndexedComplaint.intake_changed_at).where(
+            IndexedComplaint.complaint_id.in_(changed)
+        )
     )
+    seen = {row.complaint_id: row.intake_changed_at for row in rows}
     behind = [
         str(c)
         for c in changed
