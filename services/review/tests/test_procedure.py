@@ -172,7 +172,7 @@ async def test_after_not_met_the_escalation_body_may_re_decide(review: Review) -
     (escalation,) = await events(review, "case_review.escalation_decided")
     assert escalation["upheld"] is True
     assert escalation["body"] == "Police and Crime Commissioner"
-    assert escalation["body_kind"] == "csp_chair"
+    assert escalation["body_kind"] == "pcc"
     kinds = [x["kind"] for x in await letters(review, reference)]
     assert kinds[-2:] == ["threshold_decision", "escalation_decision"]
     assert "escalation_received" in kinds
