@@ -15,20 +15,21 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from casebridge.common.demo import DEMO_AREA_ID
-from casebridge.common.devstack import NatsServer
-from casebridge.common.testing.harness import committed_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AREA_ID
+from casebridge.devstack.seeds.review import demo_document
 from casebridge.intake import worker as intake_worker
 from casebridge.intake.main import create_app as create_intake
 from casebridge.intake.settings import Settings as IntakeSettings
 from casebridge.review import worker as review_worker
 from casebridge.review.areas import ensure_config
 from casebridge.review.main import create_app as create_review
-from casebridge.review.seed import demo_document
 from casebridge.review.settings import Settings as ReviewSettings
-from tests.conftest import COMPLAINT, COUNCIL, FAST, in_process_worker, poll, seed_intake_area
+from casebridge.testing.harness import committed_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.poll import poll
+from casebridge.testing.tokens import TokenFactory
+from tests.conftest import COMPLAINT, COUNCIL, FAST, in_process_worker, seed_intake_area
 
 APPLICATION = {
     "applicant_kind": "victim",

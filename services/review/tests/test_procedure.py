@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.periods import local_date
+from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewTransition
-from casebridge.review.seed import demo_document
 
 from .conftest import COUNCIL, HOUSING, POLICE, Review
 from .test_reviews import VICTIM, act, apply, complaints_for, count
