@@ -18,7 +18,7 @@ from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewTransition
 
 from .conftest import COUNCIL, HOUSING, POLICE, Review
-from .test_reviews import VICTIM, act, apply, complaints_for, count
+from .test_reviews import PLAN, VICTIM, act, apply, complaints_for, count
 
 DAY = timedelta(days=1)
 
@@ -176,6 +176,26 @@ async def test_after_not_met_the_escalation_body_may_re_decide(review: Review) -
     kinds = [x["kind"] for x in await letters(review, reference)]
     assert kinds[-2:] == ["threshold_decision", "escalation_decision"]
     assert "escalation_received" in kinds
+
+
+async def test_a_review_may_be_escalated_again_after_its_outcome(review: Review) -> None:
+    reference = await not_met(review)
+    await act(review, reference, "escalate", {"reason": "Three calls ignored"})
+    await act(review, reference, "escalation/decision", {"upheld": True, "reasons": "persistent"})
+    steps = [
+        ("meeting", {"meeting_at": utcnow().isoformat()}),
+        ("meeting/held", {"minutes": "Met", "information_supplied": {}}),
+        ("action-plan", PLAN),
+        ("outcome", {"outcome": "An action plan was agreed."}),
+        ("escalate", {"reason": "The plan was not followed"}),
+    ]
+    for path, body in steps:
+        response = await act(review, reference, path, body)
+        assert response.status_code == 200, (path, response.text)
+    assert response.json()["escalation_of"] == "outcome"
+    deadlines = await review.client.get(f"/reviews/{reference}/deadlines", headers=review.auth())
+    (pending,) = [d for d in deadlines.json() if d["stage"] == "escalation_decision"]
+    assert pending["met_at"] is None  # the second request's own deadline
 
 
 async def letters(review: Review, reference: str) -> list[dict[str, Any]]:

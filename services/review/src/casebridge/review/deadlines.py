@@ -116,20 +116,25 @@ async def open_deadline(
     session: AsyncSession, review: CaseReview, stage: str, *, rules: AreaRules, at: datetime
 ) -> ReviewDeadline:
     """The stage is pending from `at`; its clock starts at the area's start event for it (by
-    default `at` itself); the due date and its rule are stored together."""
+    default `at` itself); the due date and its rule are stored together. A stage pending again
+    (a second escalation) gets its deadline anew."""
     timescale: Timescale = getattr(rules.timescales, stage)
     starts = timescale.starts or DEFAULT_STARTS[stage]
     start = local_date(await start_time(session, review, starts, at))
     subdivision = rules.calendar.subdivision
-    deadline = ReviewDeadline(
-        review_id=review.id,
-        area_id=review.area_id,
-        stage=stage,
-        starts_on=start,
-        due_on=due_date(start, timescale, subdivision),
-        rule=describe(start, timescale, subdivision, starts),
+    deadline = await session.scalar(
+        select(ReviewDeadline).where(
+            ReviewDeadline.review_id == review.id, ReviewDeadline.stage == stage
+        )
     )
-    session.add(deadline)
+    if deadline is None:
+        deadline = ReviewDeadline(review_id=review.id, area_id=review.area_id, stage=stage)
+        session.add(deadline)
+    deadline.starts_on = start
+    deadline.due_on = due_date(start, timescale, subdivision)
+    deadline.rule = describe(start, timescale, subdivision, starts)
+    deadline.met_at = None
+    deadline.overdue_raised_at = None
     await session.flush()
     return deadline
 
