@@ -1,4 +1,4 @@
-"""The case review's state machine, the application, and who may see a review.
+"""The case review's state machine, its history, and who may see a review.
 
 received -> acknowledged -> threshold_met | threshold_not_met -> meeting_scheduled ->
 meeting_held -> action_plan_agreed -> outcome_communicated -> accepted | escalated -> closed.
@@ -22,10 +22,7 @@ from casebridge.common.contracts.review import ReviewTransitioned
 from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events import outbox
-from casebridge.review.models import (
-    CaseReview,
-    ReviewTransition,
-)
+from casebridge.review.models import CaseReview, ReviewTransition
 from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.schemas import ReviewState
 
