@@ -225,3 +225,19 @@ def test_compose_builds_the_demo_image() -> None:
     assert re.search(r"^FROM base AS demo$", dockerfile, re.M)
     stages = re.findall(r"^FROM .* AS (\w+)$", dockerfile, re.M)
     assert stages[-1] == "runtime", "the default target is the runtime image, without the seeds"
+
+
+def test_production_nats_fsyncs_every_write() -> None:
+    """NATS-R1: the servers outside `make run` (k8s, docker compose) write JetStream with
+    `sync_interval: always`; the k8s cluster has three nodes for R3 streams."""
+    (configmap,) = [
+        doc
+        for doc in k8s().values()
+        if doc["kind"] == "ConfigMap" and "nats.conf" in doc.get("data", {})
+    ]
+    for text in (configmap["data"]["nats.conf"], (ROOT / "deploy/nats/nats.conf").read_text()):
+        jetstream = re.search(r"jetstream\s*\{([^}]*)\}", text)
+        assert jetstream is not None
+        assert re.search(r"^\s*sync_interval:\s*always\s*$", jetstream.group(1), re.M)
+    (statefulset,) = [doc for doc in k8s().values() if doc["kind"] == "StatefulSet"]
+    assert statefulset["spec"]["replicas"] == 3
