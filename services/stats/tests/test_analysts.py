@@ -199,3 +199,5 @@ async def test_an_escalation_decided_in_time_meets_its_deadline(stats: Stats) ->
     assert values(stages) == {"escalation_decision": [0.0, 1.0], "threshold_decision": [1.0, 0.0]}
     decisions = await monthly(stats, "threshold_decisions", by="outcome", to="2026-10", months=2)
     assert values(decisions) == {"met": [0.0, 1.0]}  # on the day first decided met
+    escalations = await monthly(stats, "escalations", to="2026-10", months=2)
+    assert values(escalations) == {"all": [1.0, 0.0]}

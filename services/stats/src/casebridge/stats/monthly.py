@@ -277,6 +277,10 @@ MEASURES: dict[str, Measure] = {
     "reviews_with_recommendations": Measure(
         "Case Reviews that resulted in recommendations.", daily({"with_recommendations": "all"})
     ),
+    "escalations": Measure(
+        "Reviews the applicant asked to be looked at again (escalated), on the day asked.",
+        daily({"escalated": "all"}),
+    ),
     "days_to_acknowledgement": Measure(
         "Median days from receiving an application to acknowledging it, by month applied.",
         median_days("applied_at", "acknowledged_at"),
