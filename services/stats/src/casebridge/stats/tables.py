@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import Request, Response
+from pydantic import BaseModel
 
 from casebridge.stats.schemas import OutputFormat
 
@@ -52,6 +53,12 @@ def csv_response(
         media_type=CSV_TYPE,
         headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, serialised once (a returned model would be validated again
+    against the route's response model first)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def csv_openapi(example: str) -> dict[int | str, dict[str, Any]]:

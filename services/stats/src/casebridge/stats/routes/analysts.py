@@ -21,7 +21,7 @@ from casebridge.stats.schemas import (
     MonthlyQuery,
     MonthlyReport,
 )
-from casebridge.stats.tables import csv_openapi, csv_response, wants_csv
+from casebridge.stats.tables import csv_openapi, csv_response, json_response, wants_csv
 
 router = APIRouter(tags=["statistics"])
 
@@ -81,7 +81,7 @@ async def case_review_counts(
         session, area=area, kind=query.period, periods=periods, today=today
     )
     if not wants_csv(request, query.format):
-        return report
+        return json_response(report)
     rows = [
         {"area_code": area.code, "area_id": area.area_id, **row.model_dump()} for row in report.rows
     ]
@@ -110,7 +110,7 @@ async def monthly(
     area = await visibility.own_area(session, who)
     report = await trends.monthly_report(session, area=area, name=measure, query=query, today=today)
     if not wants_csv(request, query.format):
-        return report
+        return json_response(report)
     head = {"area_code": area.code, "measure": measure, "unit": report.unit, "by": report.by}
     rows = [
         {**head, "key": series.key, **point.model_dump()}
