@@ -6,7 +6,8 @@ import csv
 import io
 from pathlib import Path
 
-from casebridge.stats.datareturn import ASB_TYPES, COLUMNS, NSIR_QUALIFIERS
+from casebridge.stats.complaints import ASB_TYPES, NSIR_QUALIFIERS
+from casebridge.stats.datareturn import COLUMNS
 
 from .conftest import Stats
 from .events import Review, at, complaint, envelope

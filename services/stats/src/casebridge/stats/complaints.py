@@ -6,11 +6,63 @@ from collections import Counter
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.stats.models import ComplaintCount, ComplaintDistrictCount
+from casebridge.stats.periods import Period
 from casebridge.stats.schemas import ComplaintStats
+
+# The National Standard for Incident Recording qualifiers, and the types intake records
+# (the Metropolitan Police's 13 headings, plus other): published tables show every one.
+NSIR_QUALIFIERS = ("personal", "nuisance", "environmental")
+ASB_TYPES = (
+    "vehicle_abandoned",
+    "vehicle_nuisance",
+    "rowdy_behaviour",
+    "rowdy_neighbours",
+    "littering_drugs",
+    "animal_problems",
+    "trespass",
+    "nuisance_communications",
+    "street_drinking",
+    "prostitution",
+    "noise",
+    "begging",
+    "fireworks",
+    "other",
+)
+
+
+class ByCategory:
+    """Complaints of a period per (NSIR qualifier, type), with every known category listed
+    (and any other the events brought)."""
+
+    def __init__(self, cells: dict[tuple[str, str], int]) -> None:
+        self.cells = cells
+        found_nsir, found_types = {n for n, _ in cells}, {t for _, t in cells}
+        self.qualifiers = [*NSIR_QUALIFIERS, *sorted(found_nsir - set(NSIR_QUALIFIERS))]
+        self.types = [*ASB_TYPES, *sorted(found_types - set(ASB_TYPES))]
+
+    def count(self, nsir: str, kind: str) -> int:
+        return self.cells.get((nsir, kind), 0)
+
+
+async def by_category(session: AsyncSession, *, area_id: UUID, period: Period) -> ByCategory:
+    """Complaints made in the months of `period`, per NSIR qualifier and type."""
+    rows = await session.execute(
+        select(
+            ComplaintCount.nsir_category,
+            ComplaintCount.asb_type,
+            func.sum(ComplaintCount.complaints),
+        )
+        .where(
+            ComplaintCount.area_id == area_id,
+            ComplaintCount.month.between(period.start, period.end),
+        )
+        .group_by(ComplaintCount.nsir_category, ComplaintCount.asb_type)
+    )
+    return ByCategory({(nsir, kind): int(n) for nsir, kind, n in rows})
 
 
 async def complaint_stats(

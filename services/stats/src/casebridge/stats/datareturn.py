@@ -5,36 +5,16 @@ columns). Not suppressed: it goes to the bodies entitled to the figures, not the
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.stats.casereviews import STATUTORY, period_totals
-from casebridge.stats.models import Area, ComplaintCount
+from casebridge.stats.complaints import by_category
+from casebridge.stats.models import Area
 from casebridge.stats.periods import Period, financial_year, quarter
 from casebridge.stats.schemas import DataReturnRow
 
-# The National Standard for Incident Recording qualifiers, and the types intake records
-# (the Metropolitan Police's 13 headings, plus other): every return has every row.
-NSIR_QUALIFIERS = ("personal", "nuisance", "environmental")
-ASB_TYPES = (
-    "vehicle_abandoned",
-    "vehicle_nuisance",
-    "rowdy_behaviour",
-    "rowdy_neighbours",
-    "littering_drugs",
-    "animal_problems",
-    "trespass",
-    "nuisance_communications",
-    "street_drinking",
-    "prostitution",
-    "noise",
-    "begging",
-    "fireworks",
-    "other",
-)
 ALL = "all"
 COLUMNS: dict[str, str] = {
     "area_code": "the area's code (e.g. DMO)",
@@ -62,28 +42,15 @@ async def data_return(session: AsyncSession, *, area: Area, period: Period) -> l
     rows = [
         (name, ALL, ALL, series.total(measure, period)) for name, (measure, _) in STATUTORY.items()
     ]
-    counted = await session.execute(
-        select(
-            ComplaintCount.nsir_category,
-            ComplaintCount.asb_type,
-            func.sum(ComplaintCount.complaints),
-        )
-        .where(
-            ComplaintCount.area_id == area.area_id,
-            ComplaintCount.month.between(period.start, period.end),
-        )
-        .group_by(ComplaintCount.nsir_category, ComplaintCount.asb_type)
-    )
-    cells: Counter[tuple[str, str]] = Counter()
-    for nsir, kind, value in counted:
-        cells[(nsir, kind)] += int(value)
-    qualifiers = [*NSIR_QUALIFIERS, *sorted({n for n, _ in cells} - set(NSIR_QUALIFIERS))]
-    kinds = [*ASB_TYPES, *sorted({k for _, k in cells} - set(ASB_TYPES))]
-    for nsir in qualifiers:
-        rows += [("complaints", nsir, kind, cells[(nsir, kind)]) for kind in kinds]
-        rows.append(("complaints", nsir, ALL, sum(cells[(nsir, k)] for k in kinds)))
-    rows += [("complaints", ALL, kind, sum(cells[(n, kind)] for n in qualifiers)) for kind in kinds]
-    rows.append(("complaints", ALL, ALL, sum(cells.values())))
+    found = await by_category(session, area_id=area.area_id, period=period)
+    for nsir in found.qualifiers:
+        rows += [("complaints", nsir, kind, found.count(nsir, kind)) for kind in found.types]
+        rows.append(("complaints", nsir, ALL, sum(found.count(nsir, k) for k in found.types)))
+    rows += [
+        ("complaints", ALL, kind, sum(found.count(n, kind) for n in found.qualifiers))
+        for kind in found.types
+    ]
+    rows.append(("complaints", ALL, ALL, sum(found.cells.values())))
     year = financial_year(period.start)
     return [
         DataReturnRow(

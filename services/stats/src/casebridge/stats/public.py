@@ -10,13 +10,12 @@ from typing import Any
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.stats.casereviews import DEFINITIONS, STATUTORY, period_totals, statutory_counts
 from casebridge.stats.chart import Chart, bar_chart
-from casebridge.stats.datareturn import ASB_TYPES, NSIR_QUALIFIERS
-from casebridge.stats.models import Area, ComplaintCount
+from casebridge.stats.complaints import NSIR_QUALIFIERS, by_category
+from casebridge.stats.models import Area
 from casebridge.stats.periods import Period, PeriodKind, financial_year, recent
 from casebridge.stats.schemas import CaseReviewCounts
 from casebridge.stats.settings import Settings
@@ -67,22 +66,9 @@ def _humanise(key: str) -> str:
 async def _complaints_by_type(
     session: AsyncSession, area: Area, year: Period, below: int
 ) -> Suppressed:
-    rows = await session.execute(
-        select(
-            ComplaintCount.asb_type,
-            ComplaintCount.nsir_category,
-            func.sum(ComplaintCount.complaints),
-        )
-        .where(
-            ComplaintCount.area_id == area.area_id,
-            ComplaintCount.month.between(year.start, year.end),
-        )
-        .group_by(ComplaintCount.asb_type, ComplaintCount.nsir_category)
-    )
-    cells = {(kind, nsir): int(n) for kind, nsir, n in rows}
-    kinds = [*ASB_TYPES, *sorted({k for k, _ in cells} - set(ASB_TYPES))]
-    qualifiers = [*NSIR_QUALIFIERS, *sorted({q for _, q in cells} - set(NSIR_QUALIFIERS))]
-    return suppress(cells, kinds, qualifiers, below=below)
+    found = await by_category(session, area_id=area.area_id, period=year)
+    cells = {(kind, nsir): n for (nsir, kind), n in found.cells.items()}
+    return suppress(cells, found.types, found.qualifiers, below=below)
 
 
 async def public_page(
