@@ -296,6 +296,11 @@ async def load_reviews(reviews: int, sample: int) -> None:
         records=[(a, day, m, d, v) for (a, m, d, day), v in cells.items()],
         columns=["area_id", "day", "measure", "detail", "value"],
     )
+    await conn.execute(  # what the worker keeps beside them, as the migration fills it
+        "INSERT INTO monthly_count (area_id, month, measure, detail, value) "
+        "SELECT area_id, date_trunc('month', day)::date, measure, detail, sum(value) "
+        "FROM daily_count GROUP BY 1, 2, 3, 4"
+    )
     await conn.executemany(
         "INSERT INTO area (area_id, code, code_from) VALUES ($1, $2, 'review')",
         [(a, f"A{i:02d}") for i, a in enumerate(area_ids())],

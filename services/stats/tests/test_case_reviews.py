@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from casebridge.common.events.envelope import Envelope
 from casebridge.stats.counting import derived
-from casebridge.stats.models import DailyCount, ReviewFact, ReviewStage, TriggerFact
+from casebridge.stats.models import DailyCount, MonthlyCount, ReviewFact, ReviewStage, TriggerFact
 
 from .conftest import Stats
 from .events import Review, trigger
@@ -102,10 +102,25 @@ async def test_any_order_of_arrival_gives_the_same_counts(stats: Stats) -> None:
     assert per_area[0]
     assert all(found == per_area[0] for found in per_area[1:])
     assert cells == await derived_cells(stats)
+    assert await monthly_cells(stats) == rolled_up(cells)
     await stats.deliver(*lifecycle(Review(stats.area)))
     assert await counts(stats, period="range", date_from="2025-04-01", date_to="2026-03-31") == [
         row("2025-04-01 to 2026-03-31", 1, 0, 1, 1)
     ]
+
+
+async def monthly_cells(stats: Stats) -> dict[tuple[Any, ...], int]:
+    async with stats.sessions() as session:
+        rows = await session.scalars(select(MonthlyCount).where(MonthlyCount.value != 0))
+        return {(c.area_id, c.measure, c.detail, c.month): c.value for c in rows}
+
+
+def rolled_up(cells: dict[tuple[Any, ...], int]) -> dict[tuple[Any, ...], int]:
+    months: dict[tuple[Any, ...], int] = {}
+    for (area, measure, detail, day), value in cells.items():
+        key = (area, measure, detail, day.replace(day=1))
+        months[key] = months.get(key, 0) + value
+    return {k: v for k, v in months.items() if v}
 
 
 async def derived_cells(stats: Stats) -> dict[tuple[Any, ...], int]:

@@ -202,6 +202,7 @@ async def test_rebuild_gives_byte_identical_answers(
         assert await scalar(url, "SELECT reason FROM dead_letter") == "unparseable event"
         # a count gone wrong (as after a bug) is put right by the rebuild
         await scalar(url, "UPDATE daily_count SET value = value + 100 RETURNING 1")
+        await scalar(url, "UPDATE monthly_count SET value = value + 100 RETURNING 1")
         assert await answers(settings, tokens, area) != before
         done = await asyncio.to_thread(rebuild_cli, settings, "--yes")
         assert done.returncode == 0, done.stderr

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.stats.models import Area
-from casebridge.stats.periods import Period, PeriodKind, periods_between, recent
+from casebridge.stats.periods import Period, PeriodKind, month_end, periods_between, recent
 from casebridge.stats.schemas import AreaRead, CaseReviewCounts, CaseReviewReport
 
 # Field in the published figures -> (measure in daily_count, what it means).
@@ -73,29 +73,32 @@ class PeriodTotals:
         return self._totals.get((period, measure, detail), 0)
 
 
-_PERIOD_TOTALS = text(
-    """
+_PERIOD_TOTALS = """
     SELECT p.i, d.measure, d.detail, sum(d.value)
     FROM unnest(CAST(:starts AS date[]), CAST(:ends AS date[])) WITH ORDINALITY AS p(s, e, i)
-    JOIN daily_count d ON d.area_id = :area AND d.measure = ANY(CAST(:measures AS varchar[]))
-     AND d.day BETWEEN p.s AND p.e AND d.value <> 0
+    JOIN {table} d ON d.area_id = :area AND d.measure = ANY(CAST(:measures AS varchar[]))
+     AND d.{unit} BETWEEN p.s AND p.e AND d.{unit} BETWEEN :first AND :last AND d.value <> 0
     GROUP BY p.i, d.measure, d.detail
-    """
-)
+"""
+BY_MONTH = text(_PERIOD_TOTALS.format(table="monthly_count", unit="month"))
+BY_DAY = text(_PERIOD_TOTALS.format(table="daily_count", unit="day"))
 
 
 async def period_totals(
     session: AsyncSession, *, area_id: UUID, measures: Sequence[str], periods: Sequence[Period]
 ) -> PeriodTotals:
-    """One statement sums every measure over every period in the database: a few rows come
-    back, however many days the periods span."""
+    """One statement sums every measure over every period in the database, from the monthly
+    counts when the periods are whole months (years, quarters, months), else the daily."""
     if not periods:
         return PeriodTotals({})
+    whole_months = all(p.start.day == 1 and p.end == month_end(p.end) for p in periods)
     rows = await session.execute(
-        _PERIOD_TOTALS,
+        BY_MONTH if whole_months else BY_DAY,
         {
             "starts": [p.start for p in periods],
             "ends": [p.end for p in periods],
+            "first": min(p.start for p in periods),
+            "last": max(p.end for p in periods),
             "area": area_id,
             "measures": list(measures),
         },

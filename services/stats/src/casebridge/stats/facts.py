@@ -25,8 +25,15 @@ from casebridge.common.contracts.review import (
 )
 from casebridge.stats import counting
 from casebridge.stats.counting import Contribution
-from casebridge.stats.models import Base, DailyCount, ReviewFact, ReviewStage, TriggerFact
-from casebridge.stats.periods import local_date
+from casebridge.stats.models import (
+    Base,
+    DailyCount,
+    MonthlyCount,
+    ReviewFact,
+    ReviewStage,
+    TriggerFact,
+)
+from casebridge.stats.periods import local_date, month_start
 from casebridge.stats.projection import note_area
 
 F = TypeVar("F", bound=Base)
@@ -35,22 +42,22 @@ F = TypeVar("F", bound=Base)
 async def _move(
     session: AsyncSession, area_id: UUID, before: set[Contribution], after: set[Contribution]
 ) -> None:
+    """Take the fact's old contributions out of their days (and months), add the new ones."""
     changes = [(c, -1) for c in before - after] + [(c, 1) for c in after - before]
     for (measure, detail, day), amount in sorted(changes):
-        statement = insert(DailyCount).values(
-            area_id=area_id, day=day, measure=measure, detail=detail, value=amount
-        )
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[
-                    DailyCount.area_id,
-                    DailyCount.day,
-                    DailyCount.measure,
-                    DailyCount.detail,
-                ],
-                set_={"value": DailyCount.value + statement.excluded.value},
+        for model, cell in (
+            (DailyCount, {"day": day}),
+            (MonthlyCount, {"month": month_start(day)}),
+        ):
+            statement = insert(model).values(
+                area_id=area_id, measure=measure, detail=detail, value=amount, **cell
             )
-        )
+            keys = [column.name for column in model.__table__.primary_key]
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=keys, set_={"value": model.value + statement.excluded.value}
+                )
+            )
 
 
 async def _locked(session: AsyncSession, model: type[F], **new: object) -> F:

@@ -22,6 +22,7 @@ __all__ = [
     "ComplaintDistrictCount",
     "DailyCount",
     "DeadLetter",
+    "MonthlyCount",
     "OutboxMessage",
     "PartnerCount",
     "ProcessedMessage",
@@ -126,6 +127,19 @@ class DailyCount(Base):
     value: Mapped[int] = mapped_column(Integer, server_default=_ZERO)
 
 
+class MonthlyCount(Base):
+    """The daily counts summed by month (kept beside them, changed with them): periods made
+    of whole months read a few rows instead of every day."""
+
+    __tablename__ = "monthly_count"
+
+    area_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    measure: Mapped[str] = mapped_column(String(30), primary_key=True)
+    detail: Mapped[str] = mapped_column(String(30), primary_key=True, server_default="")
+    value: Mapped[int] = mapped_column(Integer, server_default=_ZERO)
+
+
 class ReviewFact(Base):
     """What is known of one case review: dates (Europe/London) and outcomes only."""
 
@@ -185,6 +199,7 @@ READ_MODELS: tuple[type[Base], ...] = (
     RepeatVictimCount,
     PartnerCount,
     DailyCount,
+    MonthlyCount,
     ReviewFact,
     ReviewStage,
     TriggerFact,

@@ -17,7 +17,7 @@ from casebridge.stats.models import (
     Base,
     ComplaintCount,
     ComplaintDistrictCount,
-    DailyCount,
+    MonthlyCount,
     PartnerCount,
     RepeatVictimCount,
     ReviewFact,
@@ -89,20 +89,15 @@ async def _daily(
     by_detail: bool,
 ) -> dict[tuple[str, date], int]:
     """Monthly sums of daily measures; keyed by the measure's label, or by its detail."""
-    month = _month_of(DailyCount.day)
-    key = DailyCount.detail if by_detail else DailyCount.measure
-    query = (
-        select(key, month, func.sum(DailyCount.value))
-        .where(
-            DailyCount.area_id == area_id,
-            DailyCount.measure.in_(list(measures)),
-            DailyCount.day.between(first, month_end(last)),
-            DailyCount.value != 0,  # a cell a review moved out of: as if never written
-        )
-        .group_by(key, month)
+    key = MonthlyCount.detail if by_detail else MonthlyCount.measure
+    query = select(key, MonthlyCount.month, MonthlyCount.value).where(
+        MonthlyCount.area_id == area_id,
+        MonthlyCount.measure.in_(list(measures)),
+        MonthlyCount.month.between(first, last),
+        MonthlyCount.value != 0,  # a cell a review moved out of: as if never written
     )
     if detail is not None:
-        query = query.where(DailyCount.detail == detail)
+        query = query.where(MonthlyCount.detail == detail)
     found: dict[tuple[str, date], int] = {}
     for name, day, value in await session.execute(query):
         label = name if by_detail else measures[name]
@@ -137,16 +132,13 @@ def share(measures: Mapping[str, str], wanted: str, by_detail: str = "") -> Fetc
         session: AsyncSession, area_id: UUID, first: date, last: date, by: str, _: Any
     ) -> Values:
         per_detail = by == by_detail
-        month = _month_of(DailyCount.day)
-        query = (
-            select(DailyCount.measure, DailyCount.detail, month, func.sum(DailyCount.value))
-            .where(
-                DailyCount.area_id == area_id,
-                DailyCount.measure.in_(list(measures)),
-                DailyCount.day.between(first, month_end(last)),
-                DailyCount.value != 0,
-            )
-            .group_by(DailyCount.measure, DailyCount.detail, month)
+        query = select(
+            MonthlyCount.measure, MonthlyCount.detail, MonthlyCount.month, MonthlyCount.value
+        ).where(
+            MonthlyCount.area_id == area_id,
+            MonthlyCount.measure.in_(list(measures)),
+            MonthlyCount.month.between(first, last),
+            MonthlyCount.value != 0,
         )
         totals: dict[tuple[str, date], list[int]] = {}
         for measure, detail, day, value in await session.execute(query):
