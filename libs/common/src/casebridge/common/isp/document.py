@@ -1,0 +1,190 @@
+"""The information-sharing protocol as a document: one version per area, written by the
+partnership, signed off by its data protection officers, validated strictly.
+
+Loading refuses a document with the path and the reason of every problem at once, so a DPO
+fixes them in one go. A valid document is immutable; a new version replaces it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+from uuid import UUID
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from casebridge.common.isp.catalogue import (
+    AGENCY_KINDS,
+    CATALOGUE,
+    LANDLORD_IDENTITY_PURPOSES,
+    Condition,
+    Relation,
+    Tag,
+)
+
+FORMAT = "casebridge-isp/1"
+MAX_DOCUMENT_BYTES = 200_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=2_000)
+
+
+class Signatory(_Strict):
+    agency: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=200)
+
+
+class Purpose(_Strict):
+    """Why data is shared, and under which law."""
+
+    description: str = Field(min_length=1)
+    legal_basis: str = Field(min_length=1, description="e.g. UK GDPR Art 6(1)(e); DPA 2018 s35")
+    gateway: str = Field(min_length=1, description="e.g. Crime and Disorder Act 1998 s115")
+    # A recorded Art 9 / Sch 1 (or Part 3 sensitive processing) condition: without it,
+    # special-category fields are redacted under this purpose whatever the rules say.
+    special_category_condition: str | None = None
+    criminal_offence_condition: str | None = None
+
+
+class Rule(_Strict):
+    """A grant: these fields of one class, to agencies standing in one of these relations
+    (optionally only of these kinds, or only these agencies), when the condition holds."""
+
+    data: str
+    purpose: str
+    to: list[Relation] = Field(min_length=1)
+    kinds: list[str] | None = None
+    agencies: list[UUID] | None = None
+    when: Condition = Condition.always
+    allow: list[str] = Field(default_factory=list)
+    redact: list[str] = Field(default_factory=list)
+    cleared_free_text: str | None = Field(
+        default=None, description="why free text is cleared to flow under this rule"
+    )
+    note: str | None = None
+
+
+class Protocol(_Strict):
+    format: Literal["casebridge-isp/1"]
+    title: str = Field(min_length=1, max_length=300)
+    review_date: date = Field(description="after this date nothing is shared (LEG-R1)")
+    signed_off_by: list[Signatory] = Field(min_length=1)
+    purposes: dict[str, Purpose] = Field(min_length=1)
+    retention_months: dict[str, int] = Field(description="per data class")
+    rules: list[Rule]
+
+
+class Problem(BaseModel):
+    path: str
+    problem: str
+
+
+class InvalidProtocol(ValueError):
+    """A document that cannot be used; `problems` lists every one with its path."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.path}: {p.problem}" for p in problems))
+        self.problems = problems
+
+
+def parse(text: str | bytes) -> Protocol:
+    """A YAML (or JSON) document to a validated protocol, or InvalidProtocol."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise InvalidProtocol([Problem(path="", problem="document larger than 200 kB")])
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidProtocol([Problem(path="", problem=f"not YAML: {exc}")]) from exc
+    return validate(loaded)
+
+
+def validate(loaded: Any) -> Protocol:
+    if not isinstance(loaded, dict):
+        raise InvalidProtocol([Problem(path="", problem="the document must be a mapping")])
+    try:
+        protocol = Protocol.model_validate(loaded)
+    except ValidationError as exc:
+        raise InvalidProtocol(
+            [
+                Problem(path=".".join(str(p) for p in e["loc"]), problem=e["msg"])
+                for e in exc.errors()
+            ]
+        ) from exc
+    problems = [*_retention_problems(protocol)]
+    for i, rule in enumerate(protocol.rules):
+        problems += [
+            Problem(path=f"rules.{i}.{p}", problem=m) for p, m in _rule_problems(protocol, rule)
+        ]
+    if problems:
+        raise InvalidProtocol(problems)
+    return protocol
+
+
+def _retention_problems(protocol: Protocol) -> list[Problem]:
+    problems = []
+    for name, months in protocol.retention_months.items():
+        if name not in CATALOGUE:
+            problems.append(Problem(path=f"retention_months.{name}", problem="unknown data class"))
+        elif not 1 <= months <= 1200:
+            problems.append(
+                Problem(path=f"retention_months.{name}", problem="must be 1 to 1200 months")
+            )
+    shared = {rule.data for rule in protocol.rules if rule.data in CATALOGUE}
+    for name in sorted(shared - protocol.retention_months.keys()):
+        problems.append(
+            Problem(path="retention_months", problem=f"no retention for shared class {name}")
+        )
+    return problems
+
+
+def _rule_problems(protocol: Protocol, rule: Rule) -> list[tuple[str, str]]:
+    """Every problem of one rule, as (path within the rule, reason)."""
+    data_class = CATALOGUE.get(rule.data)
+    if data_class is None:
+        return [("data", f"unknown data class; known: {', '.join(sorted(CATALOGUE))}")]
+    problems: list[tuple[str, str]] = []
+    if rule.purpose not in protocol.purposes:
+        problems.append(("purpose", "not one of the document's purposes"))
+    for j, relation in enumerate(rule.to):
+        if relation not in data_class.relations:
+            problems.append((f"to.{j}", f"{relation} means nothing for {rule.data} records"))
+    for j, kind in enumerate(rule.kinds or ()):
+        if kind not in AGENCY_KINDS:
+            problems.append(
+                (f"kinds.{j}", f"unknown agency kind; known: {', '.join(AGENCY_KINDS)}")
+            )
+    if not rule.allow and not rule.redact:
+        problems.append(("allow", "a rule must allow or redact at least one field"))
+    for key in ("allow", "redact"):
+        for j, name in enumerate(getattr(rule, key)):
+            if name not in data_class.fields:
+                problems.append((f"{key}.{j}", f"{rule.data} has no field {name!r}"))
+    for name in sorted(set(rule.allow) & set(rule.redact)):
+        problems.append(("redact", f"{name} is both allowed and redacted"))
+    free_text = [f for f in rule.allow if Tag.free_text in data_class.fields.get(f, ())]
+    if free_text and not rule.cleared_free_text:
+        problems.append(
+            ("allow", f"free text ({', '.join(free_text)}) flows only with cleared_free_text")
+        )
+    identity = [f for f in rule.allow if Tag.identity in data_class.fields.get(f, ())]
+    if Relation.perpetrator_landlord in rule.to and identity:
+        legal = rule.when == Condition.override and rule.purpose in LANDLORD_IDENTITY_PURPOSES
+        if not legal:
+            problems.append(
+                (
+                    "allow",
+                    f"complainant identity ({', '.join(identity)}) never reaches the alleged "
+                    "perpetrator's landlord except with when: override and a purpose of "
+                    f"{' or '.join(sorted(LANDLORD_IDENTITY_PURPOSES))}",
+                )
+            )
+    return problems
+
+
+def to_yaml(protocol: Protocol) -> str:
+    """The canonical text of a protocol (the diff between versions compares these)."""
+    data = protocol.model_dump(mode="json", exclude_none=True)
+    return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100))
