@@ -280,8 +280,48 @@ async def current_principal(
     return principal
 
 
-def Scoped(*scopes: str) -> Any:  # noqa: N802 - reads like a type in signatures
-    """Declare the scopes a route requires; the one way routes authenticate."""
+# The roles a token may carry (from the registry for a system client, or mapped from an
+# agency's identity provider for its staff). A route that needs one declares it.
+ROLES: dict[str, str] = {
+    "call_handler": "Logs complaints at the call",
+    "case_officer": "Works an agency's cases",
+    "spoc": "Single point of contact for ASB Case Reviews",
+    "panel_member": "Votes on case review thresholds",
+    "dpo": "Data protection officer: audits disclosures and access",
+    "analyst": "Reads statistics",
+    "partnership_admin": "Administers the partnership: partners, protocol, procedures",
+}
+
+
+def Scoped(*scopes: str, role: str | None = None) -> Any:  # noqa: N802 - reads like a type
+    """Declare the scopes (and the role, if any) a route requires; the one way routes
+    authenticate."""
     from fastapi import Security
 
-    return Security(current_principal, scopes=list(scopes))
+    if role is None:
+        return Security(current_principal, scopes=list(scopes))
+    return Security(_role_check(role), scopes=list(scopes))
+
+
+_ROLE_CHECKS: dict[str, Any] = {}
+
+
+def _role_check(role: str) -> Any:
+    """One dependency per role (FastAPI caches by callable), under `current_principal`, so
+    the route walk finds the scopes and `required_role` names the role."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}")
+    check = _ROLE_CHECKS.get(role)
+    if check is None:
+        from fastapi import Security
+
+        async def check(
+            principal: Annotated[Principal, Security(current_principal)],
+        ) -> Principal:
+            if role not in principal.roles:
+                raise Forbidden(f"this needs the {role} role")
+            return principal
+
+        check.required_role = role  # type: ignore[attr-defined]
+        _ROLE_CHECKS[role] = check
+    return check
