@@ -24,6 +24,8 @@ from casebridge.common.events.connection import reachable
 from casebridge.common.logging import configure_logging
 from casebridge.common.settings import BaseServiceSettings
 
+PROTOCOL_HEADER = "Casebridge-Protocol-Version"
+
 # Routes that are public by design; every other route must declare scopes (AUTH-R5).
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -171,6 +173,11 @@ class Observe:
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS:
                     headers.setdefault(name, value)
+                # The protocol version a read was decided under (set by `Viewing`), so a
+                # caller can wait for a newly published version to be in force.
+                version = (scope.get("state") or {}).get("protocol_version")
+                if version is not None:
+                    headers[PROTOCOL_HEADER] = str(version)
             await send(message)
 
         try:
