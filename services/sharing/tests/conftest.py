@@ -10,6 +10,7 @@ from uuid import UUID
 import httpx
 import pytest
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.contracts.intake import ComplaintLogged
@@ -94,10 +95,17 @@ def secret_hash() -> str:
     return hash_secret(SECRET)
 
 
+def as_app_role(owner_url: str, role: str = Settings().app_role) -> str:
+    """The same database as the service's own role (migrations ran as its owner)."""
+    return make_url(owner_url).set(username=role).render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def settings(sharing_db: str, nats_server: NatsServer, key_file: Path, data_dir: Path) -> Settings:
+    """The API and worker connect as the application role, as in `make run`."""
     return Settings(
-        database_url=sharing_db,
+        database_url=as_app_role(sharing_db),
+        migration_database_url=sharing_db,
         nats_url=nats_server.url,
         log_json=False,
         signing_key_file=key_file,

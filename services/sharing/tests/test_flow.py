@@ -25,7 +25,7 @@ from casebridge.sharing import worker
 from casebridge.sharing.models import Agency, Area, Disclosure
 from casebridge.sharing.settings import Settings
 
-from .conftest import complaint_logged
+from .conftest import as_app_role, complaint_logged
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
@@ -42,7 +42,13 @@ async def committed(
 ) -> AsyncIterator[tuple[Settings, async_sessionmaker[AsyncSession]]]:
     # Its own nats-server: the durable consumer meets no other test's messages.
     database_url = await migrated_database("sharing")
-    settings = settings.model_copy(update={"database_url": database_url, "nats_url": own_nats.url})
+    settings = settings.model_copy(
+        update={
+            "database_url": as_app_role(database_url),
+            "migration_database_url": database_url,
+            "nats_url": own_nats.url,
+        }
+    )
     engine = make_engine(settings)
     yield settings, make_sessionmaker(engine)
     await engine.dispose()

@@ -19,6 +19,8 @@ from casebridge.sharing.models import Agency, Area, OAuthClient
 from casebridge.sharing.seed import DEMO_CLIENTS_FILE, credentials_table, seed
 from casebridge.sharing.settings import Settings
 
+from .conftest import as_app_role
+
 OPEN311_ENTRY = {"open311_api_key": "k-123", "agency_id": "x", "name": "FixMyStreet"}
 
 
@@ -26,7 +28,9 @@ OPEN311_ENTRY = {"open311_api_key": "k-123", "agency_id": "x", "name": "FixMyStr
 async def seeded_settings(migrated_database: MigratedDatabase, settings: Settings) -> Settings:
     """A fresh, committed database (the seed commits) and an empty data directory."""
     url = await migrated_database("sharing")
-    return settings.model_copy(update={"database_url": url})
+    return settings.model_copy(
+        update={"database_url": as_app_role(url), "migration_database_url": url}
+    )
 
 
 def file_mode(path: Path) -> int:

@@ -50,6 +50,12 @@ class ComplaintLogged(_IntakeEvent):
     complainant_kind: str | None = None
     status: str = "open"
 
+    # Added with issue 9 (additive): the basis sharing decides on. The landlords of the
+    # alleged perpetrators named (never told who complained without a recorded override),
+    # and the purposes for which an override (e.g. risk of harm) is recorded.
+    perpetrator_landlord_ids: list[UUID] = []
+    override_purposes: list[str] = []
+
 
 @register
 class ComplaintUpdated(_IntakeEvent):
