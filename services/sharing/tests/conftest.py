@@ -9,14 +9,18 @@ from uuid import UUID
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from casebridge.common.auth import TokenVerifier
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.devstack import NatsServer
 from casebridge.common.events.envelope import Envelope
+from casebridge.common.settings import IssuerConfig
 from casebridge.common.testing.harness import rollback_client
 from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.common.testing.tokens import TokenFactory
@@ -47,12 +51,16 @@ CLIENTS: dict[str, tuple[UUID, list[str], list[str]]] = {
 }
 
 
+ADMIN_ROLE = "partnership_admin"
+
+
 @dataclass
 class Sharing:
     client: httpx.AsyncClient
     sessions: async_sessionmaker[AsyncSession]
     tokens: TokenFactory
     settings: Settings
+    app: FastAPI
 
     def auth(
         self,
@@ -69,6 +77,16 @@ class Sharing:
             audience=self.settings.audience_or_default(),
             **claims,
         )
+
+    def admin(self, agency: UUID = COUNCIL, *, area: UUID = DEMO_AREA_ID) -> dict[str, str]:
+        """A partnership administrator of the agency's area."""
+        return self.auth(agency, area=area, scopes=["shares:admin"], roles=[ADMIN_ROLE])
+
+    async def bearer(self, client_id: str, secret: str, scope: str) -> dict[str, str]:
+        """Headers with a token the service's own token endpoint issued."""
+        response = await self.token(client_id, secret, scope=scope)
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     async def token(
         self, client_id: str = "council-cms", secret: str = SECRET, **form: str
@@ -120,7 +138,9 @@ async def register_partners(session: AsyncSession, secret_hash: str) -> None:
             insert(Area).values(id=area_id, code=code, name=DEMO_AREA_NAME).on_conflict_do_nothing()
         )
     for kind, (agency_id, name) in DEMO_AGENCIES.items():
-        session.add(Agency(id=agency_id, area_id=DEMO_AREA_ID, name=name, kind=kind))
+        session.add(
+            Agency(id=agency_id, area_id=DEMO_AREA_ID, name=name, kind=kind, core_partner=True)
+        )
     session.add(Agency(id=OTHER_AGENCY, area_id=OTHER_AREA, name="Other Council", kind="council"))
     await session.flush()
     for client_id, (agency_id, scopes, grants) in CLIENTS.items():
@@ -140,12 +160,34 @@ async def register_partners(session: AsyncSession, secret_hash: str) -> None:
 async def sharing(
     settings: Settings, tokens: TokenFactory, secret_hash: str
 ) -> AsyncIterator[Sharing]:
-    """The API over a rolled-back transaction, with the demo partners registered."""
-    async with rollback_client(create_app, settings, tokens) as (client, sessions):
+    """The API over a rolled-back transaction, with the demo partners registered. It trusts
+    the test issuer and its own token endpoint (so a client it registers can be used)."""
+    apps: list[FastAPI] = []
+
+    def make(settings: Settings) -> FastAPI:
+        apps.append(create_app(settings))
+        return apps[-1]
+
+    async with rollback_client(make, settings, tokens) as (client, sessions):
+        (app,) = apps
+        trust_own_issuer(app, tokens, settings)
         async with sessions() as session:
             await register_partners(session, secret_hash)
             await session.commit()
-        yield Sharing(client, sessions, tokens, settings)
+        yield Sharing(client, sessions, tokens, settings, app)
+
+
+def trust_own_issuer(app: FastAPI, tokens: TokenFactory, settings: Settings) -> None:
+    own = KeySet([RSAKey.import_key(app.state.signing_key.as_dict(private=False))])
+    app.state.token_verifier = TokenVerifier(
+        issuers=[
+            IssuerConfig(issuer=tokens.issuer, jwks_uri="http://jwks.invalid/"),
+            IssuerConfig(issuer=settings.issuer_url, jwks_uri="http://jwks.invalid/own"),
+        ],
+        audience=settings.audience_or_default(),
+        leeway=settings.token_leeway_seconds,
+        static_keys={tokens.issuer: tokens.key_set(), settings.issuer_url: own},
+    )
 
 
 def complaint_logged(

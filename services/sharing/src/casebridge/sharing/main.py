@@ -7,8 +7,7 @@ import asyncio
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
-from casebridge.sharing import keys
-from casebridge.sharing.routes import router
+from casebridge.sharing import admin_routes, keys, routes
 from casebridge.sharing.settings import Settings
 
 
@@ -23,8 +22,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="Casebridge sharing",
-        description="Partner registry, OAuth2 token endpoint and JWKS, partner deliveries and "
-        "the disclosure log.",
-        routers=[router],
+        description="The partner registry, the OAuth2 token endpoint and JWKS, the "
+        "information-sharing protocol, case invitations, partner deliveries and the "
+        "disclosure log.",
+        routers=[routes.router, admin_routes.router],
         on_startup=[load_signing_key],
     )

@@ -7,14 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from casebridge.common.schemas import Page, ReadSchema
+from casebridge.sharing.registry_schemas import AgencyRead
 
-
-class AgencyRead(ReadSchema):
-    id: UUID
-    area_id: UUID
-    name: str
-    kind: str
-    active: bool
+__all__ = ["AgencyRead", "DeliveryPage", "DeliveryRead", "DisclosurePage", "DisclosureRead"]
 
 
 class DeliveryRead(ReadSchema):

@@ -49,10 +49,8 @@ class ComplaintLogged(_IntakeEvent):
     consent_recorded_at: datetime | None = None
     complainant_kind: str | None = None
     status: str = "open"
-
-    # Added with issue 9 (additive): the basis sharing decides on. The landlords of the
-    # alleged perpetrators named (never told who complained without a recorded override),
-    # and the purposes for which an override (e.g. risk of harm) is recorded.
+    # Added with the information-sharing protocol (additive): the landlords of the alleged
+    # perpetrators (they never learn who complained) and the purposes of overrides.
     perpetrator_landlord_ids: list[UUID] = []
     override_purposes: list[str] = []
 
