@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
+import yaml
 from fastapi import FastAPI
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy.dialects.postgresql import insert
@@ -188,6 +190,18 @@ def trust_own_issuer(app: FastAPI, tokens: TokenFactory, settings: Settings) -> 
         leeway=settings.token_leeway_seconds,
         static_keys={tokens.issuer: tokens.key_set(), settings.issuer_url: own},
     )
+
+
+def protocol_document(**changes: Any) -> dict[str, Any]:
+    """The shipped default protocol, in force for a year from today, with `changes`."""
+    text = files("casebridge.common.isp").joinpath("default.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    data["review_date"] = (date.today() + timedelta(days=365)).isoformat()
+    return data | changes
+
+
+def protocol_yaml(**changes: Any) -> str:
+    return str(yaml.safe_dump(protocol_document(**changes), sort_keys=False))
 
 
 def complaint_logged(

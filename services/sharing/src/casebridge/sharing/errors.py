@@ -25,3 +25,8 @@ class InvalidProtocol(AppError):
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__([{"field": path, "reason": reason} for path, reason in problems])
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
