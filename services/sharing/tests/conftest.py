@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.contracts.review import ReviewApplied
+from casebridge.common.db import new_id
 from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.devstack import NatsServer
 from casebridge.common.events.envelope import Envelope
@@ -179,6 +181,18 @@ async def sharing(
         yield Sharing(client, sessions, tokens, settings, app)
 
 
+@pytest.fixture
+async def protocol_v1(sharing: Sharing) -> Sharing:
+    """The demo area with the shipped default protocol published as version 1."""
+    response = await sharing.client.put(
+        f"/areas/{DEMO_AREA_ID}/protocol",
+        content=protocol_yaml(),
+        headers=sharing.admin() | {"Content-Type": "application/yaml"},
+    )
+    assert response.status_code == 201, response.text
+    return sharing
+
+
 def trust_own_issuer(app: FastAPI, tokens: TokenFactory, settings: Settings) -> None:
     own = KeySet([RSAKey.import_key(app.state.signing_key.as_dict(private=False))])
     app.state.token_verifier = TokenVerifier(
@@ -234,6 +248,32 @@ def complaint_logged(
         source="casebridge/intake",
         type=ComplaintLogged.event_type(),
         subject=ComplaintLogged.subject_for(area_id),
+        area_id=area_id,
+        data=event.model_dump(mode="json"),
+    )
+    return envelope, event
+
+
+def review_applied(
+    *,
+    received_by: UUID = COUNCIL,
+    reference: str = "CR-DMO-2026-000001",
+    area_id: UUID = DEMO_AREA_ID,
+) -> tuple[Envelope, ReviewApplied]:
+    """A ReviewApplied event as review's outbox would publish it."""
+    event = ReviewApplied(
+        review_id=new_id(),
+        reference=reference,
+        person_id=UUID("0192f0a0-0000-7000-8000-0000000e0001"),
+        applicant_kind="victim",
+        received_by_agency_id=received_by,
+        complaint_ids=[],
+        applied_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+    )
+    envelope = Envelope(
+        source="casebridge/review",
+        type=ReviewApplied.event_type(),
+        subject=ReviewApplied.subject_for(area_id),
         area_id=area_id,
         data=event.model_dump(mode="json"),
     )

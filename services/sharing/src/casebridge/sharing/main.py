@@ -7,7 +7,7 @@ import asyncio
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
-from casebridge.sharing import admin_routes, keys, protocol_routes, routes
+from casebridge.sharing import admin_routes, case_routes, keys, protocol_routes, routes
 from casebridge.sharing.settings import Settings
 
 
@@ -25,6 +25,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The partner registry, the OAuth2 token endpoint and JWKS, the "
         "information-sharing protocol, case invitations, partner deliveries and the "
         "disclosure log.",
-        routers=[routes.router, admin_routes.router, protocol_routes.router],
+        routers=[
+            routes.router,
+            admin_routes.router,
+            protocol_routes.router,
+            case_routes.router,
+        ],
         on_startup=[load_signing_key],
     )
