@@ -83,8 +83,11 @@ class Sharing:
         )
 
     def admin(self, agency: UUID = COUNCIL, *, area: UUID = DEMO_AREA_ID) -> dict[str, str]:
-        """A partnership administrator of the agency's area."""
-        return self.auth(agency, area=area, scopes=["shares:admin"], roles=[ADMIN_ROLE])
+        """A partnership administrator of the agency's area (it reads the area's partner
+        views too, as the founding client does)."""
+        return self.auth(
+            agency, area=area, scopes=["shares:admin", "shares:read"], roles=[ADMIN_ROLE]
+        )
 
     async def bearer(self, client_id: str, secret: str, scope: str) -> dict[str, str]:
         """Headers with a token the service's own token endpoint issued."""
@@ -226,24 +229,24 @@ def complaint_logged(
     **overrides: Any,
 ) -> tuple[Envelope, ComplaintLogged]:
     """A ComplaintLogged event as intake's outbox would publish it."""
-    event = ComplaintLogged(
-        complaint_id=UUID("0192f0a0-0000-7000-8000-0000000f0001"),
-        reference="DMO-2026-000001-X",
-        area_id=area_id,
-        receiving_agency_id=receiving,
-        person_id=UUID("0192f0a0-0000-7000-8000-0000000e0001"),
-        channel="phone",
-        nsir_category="personal",
-        asb_type="rowdy_neighbours",
-        hate_motivated=True,
-        anonymous=False,
-        occurred_at=datetime(2026, 11, 20, 23, 30, tzinfo=UTC),
-        reported_at=datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
-        postcode="SW1A 1AA",
-        perpetrator_keys=["flat-3"],
-        consent_to_share=consent,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "complaint_id": UUID("0192f0a0-0000-7000-8000-0000000f0001"),
+        "reference": "DMO-2026-000001-X",
+        "area_id": area_id,
+        "receiving_agency_id": receiving,
+        "person_id": UUID("0192f0a0-0000-7000-8000-0000000e0001"),
+        "channel": "phone",
+        "nsir_category": "personal",
+        "asb_type": "rowdy_neighbours",
+        "hate_motivated": True,
+        "anonymous": False,
+        "occurred_at": datetime(2026, 11, 20, 23, 30, tzinfo=UTC),
+        "reported_at": datetime(2026, 11, 21, 9, 0, tzinfo=UTC),
+        "postcode": "SW1A 1AA",
+        "perpetrator_keys": ["flat-3"],
+        "consent_to_share": consent,
+    }
+    event = ComplaintLogged(**(values | overrides))
     envelope = Envelope(
         source="casebridge/intake",
         type=ComplaintLogged.event_type(),
