@@ -7,7 +7,14 @@ import asyncio
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
-from casebridge.sharing import admin_routes, case_routes, keys, protocol_routes, routes
+from casebridge.sharing import (
+    admin_routes,
+    audit_routes,
+    case_routes,
+    keys,
+    protocol_routes,
+    routes,
+)
 from casebridge.sharing.settings import Settings
 
 
@@ -30,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             admin_routes.router,
             protocol_routes.router,
             case_routes.router,
+            audit_routes.router,
         ],
         on_startup=[load_signing_key],
     )

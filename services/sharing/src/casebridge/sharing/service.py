@@ -63,7 +63,7 @@ class Slice(Generic[M]):
         self.next_cursor = next_cursor
 
 
-async def _page(
+async def page(
     session: AsyncSession,
     statement: Select[M],
     id_column: InstrumentedAttribute[UUID],
@@ -88,7 +88,7 @@ async def list_agencies(session: AsyncSession, *, principal: Principal) -> Seque
 async def list_deliveries(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Delivery]:
-    return await _page(
+    return await page(
         session, visible_deliveries(principal), Delivery.id, limit=limit, cursor=cursor
     )
 
@@ -96,7 +96,7 @@ async def list_deliveries(
 async def list_disclosures(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Disclosure]:
-    return await _page(
+    return await page(
         session, visible_disclosures(principal), Disclosure.id, limit=limit, cursor=cursor
     )
 
