@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import xmltodict
 
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake.models import Complaint, Open311Client, Person
 from casebridge.intake.open311.service import key_digest
 from casebridge.intake.references import is_valid_reference

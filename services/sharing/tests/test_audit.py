@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from casebridge.common.db import new_id
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.envelope import Envelope
+from casebridge.devstack.demo import DEMO_AREA_ID
 
 from .conftest import (
     COUNCIL,

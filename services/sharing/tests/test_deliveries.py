@@ -13,8 +13,8 @@ import yaml
 from sqlalchemy import select
 
 from casebridge.common.db import new_id
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.envelope import Envelope
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing.models import Delivery, Disclosure
 
 from .conftest import COUNCIL, HOUSING, POLICE, Sharing, complaint_logged, protocol_document

@@ -12,10 +12,10 @@ import pytest
 from nats.errors import NoServersError
 from sqlalchemy import select
 
-from casebridge.common.devstack import NatsServer, free_port
-from casebridge.common.testing.plugin import server_dir
+from casebridge.devstack import NatsServer, free_port
 from casebridge.sharing.endpoints import webhook_url_problem
 from casebridge.sharing.models import NatsUser, WebhookEndpoint
+from casebridge.testing.plugin import server_dir
 
 from .conftest import OTHER_AGENCY, OTHER_AREA, POLICE, Sharing
 

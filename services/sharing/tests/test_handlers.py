@@ -11,11 +11,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casebridge.common.contracts.review import ReviewApplied
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.common.events.models import OutboxMessage, ProcessedMessage
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing import handlers, worker
 from casebridge.sharing.models import Agency, CaseIndex, Delivery, Disclosure
 from casebridge.sharing.settings import Settings

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select, update
 
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing.models import Agency, InvitationChange
 
 from .conftest import (

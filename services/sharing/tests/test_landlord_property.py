@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from casebridge.common.db import new_id
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.models import OutboxMessage
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing.models import Disclosure
 
 from .conftest import COUNCIL, HOUSING, Sharing, complaint_logged

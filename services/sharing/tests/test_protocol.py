@@ -14,7 +14,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing.models import PublishedProtocol
 
 from .conftest import (

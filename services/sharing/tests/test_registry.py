@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 
 from .conftest import COUNCIL, HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, SECRET, Sharing
 from .test_handlers import outbox

@@ -24,9 +24,9 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.isp.directory import today
 from casebridge.common.isp.document import Protocol, validate
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.sharing import protocol, registry
 from casebridge.sharing.credentials import hash_secret, new_secret, verify_secret
 from casebridge.sharing.models import Agency, Area, OAuthClient

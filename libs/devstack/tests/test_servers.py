@@ -10,7 +10,7 @@ import asyncpg  # type: ignore[import-untyped]
 import nats
 import pytest
 
-from casebridge.common.devstack import EmbeddedPostgres, NatsServer, free_port
+from casebridge.devstack import EmbeddedPostgres, NatsServer, free_port
 
 
 @pytest.fixture
