@@ -219,7 +219,7 @@ async def test_two_calls_about_one_new_complainant_at_once_make_one_log(
         driver = (await connection.get_raw_connection()).driver_connection
         async with driver.transaction():
             answers = await log_complaints(
-                session, driver, [call("CNL-1"), call("CNL-2")], recorder.areas
+                session, driver, [call("CNL-1"), call("CNL-2")], recorder.areas, recorder.partners
             )
             await session.commit()
     assert [getattr(a, "status_code", a) for a in answers] == [201, 201]

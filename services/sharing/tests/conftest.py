@@ -132,6 +132,7 @@ def settings(sharing_db: str, nats_server: NatsServer, key_file: Path, data_dir:
         database_url=as_app_role(sharing_db),
         migration_database_url=sharing_db,
         nats_url=nats_server.url,
+        revocation_refresh_seconds=0,  # a revocation is read on the next request
         log_json=False,
         signing_key_file=key_file,
         data_dir=data_dir,

@@ -56,7 +56,7 @@ async def invite(
 
 
 async def announced(sharing: Sharing) -> list[tuple[str, str, bool]]:
-    messages = await outbox(sharing, "sharing.invitation.changed.v1")
+    messages = await outbox(sharing, "registry.invitation.changed.v1")
     return [
         (
             m.payload["data"]["case_reference"],

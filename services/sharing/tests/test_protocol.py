@@ -45,7 +45,7 @@ async def published(sharing: Sharing) -> int:
 
 
 async def announcements(sharing: Sharing) -> list[dict[str, Any]]:
-    return [m.payload["data"] for m in await outbox(sharing, "sharing.protocol.published.v1")]
+    return [m.payload["data"] for m in await outbox(sharing, "registry.protocol.published.v1")]
 
 
 async def test_a_valid_protocol_becomes_version_one(sharing: Sharing) -> None:

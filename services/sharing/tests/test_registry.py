@@ -18,7 +18,7 @@ NON_CORE = {"name": "Demo Mental Health Trust", "kind": "health", "ods_code": "R
 
 
 async def events(sharing: Sharing, name: str) -> list[dict[str, Any]]:
-    return [m.payload for m in await outbox(sharing, f"sharing.{name}.v1")]
+    return [m.payload for m in await outbox(sharing, f"registry.{name}.v1")]
 
 
 async def found(sharing: Sharing, code: str = "SEC") -> dict[str, Any]:
@@ -87,7 +87,7 @@ async def test_a_founded_area_is_administered_by_its_own_first_client(sharing: S
 
     registered = await events(sharing, "area.registered")
     assert [e["data"]["code"] for e in registered] == ["SEC"]
-    assert registered[0]["subject"] == f"sharing.{area['id']}.area.registered.v1"
+    assert registered[0]["subject"] == f"registry.{area['id']}.area.registered.v1"
     changed = {e["data"]["agency_id"]: e["data"] for e in await events(sharing, "agency.changed")}
     assert changed[trust["id"]]["revision"] == 1
     assert changed[trust["id"]]["kind"] == "health"
@@ -274,6 +274,20 @@ async def test_a_revoked_client_is_refused_at_the_token_endpoint(sharing: Sharin
     (row,) = [c for c in listed.json() if c["client_id"] == "police-rms"]
     assert row["active"] is False
     assert row["revoked_at"] is not None
+
+
+async def test_a_revoked_clients_tokens_stop_working_here_at_once(sharing: Sharing) -> None:
+    """Sharing is a resource server too: the token it issued, remembered by its verifier,
+    is refused from the first request after the revocation commits."""
+    headers = await sharing.bearer("police-rms", SECRET, "shares:read")
+    assert (await sharing.client.get("/deliveries", headers=headers)).status_code == 200
+    revoked = await sharing.client.delete("/clients/police-rms", headers=sharing.admin())
+    assert revoked.status_code == 204
+    refused = await sharing.client.get("/deliveries", headers=headers)
+    assert refused.status_code == 401
+    assert "revoked" in refused.json()["detail"]
+    other = await sharing.bearer("housing-hms", SECRET, "shares:read")
+    assert (await sharing.client.get("/deliveries", headers=other)).status_code == 200
 
 
 async def test_clients_of_another_area_are_not_found(sharing: Sharing) -> None:

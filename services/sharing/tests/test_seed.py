@@ -96,8 +96,8 @@ async def test_seed_registers_and_announces_the_demo_partnership(seeded_settings
         ).one()
     await engine.dispose()
     assert sorted(announced) == sorted(
-        ["sharing.area.registered.v1", "sharing.protocol.published.v1"]
-        + ["sharing.agency.changed.v1"] * 3
+        ["registry.area.registered.v1", "registry.protocol.published.v1"]
+        + ["registry.agency.changed.v1"] * 3
     )
     assert sorted(agencies) == [("council", True), ("housing", True), ("police", True)]
     assert version.version == 1

@@ -13,13 +13,13 @@ the role must exist beforehand (deploy/README.md). Roles belong to the whole clu
 the downgrade revokes this database's grants and leaves the role.
 """
 
+import os
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-from casebridge.sharing.settings import Settings
 
 revision: str = "3226b1a66532"
 down_revision: str | None = "50a34b72398b"
@@ -27,6 +27,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 NOW = sa.text("now()")
+
+
+def app_role() -> str:
+    """The role the API and the worker connect as (the service's setting SHARING_APP_ROLE)."""
+    role = os.environ.get("SHARING_APP_ROLE", "casebridge_sharing_app")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ValueError(f"SHARING_APP_ROLE {role!r} is not a plain role name")
+    return role
+
+
 OLD_KINDS = "kind IN ('council', 'police', 'housing', 'health', 'other')"
 NEW_KINDS = (
     "kind IN ('council', 'police', 'housing', 'health', 'fire', 'social_care', "
@@ -106,7 +116,7 @@ def upgrade() -> None:
     _disclosures()
     for statement in APPEND_ONLY_TRIGGER_SQL:
         op.execute(statement)
-    _grant(Settings().app_role)
+    _grant(app_role())
 
 
 def _registry() -> None:
@@ -257,7 +267,7 @@ def _grant(role: str) -> None:
 
 
 def downgrade() -> None:
-    role = Settings().app_role
+    role = app_role()
     op.execute(f"REVOKE ALL ON {', '.join(READ_WRITE + APPEND_ONLY)} FROM {role}")
     op.execute(f"REVOKE USAGE ON SCHEMA public FROM {role}")
     for statement in DROP_APPEND_ONLY_TRIGGER_SQL:

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from casebridge.common.errors import AppError
 from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.isp.directory import Directory
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.complaints import Draft, log_complaints
 
@@ -69,12 +70,14 @@ class Recorder:
         self,
         sessions: Callable[[], async_sessionmaker[AsyncSession]],
         areas: AreaDirectory,
+        partners: Directory,
         *,
         max_batch: int = 64,
         concurrency: int = 1,
     ) -> None:
         self._sessions = sessions
         self.areas = areas
+        self.partners = partners
         self.max_batch = max_batch
         self.concurrency = concurrency
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -177,7 +180,7 @@ class Recorder:
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
         try:
-            outcomes = await log_complaints(session, driver, drafts, self.areas)
+            outcomes = await log_complaints(session, driver, drafts, self.areas, self.partners)
             await session.commit()
         finally:
             await session.close()

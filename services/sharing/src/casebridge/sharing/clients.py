@@ -32,6 +32,15 @@ class ClientIsRevoked(Conflict):
     code = "client_revoked"
 
 
+async def revoked_client_ids(session: AsyncSession) -> set[str]:
+    """Every revoked client, for this service's own check of tokens (the registry is here;
+    the other services keep a replica of it from ClientRevoked)."""
+    rows = await session.scalars(
+        select(OAuthClient.client_id).where(OAuthClient.revoked_at.is_not(None))
+    )
+    return set(rows)
+
+
 def administered_clients(principal: Principal) -> Select[OAuthClient]:
     """An administrator manages the clients of its own area's agencies."""
     return (

@@ -11,6 +11,7 @@ from casebridge.sharing import (
     admin_routes,
     audit_routes,
     case_routes,
+    clients,
     keys,
     protocol_routes,
     routes,
@@ -40,4 +41,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_routes.router,
         ],
         on_startup=[load_signing_key],
+        revocations=clients.revoked_client_ids,
     )

@@ -74,6 +74,9 @@ class ComplaintUpdated(_IntakeEvent):
     hate_motivated: bool
     shared_by_override: bool = False
     updated_at: datetime
+    # Added with the information-sharing protocol (additive): the complaint's basis.
+    consent_to_share: str | None = None
+    override_purposes: list[str] = []
 
 
 @register
@@ -147,6 +150,7 @@ class ConsentChanged(_IntakeEvent):
     consent_to_share: str
     previous: str
     recorded_at: datetime
+    override_purposes: list[str] = []
 
 
 @register

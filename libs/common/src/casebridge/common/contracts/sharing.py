@@ -43,12 +43,18 @@ class DisclosureRecorded(_SharingEvent):
     source_reference: str | None = None
 
 
-# ---- the partner registry and the information-sharing protocol (issue 9) -----------------
-# Intake and review keep replicas of these, so their reads decide locally.
+# ---- the partner registry and the information-sharing protocol -----------------------------
+# Produced by sharing on `registry.<area>.<name>.v<n>` (stream REGISTRY, kept forever):
+# intake and review keep replicas of these, so their reads decide locally, and a new replica
+# reads them from the start.
+
+
+class _RegistryEvent(Contract):
+    source: ClassVar[str] = "registry"
 
 
 @register
-class AreaRegistered(_SharingEvent):
+class AreaRegistered(_RegistryEvent):
     """A Community Safety Partnership area joined (or was renamed)."""
 
     name: ClassVar[str] = "area.registered"
@@ -61,7 +67,7 @@ class AreaRegistered(_SharingEvent):
 
 
 @register
-class AgencyChanged(_SharingEvent):
+class AgencyChanged(_RegistryEvent):
     """An agency was registered or changed; `revision` orders announcements of one agency."""
 
     name: ClassVar[str] = "agency.changed"
@@ -80,7 +86,7 @@ class AgencyChanged(_SharingEvent):
 
 
 @register
-class ProtocolPublished(_SharingEvent):
+class ProtocolPublished(_RegistryEvent):
     """A new version of the area's information-sharing protocol is in force."""
 
     name: ClassVar[str] = "protocol.published"
@@ -93,7 +99,7 @@ class ProtocolPublished(_SharingEvent):
 
 
 @register
-class InvitationChanged(_SharingEvent):
+class InvitationChanged(_RegistryEvent):
     """An agency was invited to one case (complaint or review reference), or removed."""
 
     name: ClassVar[str] = "invitation.changed"
@@ -107,7 +113,7 @@ class InvitationChanged(_SharingEvent):
 
 
 @register
-class ClientRevoked(_SharingEvent):
+class ClientRevoked(_RegistryEvent):
     """A client's credentials were revoked: its tokens must stop working everywhere."""
 
     name: ClassVar[str] = "client.revoked"

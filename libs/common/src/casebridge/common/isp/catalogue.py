@@ -129,24 +129,29 @@ COMPLAINT = DataClass(
             "incident.unlinked", "complaint.reference_added"),
 )  # fmt: skip
 
+# Every field of a complainant's log identifies the complainant to someone who holds
+# another part of the picture (the log's id links complaints): all of it is identity.
+_LOG = frozenset({Tag.personal, Tag.identity})
+_LOG_HEALTH = _LOG | {Tag.special_category}
+
 PERSON = DataClass(
     "person",
     "A complainant's log: who they are (intake). An agency always sees what it supplied.",
     {
-        "id": _NONE,
-        "kind": _NONE,
-        "name": _ID,
-        "date_of_birth": _ID,
-        "phone": _ID,
-        "email": _ID,
-        "address": _ID,
-        "postcode": _ID,
-        "repeat_victim": _P,
-        "repeat_victim_at": _P,
-        "vulnerable": frozenset({Tag.personal, Tag.special_category}),
-        "vulnerability_reasons": frozenset({Tag.personal, Tag.special_category, Tag.free_text}),
-        "known": _P,  # that the caller was already on the log when matched
-        "created_at": _NONE,
+        "id": _LOG,
+        "kind": _LOG,
+        "name": _LOG,
+        "date_of_birth": _LOG,
+        "phone": _LOG,
+        "email": _LOG,
+        "address": _LOG,
+        "postcode": _LOG,
+        "repeat_victim": _LOG,
+        "repeat_victim_at": _LOG,
+        "vulnerable": _LOG_HEALTH,
+        "vulnerability_reasons": _LOG_HEALTH | {Tag.free_text},
+        "known": _LOG,  # that the caller was already on the log when matched
+        "created_at": _LOG,
     },
     _CASE | {Relation.perpetrator_landlord},
     # An agency with a complaint on the log is its recorder, but the log holds what other
@@ -266,3 +271,11 @@ def data_class_of_event(event_name: str) -> DataClass | None:
         if event_name in data_class.events:
             return data_class
     return None
+
+
+def postcode_district(postcode: str | None) -> str | None:
+    """The outward code of a normalised UK postcode (`SW1A 1AA` -> `SW1A`): an area of
+    thousands of addresses, shareable where the full postcode is not."""
+    if not postcode:
+        return None
+    return postcode.split(" ", 1)[0]

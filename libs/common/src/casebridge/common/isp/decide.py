@@ -95,6 +95,16 @@ class Grant:
     # may strip for a perpetrator's landlord).
     beyond_identity: bool
     names_landlord: bool
+    # The fields it shows with their values (a search may match on these only).
+    allowed: frozenset[str] = frozenset()
+    identity: frozenset[str] = frozenset()
+
+    def shows(self, name: str, *, landlord: bool) -> bool:
+        """Whether this grant shows `name`'s value to a recipient who is (or is not) the
+        perpetrator's landlord of the record."""
+        if name not in self.allowed:
+            return False
+        return not (landlord and name in self.identity and not self.names_landlord)
 
 
 @dataclass(frozen=True)
@@ -210,6 +220,8 @@ def grants(
                 purpose=rule.purpose,
                 beyond_identity=bool(shown - identity) or bool(rule.redact),
                 names_landlord=Relation.perpetrator_landlord in rule.to,
+                allowed=frozenset(rule.allow),
+                identity=identity,
             )
         )
     return found

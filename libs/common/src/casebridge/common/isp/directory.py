@@ -22,7 +22,6 @@ from casebridge.common.isp.document import Protocol
 from casebridge.common.isp.models import PartnerAgency, ProtocolVersion
 
 LONDON = ZoneInfo("Europe/London")
-PROTOCOL_HEADER = "Casebridge-Protocol-Version"
 
 RecipientLoader = Callable[[AsyncSession, UUID], Awaitable[Recipient | None]]
 PolicyLoader = Callable[[AsyncSession, UUID], Awaitable[tuple[int, dict[str, Any]] | None]]

@@ -6,6 +6,7 @@ one (agency revisions, invitation times), and protocol versions are only ever ad
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert
@@ -18,7 +19,7 @@ from casebridge.common.contracts.sharing import (
     ProtocolPublished,
 )
 from casebridge.common.events.consumer import Consumer, Handler
-from casebridge.common.events.envelope import Envelope
+from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.common.isp.models import (
     CaseInvitation,
     PartnerAgency,
@@ -101,16 +102,30 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def registry_consumer(service: str, *, max_deliver: int = 10, ack_wait: float = 30.0) -> Consumer:
-    """The durable consumer that keeps a service's replicas of the registry and protocol."""
+REPLICATED: tuple[type[Contract], ...] = (
+    AgencyChanged,
+    ProtocolPublished,
+    InvitationChanged,
+    ClientRevoked,
+)
+
+
+def registry_consumer(
+    service: str,
+    *,
+    also: Mapping[type[Contract], Handler] | None = None,
+    max_deliver: int = 10,
+    ack_wait: float = 30.0,
+) -> Consumer:
+    """The durable consumer that keeps a service's replicas of the registry and protocol
+    (and applies `also`, more registry events the service keeps in tables of its own)."""
+    extra = dict(also or {})
+    contracts = [*REPLICATED, *extra]
     return Consumer(
         name=f"{service}-registry",
-        stream="SHARING",
-        subjects=[
-            f"sharing.*.{contract.name}.v{contract.version}"
-            for contract in (AgencyChanged, ProtocolPublished, InvitationChanged, ClientRevoked)
-        ],
-        handlers=HANDLERS,
+        stream="REGISTRY",
+        subjects=[f"{c.source}.*.{c.name}.v{c.version}" for c in contracts],
+        handlers=HANDLERS | {c.event_type(): h for c, h in extra.items()},
         max_deliver=max_deliver,
         ack_wait=ack_wait,
     )
