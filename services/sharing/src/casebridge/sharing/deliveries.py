@@ -12,7 +12,6 @@ offered; another event is one more entry in OFFERS.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +26,7 @@ from casebridge.common.contracts.sharing import DisclosureRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.common.isp.catalogue import postcode_district
 from casebridge.common.isp.decide import REFUSED, Basis, Decision, Policy, Recipient, decide
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
@@ -49,18 +49,6 @@ class Offer:
     reference: str | None = None
     person_id: UUID | None = None
     landlords: frozenset[UUID] = frozenset()
-
-
-_OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
-
-
-def postcode_district(postcode: str | None) -> str | None:
-    """The outward code (`SW1A 1AA` -> `SW1A`): thousands of addresses, not one."""
-    if not postcode:
-        return None
-    compact = postcode.upper().replace(" ", "")
-    outward = compact[:-3] if len(compact) > 4 else ""
-    return outward if _OUTWARD.match(outward) else None
 
 
 def complaint_logged(event: Contract) -> Offer:
