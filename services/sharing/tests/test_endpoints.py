@@ -43,6 +43,9 @@ REFUSED = [
     "ftp://hooks.example.org/x",
     "https://hooks.example.org:99999/x",
     "not a url",
+    "https://hooks.example.org/\x00",
+    "https://hooks.example.org/caf\u00e9",
+    "https://hooks.example.org/a b",
 ]
 
 

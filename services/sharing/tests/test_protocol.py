@@ -172,6 +172,8 @@ async def test_an_invalid_protocol_lists_every_problem_and_changes_nothing(
         ("", ""),
         (protocol_yaml(review_date=(date.today() - timedelta(days=1)).isoformat()), "review_date"),
         (protocol_yaml(format="casebridge-isp/2"), "format"),
+        (protocol_yaml(title="nul \x00 here"), "title"),  # YAML writes it as "\0"
+        (json.dumps(protocol_document(title="\ud800")), "title"),  # a lone surrogate
     ],
 )
 async def test_unusable_documents_are_refused(sharing: Sharing, body: str, field: str) -> None:
@@ -185,6 +187,11 @@ async def test_json_that_does_not_parse_and_other_media_types(sharing: Sharing) 
     bad_json = await publish(sharing, "{not json", "application/json")
     assert bad_json.status_code == 422
     assert bad_json.json()["detail"][0]["reason"].startswith("not JSON")
+    surrogate = await publish(sharing, '{"title": "\\ud800"}', "application/json")
+    assert surrogate.status_code == 422
+    assert surrogate.json()["detail"] == [
+        {"field": "title", "reason": "must not contain NUL characters or lone surrogates"}
+    ]
     form = await publish(sharing, "a=b", "application/x-www-form-urlencoded")
     assert form.status_code == 415
     assert await published(sharing) == 0

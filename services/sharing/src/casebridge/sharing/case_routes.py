@@ -81,7 +81,9 @@ async def remove(
     agency_id: UUID,
     session: DbSession,
     who: CanInvite,
-    reason: Annotated[str, Query(min_length=1, max_length=500)] = "invitation ended",
+    reason: Annotated[
+        str, Query(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")
+    ] = "invitation ended",
 ) -> Response:
     """End the agency's invitation to the case."""
     await cases.remove(

@@ -51,6 +51,8 @@ class UsernameTaken(Conflict):
 def webhook_url_problem(url: str, *, allow_loopback: bool) -> str | None:
     """Why a webhook URL is refused, or None. Literal addresses and names are checked here;
     the sender checks the addresses a name resolves to when it connects (DNS may change)."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return "must be printable ASCII (percent-encode anything else)"
     try:
         parts = urlsplit(url)
         port = parts.port  # raises on a port that is not a number in range

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from casebridge.common.app import PROTOCOL_HEADER
 from casebridge.common.auth import Principal, Scoped
 from casebridge.common.db import DbSession
 from casebridge.common.isp.directory import today
@@ -49,9 +50,7 @@ def _wants_yaml(request: Request) -> bool:
 
 
 def _yaml(row: PublishedProtocol) -> Response:
-    return Response(
-        row.text, media_type=YAML, headers={"Casebridge-Protocol-Version": str(row.version)}
-    )
+    return Response(row.text, media_type=YAML, headers={PROTOCOL_HEADER: str(row.version)})
 
 
 @router.put(

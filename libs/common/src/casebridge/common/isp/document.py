@@ -7,6 +7,8 @@ fixes them in one go. A valid document is immutable; a new version replaces it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
@@ -115,6 +117,9 @@ def validate(loaded: Any) -> Protocol:
     its shape, and the rules' own (of every rule that has a shape to check)."""
     if not isinstance(loaded, dict):
         raise InvalidProtocol([Problem(path="", problem="the document must be a mapping")])
+    unstorable = list(_unstorable(loaded, ""))
+    if unstorable:  # nothing else is checked in text that cannot be kept
+        raise InvalidProtocol(unstorable)
     protocol: Protocol | None = None
     problems: list[Problem] = []
     try:
@@ -131,6 +136,25 @@ def validate(loaded: Any) -> Protocol:
     if problems or protocol is None:
         raise InvalidProtocol(problems)
     return protocol
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(value: Any, path: str) -> Iterator[Problem]:
+    """Text PostgreSQL cannot keep (a NUL, a lone surrogate from JSON's "\\ud800"), anywhere
+    in the document, keys included."""
+    if isinstance(value, str):
+        if "\x00" in value or _SURROGATE.search(value):
+            yield Problem(path=path, problem="must not contain NUL characters or lone surrogates")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            yield from _unstorable(key, inner)
+            yield from _unstorable(item, inner)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _unstorable(item, f"{path}.{i}" if path else str(i))
 
 
 def _shape_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
