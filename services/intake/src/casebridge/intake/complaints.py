@@ -21,7 +21,7 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
 from casebridge.common.isp import Basis, Viewer, relations_of
 from casebridge.common.isp.directory import Directory
-from casebridge.intake import idempotency, normalise, people, recording
+from casebridge.intake import backdating, idempotency, normalise, people, recording
 from casebridge.intake.areas import AreaDirectory, ServedArea
 from casebridge.intake.errors import ComplaintNotFound, UnknownLandlord
 from casebridge.intake.idempotency import Claim
@@ -107,6 +107,8 @@ class LoggedComplaint:
     open311_client_id: UUID | None
     occurred_at: datetime
     reported_at: datetime
+    backdated_reason: str | None
+    backdated_by: str | None
     created_at: datetime
     updated_at: datetime
     agency_references: list[LoggedReference]
@@ -149,15 +151,17 @@ async def log_complaints(
     (a chosen log, an uncertain match, a retried key) use the session."""
     outcomes: list[Response | AppError | None] = [None] * len(drafts)
     served: dict[int, ServedArea] = {}
+    backdated: dict[int, str | None] = {}
+    now = utcnow()
     for i, draft in enumerate(drafts):
         try:
             served[i] = await areas.get(session, draft.principal.area_id)
+            backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
         except AppError as error:
             outcomes[i] = error
     await _check_landlords(session, drafts, outcomes, partners)
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    now = utcnow()
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
     probes = [
         people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
@@ -169,7 +173,7 @@ async def log_complaints(
     batch = recording.Batch()
     for i in [i for i in todo if outcomes[i] is None]:
         draft, area, who = drafts[i], served[i], found.get(i)
-        complaint = _new_complaint(draft, area, matched[i].sequence, who)
+        complaint = _new_complaint(draft, area, matched[i].sequence, who, backdated[i])
         _stage(batch, complaint, area, who)
         _count_towards_repeat_victim(batch, complaint, area, who, since[i])
         response = draft.respond(complaint, _disclosed_match(viewers[i], complaint, who))
@@ -351,7 +355,11 @@ def _count_towards_repeat_victim(
 
 
 def _new_complaint(
-    draft: Draft, area: ServedArea, sequence: int, found: people.Found | None
+    draft: Draft,
+    area: ServedArea,
+    sequence: int,
+    found: people.Found | None,
+    backdated: str | None,
 ) -> LoggedComplaint:
     principal, data, now = draft.principal, draft.data, utcnow()
     reported_at = data.reported_at or now
@@ -387,6 +395,8 @@ def _new_complaint(
         open311_client_id=draft.open311_client_id,
         occurred_at=data.occurred_at,
         reported_at=reported_at,
+        backdated_reason=backdated,
+        backdated_by=principal.subject if backdated else None,
         created_at=now,
         updated_at=now,
         agency_references=[
@@ -465,6 +475,10 @@ def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> Co
             {p.landlord_agency_id for p in complaint.perpetrators if p.landlord_agency_id}
         ),
         override_purposes=list(complaint.override_purposes),
+        recorded_at=complaint.created_at,
+        backdated=complaint.backdated_reason is not None,
+        backdated_reason=complaint.backdated_reason,
+        backdated_by=complaint.backdated_by,
     )
 
 
