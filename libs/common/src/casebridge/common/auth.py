@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jwt
@@ -274,14 +274,57 @@ async def current_principal(
         raise Unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(authorization[7:].strip())
+    revocations = getattr(request.app.state, "revocations", None)
+    if revocations is not None and await revocations.revoked(
+        request.app.state.sessionmaker, principal.client_id
+    ):
+        raise Unauthorized("this client's credentials were revoked")
     missing = [s for s in security_scopes.scopes if not principal.has(s)]
     if missing:
         raise Forbidden(f"token lacks scope: {' '.join(missing)}")
     return principal
 
 
-def Scoped(*scopes: str) -> Any:  # noqa: N802 - reads like a type in signatures
-    """Declare the scopes a route requires; the one way routes authenticate."""
-    from fastapi import Security
+# The roles a token may carry (from the registry for a system client, or mapped from an
+# agency's identity provider for its staff). A route that needs one declares it.
+ROLES: dict[str, str] = {
+    "call_handler": "Logs complaints at the call",
+    "case_officer": "Works an agency's cases",
+    "spoc": "Single point of contact for ASB Case Reviews",
+    "panel_member": "Votes on case review thresholds",
+    "dpo": "Data protection officer: audits disclosures and access",
+    "analyst": "Reads statistics",
+    "partnership_admin": "Administers the partnership: partners, protocol, procedures",
+}
 
-    return Security(current_principal, scopes=list(scopes))
+
+def Scoped(*scopes: str, role: str | None = None) -> Any:  # noqa: N802 - reads like a type
+    """Declare the scopes (and the role, if any) a route requires; the one way routes
+    authenticate."""
+    if role is None:
+        return Security(current_principal, scopes=list(scopes))
+    return Security(_role_check(role), scopes=list(scopes))
+
+
+_ROLE_CHECKS: dict[str, Any] = {}
+
+
+def _role_check(role: str) -> Any:
+    """One dependency per role (FastAPI caches by callable), under `current_principal`, so
+    the route walk finds the scopes and `required_role` names the role."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}")
+    check = _ROLE_CHECKS.get(role)
+    if check is None:
+        # FastAPI resolves this signature's (postponed) annotations in the module's globals:
+        # `Security` must be imported there, not here.
+        async def check(
+            principal: Annotated[Principal, Security(current_principal)],
+        ) -> Principal:
+            if role not in principal.roles:
+                raise Forbidden(f"this needs the {role} role")
+            return principal
+
+        check.required_role = role  # type: ignore[attr-defined]
+        _ROLE_CHECKS[role] = check
+    return check

@@ -51,6 +51,17 @@ class ReadSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class SharedView(ReadSchema):
+    """A record as one caller may see it: the fields the area's information-sharing protocol
+    grants that caller, and only those. Every field is optional; a field not granted is
+    absent from the JSON (serialise with `exclude_unset`), a field the protocol redacts is
+    null and named in `redacted_fields`."""
+
+    redacted_fields: list[str] | None = Field(
+        default=None, description="fields withheld by the information-sharing protocol"
+    )
+
+
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Limit = Annotated[int, Field(ge=1, le=100, description="Page size (at most 100)")]
 

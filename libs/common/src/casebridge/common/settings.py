@@ -45,6 +45,16 @@ class BaseServiceSettings(BaseSettings):
     token_remember_seconds: float = Field(
         default=60.0, ge=0, description="how long a verified token is not verified again"
     )
+    protocol_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="how long a process keeps an area's protocol version and an agency's "
+        "registry entry before reading them again",
+    )
+    revocation_refresh_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="how often revoked clients are read again"
+    )
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     log_json: bool = True

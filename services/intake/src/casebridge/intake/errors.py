@@ -47,3 +47,10 @@ class InvalidAnswers(AppError):
 
     status_code = 422
     code = "validation_error"
+
+
+class UnknownLandlord(AppError):
+    """A perpetrator's landlord that is not a registered agency of the caller's area."""
+
+    status_code = 422
+    code = "validation_error"

@@ -19,9 +19,9 @@ from casebridge.common.db import utcnow
 from casebridge.intake import complaints
 from casebridge.intake.complaints import LoggedComplaint
 from casebridge.intake.idempotency import Claim
-from casebridge.intake.models import Agency, Complaint, Open311Client
+from casebridge.intake.models import Complaint, Open311Client, PartnerAgency
 from casebridge.intake.schemas.complaints import AsbType, ComplaintCreate
-from casebridge.intake.visibility import visible_complaints
+from casebridge.intake.visibility import own_complaints
 
 from .catalogue import DEFAULT_NSIR, NAMES
 from .formats import Open311Error
@@ -144,9 +144,7 @@ async def list_requests(
 ) -> list[Complaint]:
     """The app's own requests; by default the last 90 days, never a wider window, and at
     most 1,000 (the spec's limits)."""
-    statement = visible_complaints(principal_of(client)).where(
-        Complaint.open311_client_id == client.id
-    )
+    statement = own_complaints(principal_of(client)).where(Complaint.open311_client_id == client.id)
     if query.get("service_request_id"):
         ids = [i.strip().upper() for i in query["service_request_id"].split(",") if i.strip()]
         if len(ids) > MAX_REQUESTS:
@@ -179,7 +177,7 @@ async def find_by_token(session: AsyncSession, *, client: Open311Client, token: 
     except ValueError as exc:
         raise Open311Error(404, "no such token") from exc
     complaint = await session.scalar(
-        visible_complaints(principal_of(client)).where(
+        own_complaints(principal_of(client)).where(
             Complaint.id == complaint_id, Complaint.open311_client_id == client.id
         )
     )
@@ -189,7 +187,7 @@ async def find_by_token(session: AsyncSession, *, client: Open311Client, token: 
 
 
 async def agency_name(session: AsyncSession, agency_id: UUID) -> str:
-    agency = await session.get(Agency, agency_id)
+    agency = await session.get(PartnerAgency, agency_id)
     return agency.name if agency else ""
 
 

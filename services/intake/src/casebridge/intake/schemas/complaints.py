@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import ReadSchema, Schema, SharedView
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
@@ -101,6 +101,11 @@ class PerpetratorIn(Schema):
     address: Address | None = None
     postcode: Postcode | None = None
     person_id: UUID | None = None
+    landlord_agency_id: UUID | None = Field(
+        default=None,
+        description="The registered housing provider (or council) that is this perpetrator's "
+        "landlord: it never learns who complained without a recorded basis",
+    )
 
     @model_validator(mode="after")
     def _named(self) -> PerpetratorIn:
@@ -194,10 +199,22 @@ class ConsentChange(Schema):
     recorded_at: AwareDatetime | None = None
 
 
+class OverridePurpose(StrEnum):
+    asb_case_management = "asb_case_management"
+    injunction_application = "injunction_application"
+    asb_case_review_s104 = "asb_case_review_s104"
+
+
 class SharingOverride(Schema):
-    """Share with the area's partners without consent, for risk of harm (recorded)."""
+    """Share without (or against) the victim's consent for one purpose, recorded with its
+    justification (e.g. risk of harm) and who approved it. What then flows, and to whom,
+    is the information-sharing protocol's rules `when: override` for that purpose."""
 
     justification: Annotated[str, Field(min_length=10, max_length=500)]
+    purpose: OverridePurpose = OverridePurpose.asb_case_management
+    approved_by: Annotated[str, Field(min_length=3, max_length=200)] = Field(
+        description="who approved the override (name and role)"
+    )
 
 
 class IncidentLink(Schema):
@@ -219,6 +236,7 @@ class PerpetratorRead(ReadSchema):
     postcode: str | None
     person_id: UUID | None
     key: str | None
+    landlord_agency_id: UUID | None = None
 
 
 class WitnessRead(ReadSchema):
@@ -228,62 +246,87 @@ class WitnessRead(ReadSchema):
     statement: str | None
 
 
-class LocationRead(ReadSchema):
-    address: str | None
-    postcode: str | None
-    uprn: int | None
-    latitude: float | None
-    longitude: float | None
+class ComplainantAsGiven(ReadSchema):
+    """The complainant's details as the receiving agency was given them with this complaint."""
+
+    kind: str | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    postcode: str | None = None
 
 
-class ComplaintRead(ReadSchema):
-    id: UUID
-    reference: str
-    area_id: UUID
-    receiving_agency_id: UUID
-    channel: Channel
-    status: Status
-    person_id: UUID | None
-    incident_id: UUID
+class LocationRead(SharedView):
+    address: str | None = None
+    postcode: str | None = None
+    postcode_district: str | None = None
+    uprn: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class ComplaintRead(SharedView):
+    """A complaint as the caller may see it: the receiving agency sees all of it; any other
+    agency only the fields the area's information-sharing protocol grants it (the others are
+    absent, and those it redacts are null and named in `redacted_fields`)."""
+
+    id: UUID | None = None
+    reference: str | None = None
+    area_id: UUID | None = None
+    receiving_agency_id: UUID | None = None
+    channel: Channel | None = None
+    status: Status | None = None
+    person_id: UUID | None = None
+    incident_id: UUID | None = None
     match: str | None = Field(
-        default=None, description="How the complainant was found: attached, created, chosen"
+        default=None,
+        description="How the complainant's log was found: attached (already known), created, "
+        "chosen, or logged (the protocol does not tell this caller whether the log was new)",
     )
-    agency_references: list[AgencyReferenceRead]
-    occurred_at: datetime
-    reported_at: datetime
-    location: LocationRead
-    nsir_category: NsirCategory
-    asb_type: AsbType
-    hate_motivated: bool
-    anonymous: bool
-    usable_for_case_review: bool
-    description: str
-    perpetrators: list[PerpetratorRead]
-    witnesses: list[WitnessRead]
-    consent_status: ConsentStatus
-    consent_recorded_at: datetime | None
-    shared_by_override: bool
-    recorded_at: datetime = Field(description="when intake recorded it (the server's time)")
-    backdated: bool = Field(description="reported_at is an earlier day than recorded_at")
-    backdated_reason: str | None
-    backdated_by: str | None
-    created_at: datetime
-    updated_at: datetime
+    agency_references: list[AgencyReferenceRead] | None = None
+    occurred_at: datetime | None = None
+    reported_at: datetime | None = None
+    location: LocationRead | None = None
+    nsir_category: NsirCategory | None = None
+    asb_type: AsbType | None = None
+    hate_motivated: bool | None = None
+    anonymous: bool | None = None
+    usable_for_case_review: bool | None = None
+    description: str | None = None
+    complainant: ComplainantAsGiven | None = None
+    perpetrators: list[PerpetratorRead] | None = None
+    witnesses: list[WitnessRead] | None = None
+    consent_status: ConsentStatus | None = None
+    consent_recorded_at: datetime | None = None
+    shared_by_override: bool | None = None
+    recorded_at: datetime | None = Field(
+        default=None, description="when intake recorded it (the server's time)"
+    )
+    backdated: bool | None = Field(
+        default=None, description="reported_at is an earlier day than recorded_at"
+    )
+    backdated_reason: str | None = None
+    backdated_by: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
-class ComplaintSummary(ReadSchema):
-    """A row of a list: no narrative, no witnesses."""
+class ComplaintSummary(SharedView):
+    """A row of a list: no narrative, no witnesses; fields as the protocol grants them."""
 
-    id: UUID
-    reference: str
-    receiving_agency_id: UUID
-    channel: Channel
-    status: Status
-    person_id: UUID | None
-    incident_id: UUID
-    asb_type: AsbType
-    nsir_category: NsirCategory
-    hate_motivated: bool
-    postcode: str | None
-    occurred_at: datetime
-    reported_at: datetime
+    id: UUID | None = None
+    reference: str | None = None
+    receiving_agency_id: UUID | None = None
+    channel: Channel | None = None
+    status: Status | None = None
+    person_id: UUID | None = None
+    incident_id: UUID | None = None
+    asb_type: AsbType | None = None
+    nsir_category: NsirCategory | None = None
+    hate_motivated: bool | None = None
+    postcode: str | None = None
+    postcode_district: str | None = None
+    occurred_at: datetime | None = None
+    reported_at: datetime | None = None

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import ReadSchema, Schema, SharedView
 from casebridge.intake import normalise
 
 from .fields import Address, Postcode, ShortName
@@ -62,18 +62,24 @@ class Complainant(Schema):
         return self
 
 
-class PersonRead(ReadSchema):
-    id: UUID
-    kind: PersonKind
-    name: str
-    date_of_birth: date | None
-    phone: str | None
-    email: str | None
-    address: str | None
-    postcode: str | None
-    repeat_victim: bool
-    repeat_victim_at: datetime | None
-    created_at: datetime
+class PersonRead(SharedView):
+    """A complaint log as the caller may see it: what the information-sharing protocol grants
+    it, and the details it supplied itself (`supplied_fields`); nothing else."""
+
+    id: UUID | None = None
+    kind: PersonKind | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    repeat_victim: bool | None = None
+    repeat_victim_at: datetime | None = None
+    created_at: datetime | None = None
+    supplied_fields: list[str] | None = Field(
+        default=None, description="fields shown because the caller's agency supplied them"
+    )
 
 
 class MatchReason(StrEnum):
@@ -86,9 +92,12 @@ class MatchReason(StrEnum):
 
 
 class MatchCandidate(Schema):
+    """A log the complainant may be: its id, how it matched what the caller gave, and its
+    name and postcode only where the caller may see them."""
+
     person_id: UUID
-    name: str
-    postcode: str | None
+    name: str | None = None
+    postcode: str | None = None
     score: int
     reasons: list[str]
 

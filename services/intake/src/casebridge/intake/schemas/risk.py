@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import ReadSchema, Schema, SharedView
 
 AnswerKey = Annotated[str, Field(min_length=1, max_length=60)]
 AnswerValue = Annotated[str, Field(min_length=1, max_length=60)]
@@ -20,16 +20,18 @@ class RiskAssessmentCreate(Schema):
     answers: Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
 
 
-class RiskAssessmentRead(ReadSchema):
-    id: UUID
-    complaint_id: UUID
-    person_id: UUID | None
-    config_version: str
-    answers: dict[str, str]
-    score: int
-    band: str
-    agency_id: UUID
-    assessed_at: datetime
+class RiskAssessmentRead(SharedView):
+    """An assessment as the caller may see it (the information-sharing protocol's `risk`)."""
+
+    id: UUID | None = None
+    complaint_id: UUID | None = None
+    person_id: UUID | None = None
+    config_version: str | None = None
+    answers: dict[str, str] | None = None
+    score: int | None = None
+    band: str | None = None
+    agency_id: UUID | None = None
+    assessed_at: datetime | None = None
 
 
 class QuestionRead(ReadSchema):
