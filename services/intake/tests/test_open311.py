@@ -195,6 +195,10 @@ async def test_open311_post_is_idempotent(intake: Intake, app_key: str) -> None:
     assert other.status_code == 409
     assert other.json()[0]["code"] == 409
     assert await count(intake, Complaint) == 1
+    # the refused reuse released nothing: the first request again is still a replay
+    third = await intake.client.post(f"{BASE}/requests.json", data=form(), headers=headers)
+    assert third.json() == first.json()
+    assert await count(intake, Complaint) == 1
 
 
 async def test_other_agencies_follow_the_same_visibility(intake: Intake, app_key: str) -> None:
