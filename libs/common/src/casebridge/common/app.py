@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -22,6 +22,7 @@ from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.errors import error_body, install_error_handlers
 from casebridge.common.events.connection import reachable
 from casebridge.common.logging import configure_logging
+from casebridge.common.schemas import storable_url
 from casebridge.common.settings import BaseServiceSettings
 
 # Routes that are public by design; every other route must declare scopes (AUTH-R5).
@@ -122,6 +123,7 @@ def create_service_app(
         redoc_url=None,
         openapi_url="/openapi.json" if settings.expose_docs else None,
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
+        dependencies=[Depends(storable_url)],
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -1,9 +1,13 @@
-"""Base for every request and response model: strict, NUL-free, bounded."""
+"""Base for every request and response model: strict, storable, bounded."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import parse_qsl
 
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 T = TypeVar("T")
@@ -13,6 +17,17 @@ INT32_MAX = 2**31 - 1
 
 
 _CONTAINERS = (list, tuple, set, frozenset)
+# A lone UTF-16 surrogate (JSON allows "\ud800") has no UTF-8 form: PostgreSQL cannot store it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(value: str) -> str | None:
+    """Why PostgreSQL could not store the text (None: it can)."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if not value.isascii() and _SURROGATE.search(value):
+        return "must not contain lone surrogates (not Unicode text)"
+    return None
 
 
 def _reject_nul(value: Any) -> Any:
@@ -20,8 +35,8 @@ def _reject_nul(value: Any) -> Any:
     # (numbers, enums, dates, nested models) are none of these.
     kind = type(value)
     if kind is str:
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+        if (reason := unstorable(value)) is not None:
+            raise ValueError(reason)
     elif kind in _CONTAINERS:
         for item in value:
             _reject_nul(item)
@@ -33,8 +48,8 @@ def _reject_nul(value: Any) -> Any:
 
 
 class Schema(BaseModel):
-    """Input models forbid unknown fields (mass assignment) and NUL bytes (PostgreSQL rejects
-    them, so they must be a 422 at the edge, not a 500 at the database)."""
+    """Input models forbid unknown fields (mass assignment), NUL bytes and lone surrogates
+    (PostgreSQL rejects them, so they must be a 422 at the edge, not a 500 at the database)."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=10_000, from_attributes=True)
 
@@ -60,3 +75,28 @@ class Page(Schema, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+async def storable_url(request: Request) -> None:
+    """Every route's first dependency: a path or query string PostgreSQL could not store
+    (NUL, bytes that are not UTF-8) is a 422 naming it, before any parameter reaches a
+    query. Routes' own parameters are plain values, not `Schema` fields, so this is the
+    one place that sees them all."""
+    if "\x00" in request.scope["path"]:
+        raise RequestValidationError(
+            [{"loc": ("path",), "msg": "must not contain NUL characters", "type": "value_error"}]
+        )
+    raw = request.scope.get("query_string", b"")
+    if not raw:
+        return
+    try:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise RequestValidationError(
+            [{"loc": ("query",), "msg": "must be UTF-8 text", "type": "value_error"}]
+        ) from None
+    for name, value in pairs:
+        if (reason := unstorable(name) or unstorable(value)) is not None:
+            raise RequestValidationError(
+                [{"loc": ("query", name.replace("\x00", "")), "msg": reason, "type": "value_error"}]
+            )
