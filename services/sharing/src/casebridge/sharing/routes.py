@@ -12,7 +12,7 @@ from joserfc.jwk import RSAKey
 
 from casebridge.common.auth import SCOPES, Principal, Scoped
 from casebridge.common.db import DbSession
-from casebridge.sharing import service, tokens
+from casebridge.sharing import lockout, service, tokens
 from casebridge.sharing.keys import public_jwks
 from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.oauth import AUTH_METHODS, GRANT_TYPES
@@ -81,6 +81,7 @@ async def token(
         headers=request.headers,
         query=request.url.query,
         form=[(name, value) for name, value in form.multi_items() if isinstance(value, str)],
+        source=lockout.source_address(request, settings),
     )
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 

@@ -1,5 +1,6 @@
-"""The token endpoint's async half: refuse malformed requests, enforce the lockout, load the
-client, run authlib in a thread, and count failed secrets in the database."""
+"""The token endpoint's async half: refuse malformed requests, enforce the lockout of the
+caller's source address, load the client, run authlib in a thread, and count failed
+secrets in the database."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from joserfc.jwk import RSAKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.sharing import service
+from casebridge.sharing import lockout, service
 from casebridge.sharing.oauth import TokenClient, TokenRequest, TokenServer
 from casebridge.sharing.settings import Settings
 
@@ -104,8 +105,10 @@ async def issue_token(
     headers: Mapping[str, str],
     query: str,
     form: Sequence[tuple[str, str]],
+    source: str,
 ) -> TokenReply:
-    """Issue a client-credentials access token, or the RFC 6749 error saying why not."""
+    """Issue a client-credentials access token, or the RFC 6749 error saying why not.
+    `source` is the caller's address (`lockout.source_address`)."""
     try:
         basic_id, _ = basic_credentials(headers)
     except _BadCredentials:
@@ -115,7 +118,7 @@ async def issue_token(
     client_id: str = basic_id or dict(form).get("client_id") or ""
     if len(client_id) > MAX_CLIENT_ID:
         return _error(401, "invalid_client", "Client authentication failed.")
-    if client_id and (wait := await service.lockout_remaining(session, client_id)):
+    if client_id and (wait := await lockout.remaining(session, client_id, source)):
         return _error(
             429,
             "temporarily_unavailable",
@@ -138,8 +141,8 @@ async def issue_token(
         return _error(400, "insecure_transport", "The token endpoint must use https.")
     status, body, response_headers = await asyncio.to_thread(server.create_token_response, request)
     if client_id and body.get("error") == "invalid_client":
-        await service.record_auth_failure(session, client_id, settings=settings)
+        await lockout.record_failure(session, client_id, source, settings=settings)
     elif status == 200:
-        await service.clear_auth_failures(session, client_id)
+        await lockout.clear(session, client_id, source)
         log.info("issued token to %s for %s", client_id, body.get("scope"))
     return TokenReply(status, dict(body), dict(response_headers))
