@@ -90,7 +90,25 @@ CASES: list[tuple[str, str, str, str, Any, Any, str]] = [
         "date_from",
     ),
     ("unknown query field", "stats", "GET", "/stats/complaints", None, {"owner": "B"}, "owner"),
-]
+    # JSON's own types only (issue 8, items 7 and 8): no number is a date, no text a boolean
+    # or a number; and a number in a query string is not a date either.
+    ("number as a date", "intake", "GET", "/complaints", None, {"reported_from": "304684336"},
+     "reported_from"),
+    ("number as a date", "intake", "POST", "/complaints", COMPLAINT | {"occurred_at": 304684336},
+     None, "occurred_at"),
+    ("text as a boolean", "intake", "POST", "/complaints", COMPLAINT | {"hate_motivated": "true"},
+     None, "hate_motivated"),
+    ("number as a boolean", "intake", "POST", "/complaints", COMPLAINT | {"anonymous": 0}, None,
+     "anonymous"),
+    ("text as a number", "intake", "POST", "/complaints",
+     COMPLAINT | {"location": {"postcode": "SW1A 1AA", "uprn": "12"}}, None, "uprn"),
+    ("fraction as a number", "intake", "POST", "/complaints",
+     COMPLAINT | {"location": {"postcode": "SW1A 1AA", "uprn": 12.0}}, None, "uprn"),
+    ("text as a boolean", "review", "POST", "/reviews", APPLICATION | {"anonymous": "false"},
+     None, "anonymous"),
+    ("number as a date", "stats", "GET", "/stats/complaints", None, {"date_from": "20260101"},
+     "date_from"),
+]  # fmt: skip
 
 APPS: dict[str, tuple[Callable[..., FastAPI], type[BaseServiceSettings], list[str]]] = {
     "intake": (intake_app, IntakeSettings, ["complaints:write", "complaints:read"]),

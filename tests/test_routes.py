@@ -8,9 +8,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 
 from casebridge.common.app import PUBLIC_PATHS
 from casebridge.common.auth import SCOPES, service_of_scope
+from casebridge.common.schemas import QueryParams, Schema
 from casebridge.common.testing.routes import api_routes, declared_scopes
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311 import PUBLIC_PATHS as OPEN311_PUBLIC
@@ -50,6 +52,27 @@ def test_every_route_is_documented_with_its_security(service: str) -> None:
         assert operation is not None, f"{method} {path} is not in the OpenAPI document"
         if path not in public:
             assert operation.get("security"), f"{method} {path} documents no security"
+
+
+def _dependants(dependant: Dependant) -> list[Dependant]:
+    return [dependant, *(d for sub in dependant.dependencies for d in _dependants(sub))]
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_query_models_read_the_query_as_text(service: str) -> None:
+    """A model of query parameters must be a QueryParams: a Schema takes JSON's own types
+    only, and every query value is text (`?months=12` would be refused)."""
+    create, _ = APPS[service]
+    wrong = [
+        f"{method} {path}: {field.name}"
+        for path, method, route in api_routes(create())
+        for dependant in _dependants(route.dependant)
+        for field in dependant.query_params
+        if isinstance(field.field_info.annotation, type)
+        and issubclass(field.field_info.annotation, Schema)
+        and not issubclass(field.field_info.annotation, QueryParams)
+    ]
+    assert not wrong, f"query models that are not QueryParams: {wrong}"
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ async def test_a_refused_reuse_keeps_the_first_record(intake: Intake) -> None:
 
 async def test_a_refused_reuse_on_another_route_keeps_the_first_record(intake: Intake) -> None:
     """The same for routes that work in the request's session (Idempotency.run)."""
-    logged = (await intake.client.post("/complaints", json=complaint(), headers=intake.auth()))
+    logged = await intake.client.post("/complaints", json=complaint(), headers=intake.auth())
     path = f"/complaints/{logged.json()['id']}/consent"
     headers = {**intake.auth(), "Idempotency-Key": "consent-1"}
     first = await intake.client.post(path, json={"status": "refused"}, headers=headers)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic_core import CoreSchema
+
+from casebridge.common.wire import strict_on_the_wire
 
 T = TypeVar("T")
 
@@ -49,14 +52,33 @@ def _reject_nul(value: Any) -> Any:
 
 class Schema(BaseModel):
     """Input models forbid unknown fields (mass assignment), NUL bytes and lone surrogates
-    (PostgreSQL rejects them, so they must be a 422 at the edge, not a 500 at the database)."""
+    (PostgreSQL rejects them, so they must be a 422 at the edge, not a 500 at the database),
+    and take JSON's own types only: `true` not "true", `3` not "3", a date as ISO 8601 text
+    and never a number (`casebridge.common.wire`)."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=10_000, from_attributes=True)
+    # A model read from a query string (`QueryParams`) reads numbers and booleans from text.
+    _from_query: ClassVar[bool] = False
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[BaseModel], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        # While Schema itself is being made, its name is not bound yet.
+        owner = globals().get("Schema", cls)
+        return strict_on_the_wire(handler(source), query=cls._from_query, owner=owner)
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
         return _reject_nul(value)
+
+
+class QueryParams(Schema):
+    """A model of query parameters (`Annotated[Model, Query()]`): the query string is text,
+    so numbers are read from digits and booleans from the words true and false only."""
+
+    _from_query: ClassVar[bool] = True
 
 
 class ReadSchema(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -66,6 +67,19 @@ def _error_text(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _number(form: dict[str, str], name: str) -> float | None:
+    """A form field is text: a coordinate is read here (a complaint takes numbers only)."""
+    if name not in form:
+        return None
+    try:
+        value = float(form[name])
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a decimal number") from None
+    if not math.isfinite(value):
+        raise Open311Error(400, f"{name} must be a decimal number")
+    return value
+
+
 def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> ComplaintCreate:
     """Map a GeoReport v2 request onto a complaint; anything invalid is a spec 400."""
     code = form.get("service_code", "")
@@ -84,9 +98,9 @@ def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> Com
         "location": {
             "address": address,
             "postcode": found.group(1) if found else None,
-            "uprn": form["address_id"] if form.get("address_id", "").isdigit() else None,
-            "latitude": form.get("lat"),
-            "longitude": form.get("long"),
+            "uprn": int(form["address_id"]) if form.get("address_id", "").isdigit() else None,
+            "latitude": _number(form, "lat"),
+            "longitude": _number(form, "long"),
         },
         "nsir_category": "personal"
         if attributes.get("targeted") == "yes"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator
 
 from casebridge.common.db import DbSession
+from casebridge.common.wire import Timestamp
 from casebridge.intake import changes, complaints, incidents, search
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
 from casebridge.intake.presenters import complaint_read, complaint_summary
@@ -87,8 +87,8 @@ async def list_complaints(
     postcode: Annotated[Postcode | None, Query()] = None,
     agency_id: UUID | None = None,
     asb_type: AsbType | None = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: Timestamp | None = None,
+    reported_to: Timestamp | None = None,
 ) -> ComplaintPage:
     """Complaints the caller's agency may see, newest first; filters combine."""
     filters = search.ComplaintFilters(
