@@ -5,7 +5,7 @@ oversized body is a 413 before anything parses it (API4)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -124,7 +124,7 @@ async def call(
     path: str,
     body: Any = None,
     params: Any = None,
-    content: bytes | None = None,
+    content: bytes | AsyncIterator[bytes] | None = None,
 ) -> httpx.Response:
     create, settings_cls, scopes = APPS[service]
     # Validation answers before any query, so an unreachable database proves it too.
@@ -173,6 +173,22 @@ async def test_oversized_body_is_413(tokens: TokenFactory) -> None:
     assert response.json()["error"] == "payload_too_large"
 
 
-async def test_malformed_json_is_422(tokens: TokenFactory) -> None:
+async def test_oversized_body_without_a_length_is_413(tokens: TokenFactory) -> None:
+    """Sent in chunks, with no Content-Length: refused once the limit is passed, still 413."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"description": "'
+        for _ in range(40):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = await call("intake", tokens, "POST", "/complaints", content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+async def test_malformed_json_is_400(tokens: TokenFactory) -> None:
+    """A body that is not JSON at all is not a request with an invalid field (422): 400."""
     response = await call("intake", tokens, "POST", "/complaints", content=b'{"channel": ')
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_body"

@@ -3,6 +3,7 @@ and refuses methods it does not serve with 405 (API5). Public routes are an expl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -91,6 +92,29 @@ async def test_unsupported_method_is_405(service: str, path: str) -> None:
         response = await client.request("DELETE", path)
     assert response.status_code == 405
     assert "allow" in {k.lower() for k in response.headers}
+
+
+@pytest.mark.parametrize("service", list(APPS))
+async def test_options_and_405_list_every_method_of_the_path(service: str) -> None:
+    """Each method of a path is a route of its own: the Allow header must name them all,
+    exactly as the OpenAPI document does (schemathesis' allow_header_conformance)."""
+    create, _ = APPS[service]
+    app = create()
+    documented: dict[str, set[str]] = {
+        path: {m.upper() for m in item} for path, item in app.openapi()["paths"].items()
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path, methods in documented.items():
+            concrete = re.sub(r"\{[^}]+\}", "x", path).replace("x.x", "x.json")
+            options = await client.options(concrete)
+            assert options.status_code == 204, (path, options.status_code)
+            allowed = set(options.headers["allow"].split(", "))
+            assert allowed == methods | {"OPTIONS"}, (path, allowed)
+            unused = next(m for m in ("DELETE", "PUT", "PATCH", "POST") if m not in methods)
+            refused = await client.request(unused, concrete)
+            assert refused.status_code == 405, (path, unused, refused.status_code)
+            assert set(refused.headers["allow"].split(", ")) == methods | {"OPTIONS"}
 
 
 async def test_responses_carry_security_headers_and_are_counted_by_route() -> None:
