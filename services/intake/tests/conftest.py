@@ -13,7 +13,8 @@ from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
 from casebridge.common.testing.plugin import MigratedDatabase
 from casebridge.common.testing.tokens import TokenFactory
 from casebridge.intake.main import create_app
-from casebridge.intake.models import Agency, Area
+from casebridge.intake.models import Agency, Area, Open311Client
+from casebridge.intake.open311.service import key_digest
 from casebridge.intake.settings import Settings
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
@@ -65,3 +66,20 @@ async def seed_areas(session: AsyncSession) -> None:
          "core_partner": True},
     ]  # fmt: skip
     await session.execute(insert(Agency).values(agencies).on_conflict_do_nothing())
+
+
+OPEN311_KEY = "test-reporting-app-key"
+
+
+@pytest.fixture
+async def app_key(intake: Intake) -> str:
+    """A reporting app of the council, with this api_key."""
+    async with intake.sessions() as session:
+        session.add(
+            Open311Client(
+                name="Test app", api_key_sha256=key_digest(OPEN311_KEY), area_id=DEMO_AREA_ID,
+                agency_id=COUNCIL,
+            )
+        )  # fmt: skip
+        await session.commit()
+    return OPEN311_KEY

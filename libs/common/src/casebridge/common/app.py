@@ -8,13 +8,14 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -151,7 +152,9 @@ def create_service_app(
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.token_verifier = TokenVerifier.from_settings(settings)
+        # A verifier put there before start-up (a test's, trusting its own issuer) is kept.
+        if not isinstance(getattr(app.state, "token_verifier", None), TokenVerifier):
+            app.state.token_verifier = TokenVerifier.from_settings(settings)
         for hook in on_startup:
             await hook(app)
         # Everything loaded so far (modules, metadata, phone number tables, configuration)
@@ -242,6 +245,12 @@ def _install_middleware(app: FastAPI, settings: BaseServiceSettings) -> None:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
 
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    database: str = Field(description="ok, or why not")
+    nats: str = Field(description="ok, or why not")
+
+
 def _ops_router(service: str) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -252,7 +261,8 @@ def _ops_router(service: str) -> APIRouter:
     @router.get(
         "/readyz",
         summary="Readiness: database and NATS reachable",
-        responses={503: {"description": "a dependency is down"}},
+        response_model=Readiness,
+        responses={503: {"description": "a dependency is down", "model": Readiness}},
     )
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, Any] = {"database": "ok", "nats": "ok"}
