@@ -8,8 +8,17 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
-from pydantic_core import CoreSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from casebridge.common.wire import strict_on_the_wire
 
@@ -79,6 +88,39 @@ class QueryParams(Schema):
     so numbers are read from digits and booleans from the words true and false only."""
 
     _from_query: ClassVar[bool] = True
+
+
+class Patch(Schema):
+    """A partial update: a field left out keeps its value, and null is refused (saying so)
+    rather than silently ignored. The fields are typed `X | None = None` for Python; the
+    schema documents them without null."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # Runs only for fields the request gave: one left out keeps its default.
+        if value is None:
+            raise PydanticCustomError(
+                "null_refused",
+                "{field} cannot be cleared: leave it out to keep its value",
+                {"field": info.field_name},
+            )
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core)
+        target = handler.resolve_ref_schema(schema)
+        for prop in target.get("properties", {}).values():
+            variants = prop.get("anyOf")
+            if variants:
+                kept = [v for v in variants if v.get("type") != "null"]
+                prop.pop("anyOf")
+                prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+            prop.pop("default", None)
+        return schema
 
 
 class ReadSchema(BaseModel):

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.intake.config import AreaConfig, AreaConfigs
 from casebridge.intake.errors import AreaNotConfigured
-from casebridge.intake.models import Area
+from casebridge.intake.models import Agency, Area
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class ServedArea:
     id: UUID
     code: str
     config: AreaConfig
+    agencies: frozenset[UUID] = frozenset()  # the area's agencies (for agency references)
 
 
 class AreaDirectory:
@@ -52,7 +53,12 @@ class AreaDirectory:
         if row is None:
             self._kept.pop(area_id, None)
             raise AreaNotConfigured(f"area {area_id} is not configured in intake")
-        area = ServedArea(id=row.id, code=row.code, config=self.configs.for_area(row.code))
+        agencies = frozenset(
+            await session.scalars(select(Agency.id).where(Agency.area_id == area_id))
+        )
+        area = ServedArea(
+            id=row.id, code=row.code, config=self.configs.for_area(row.code), agencies=agencies
+        )
         if self.ttl > 0:
             self._kept[area_id] = (now + self.ttl, area)
         return area

@@ -21,7 +21,7 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
 from casebridge.intake import idempotency, normalise, people, recording
 from casebridge.intake.areas import AreaDirectory, ServedArea
-from casebridge.intake.errors import ComplaintNotFound
+from casebridge.intake.errors import ComplaintNotFound, UnknownAgency
 from casebridge.intake.idempotency import Claim
 from casebridge.intake.models import AgencyReference, Complaint
 from casebridge.intake.references import looks_like_reference, make_reference
@@ -139,6 +139,7 @@ async def log_complaints(
     for i, draft in enumerate(drafts):
         try:
             served[i] = await areas.get(session, draft.principal.area_id)
+            known_agencies(draft.data, served[i])
         except AppError as error:
             outcomes[i] = error
     claims = await _claim_keys(session, drafts, outcomes)
@@ -170,6 +171,17 @@ async def log_complaints(
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(drafts)
     return done
+
+
+def known_agencies(data: ComplaintCreate, area: ServedArea) -> None:
+    """An agency reference names one of the area's agencies (a 422 for the field if not)."""
+    unknown = [
+        {"field": f"body.agency_references.{n}.agency_id", "reason": "not an agency of this area"}
+        for n, ref in enumerate(data.agency_references)
+        if ref.agency_id not in area.agencies
+    ]
+    if unknown:
+        raise UnknownAgency(unknown)
 
 
 async def _claim_keys(

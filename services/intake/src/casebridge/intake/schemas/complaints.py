@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import Patch, ReadSchema, Schema
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
@@ -116,9 +116,24 @@ class WitnessIn(Schema):
     statement: Annotated[str, Field(max_length=2000)] | None = None
 
 
+def _not_in_the_future(value: datetime | None) -> datetime | None:
+    # Clocks differ a little between a handler's PC and ours: allow five minutes.
+    if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return value
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+RecordedAt = Annotated[
+    AwareDatetime | None,
+    AfterValidator(_not_in_the_future),
+    Field(description="When the victim said so (not in the future); default: now"),
+]
+
+
 class Consent(Schema):
     status: ConsentStatus
-    recorded_at: AwareDatetime | None = None
+    recorded_at: RecordedAt = None
 
 
 class ComplaintCreate(Schema):
@@ -160,8 +175,7 @@ class ComplaintCreate(Schema):
     def _coherent(self) -> ComplaintCreate:
         if self.reported_at is not None and self.occurred_at > self.reported_at:
             raise ValueError("occurred_at must not be after reported_at")
-        # Clocks differ a little between a handler's PC and ours: allow five minutes.
-        latest = datetime.now(UTC) + timedelta(minutes=5)
+        latest = datetime.now(UTC) + CLOCK_SKEW
         if self.occurred_at > latest:
             raise ValueError("occurred_at must not be in the future")
         if self.reported_at is not None and self.reported_at > latest:
@@ -173,8 +187,9 @@ class ComplaintCreate(Schema):
         return self
 
 
-class ComplaintUpdate(Schema):
-    """The fields a handler may correct; everything else is fixed at logging."""
+class ComplaintUpdate(Patch):
+    """The fields a handler may correct; everything else is fixed at logging. A field left
+    out keeps its value; none can be cleared (null is a 422)."""
 
     status: Status | None = None
     nsir_category: NsirCategory | None = None
@@ -185,7 +200,7 @@ class ComplaintUpdate(Schema):
 
 class ConsentChange(Schema):
     status: ConsentStatus
-    recorded_at: AwareDatetime | None = None
+    recorded_at: RecordedAt = None
 
 
 class SharingOverride(Schema):
