@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from casebridge.common.db import DbSession
 from casebridge.common.errors import AppError
 from casebridge.common.openapi import OWN_ERRORS
+from casebridge.common.wire import Timestamp
 from casebridge.intake.complaints import LoggedComplaint
 from casebridge.intake.idempotency import IdempotencyKeyHeader
 from casebridge.intake.models import Open311Client
@@ -66,12 +67,19 @@ class Open311Route(APIRoute):
                     f"{e['loc'][-1] if e['loc'] else 'request'}: {e['msg']}" for e in exc.errors()
                 )
                 return render_error(Open311Error(400, detail), fmt)
-            except AppError as exc:
-                return render_error(Open311Error(exc.status_code, str(exc.detail)), fmt)
+            except AppError as exc:  # the spec has no 422: a field it refuses is a 400
+                status = 400 if exc.status_code == 422 else exc.status_code
+                return render_error(Open311Error(status, _text(exc.detail)), fmt)
             except StarletteHTTPException as exc:  # a body over the limit (413)
                 return render_error(Open311Error(exc.status_code, str(exc.detail)), fmt)
 
         return handler
+
+
+def _text(detail: Any) -> str:
+    if isinstance(detail, list):  # [{field, reason}]
+        return "; ".join(f"{d.get('field', '')}: {d.get('reason', '')}" for d in detail)
+    return str(detail)
 
 
 router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
@@ -225,8 +233,8 @@ async def list_requests(
     jurisdiction_id: Jurisdiction = None,
     service_request_id: Q = None,
     service_code: Q = None,
-    start_date: Q = None,
-    end_date: Q = None,
+    start_date: Timestamp | None = None,
+    end_date: Timestamp | None = None,
     status: Q = None,
 ) -> Response:
     """Reports, newest first: their public fields, or an app's own in full with its key."""

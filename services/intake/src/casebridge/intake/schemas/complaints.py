@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
@@ -71,8 +71,23 @@ class Status(StrEnum):
 Description = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+def _present(*names: str) -> dict[str, Any]:
+    """JSON Schema: these properties are given, and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
 class Location(Schema):
     """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one)."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {
+            "anyOf": [_present("postcode"), _present("latitude", "longitude"), _present("uprn")],
+            "allOf": [
+                {"if": _present("latitude"), "then": _present("longitude")},
+                {"if": _present("longitude"), "then": _present("latitude")},
+            ],
+        }
+    }
 
     address: Address | None = None
     postcode: Postcode | None = None
@@ -95,6 +110,13 @@ class AgencyReferenceIn(Schema):
 
 
 class PerpetratorIn(Schema):
+    model_config = Schema.model_config | {
+        "json_schema_extra": {  # an unknown perpetrator has no name or person_id
+            "if": {"required": ["kind"], "properties": {"kind": {"const": "unknown"}}},
+            "then": {"properties": {"name": {"type": "null"}, "person_id": {"type": "null"}}},
+        }
+    }
+
     kind: PerpetratorKind
     name: ShortName | None = None
     description: Annotated[str, Field(max_length=1000)] | None = None
@@ -154,6 +176,10 @@ class ComplaintCreate(Schema):
 
     model_config = Schema.model_config | {
         "json_schema_extra": {
+            # A complainant, unless the complaint is anonymous (then none).
+            "if": {"required": ["anonymous"], "properties": {"anonymous": {"const": True}}},
+            "then": {"not": {"required": ["complainant"]}},
+            "else": _present("complainant"),
             "examples": [
                 {
                     "channel": "phone",
@@ -167,7 +193,7 @@ class ComplaintCreate(Schema):
                     "perpetrators": [{"kind": "household", "address": "3 Example Street"}],
                     "consent": {"status": "given"},
                 }
-            ]
+            ],
         }
     }
 
