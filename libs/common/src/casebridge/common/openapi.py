@@ -97,6 +97,27 @@ def document_errors(document: dict[str, Any], routes: Iterable[tuple[str, APIRou
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components.update(COMPONENTS)
+    _storable_strings(document)
+
+
+# A string PostgreSQL can store: no NUL (every input refuses one, and the schema says so).
+NO_NUL = "^[^\\x00]*$"
+
+
+def _storable_strings(node: Any) -> None:
+    """Every free-text string in the document gets the NUL-free pattern (a string with a
+    pattern, format or list of values of its own is already narrower)."""
+    if isinstance(node, list):
+        for item in node:
+            _storable_strings(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & node.keys():
+        node["pattern"] = NO_NUL
+    for key, value in node.items():
+        if key not in ("examples", "example", "default"):
+            _storable_strings(value)
 
 
 def _statuses(path: str, method: str, operation: dict[str, Any], database: bool) -> set[str]:
@@ -107,7 +128,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any], database: bool)
         statuses |= {"401", "403"}
     if "{" in path:
         statuses.add("404")
-    if database and method in COMMANDS:
+    if database and method in COMMANDS and operation.get("security"):
         statuses.add("409")
     if path not in NO_DEPENDENCIES:
         statuses.add("503")
@@ -122,6 +143,16 @@ def _add(responses: dict[str, Any], statuses: set[str]) -> None:
             responses[status] = _response(status)
         elif "content" not in existing:  # declared without a body: ours is the body
             existing["content"] = _response(status)["content"]
+    for status, response in responses.items():
+        if status.isdigit() and int(status) >= 400 and status != "422" and "content" in response:
+            _or_error_body(response)  # a route's own body for the status, or any other error
+
+
+def _or_error_body(response: dict[str, Any]) -> None:
+    media = response["content"].get("application/json")
+    if media is None or media.get("schema") == ERROR_REF:
+        return
+    media["schema"] = {"anyOf": [media["schema"], ERROR_REF]}
 
 
 def _response(status: str) -> dict[str, Any]:

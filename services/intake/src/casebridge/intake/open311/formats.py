@@ -43,6 +43,7 @@ ERROR_STATUSES = {
     400: "A parameter or field is missing or invalid, or the body is not a form",
     403: "api_key is invalid (or missing where one is needed)",
     404: "No such service, request or token, or a jurisdiction_id not served here",
+    409: "The Idempotency-Key was used with another request, or the app's area is not set up",
     413: "The request body is larger than the service accepts",
 }
 

@@ -164,8 +164,7 @@ async def _form(request: Request) -> tuple[dict[str, str], dict[str, str]]:
     "/requests.{format}",
     openapi_extra=FORM_DOC,
     status_code=201,
-    responses=documented(schemas.CREATED, created=True)
-    | {409: {"description": "Idempotency-Key used with another request"}},
+    responses=documented(schemas.CREATED, created=True),
 )
 async def create_request(
     format: Format,

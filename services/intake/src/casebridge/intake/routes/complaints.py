@@ -30,6 +30,7 @@ from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
 
 from .deps import (
+    AREA_NOT_CONFIGURED,
     Areas,
     CanReadComplaints,
     CanWriteComplaints,
@@ -203,7 +204,11 @@ async def unlink_complaint(
     return await idem.run(produce, caller=caller(who))
 
 
-@router.get("/complaints/{complaint_id}/duplicates", response_model=list[ComplaintSummary])
+@router.get(
+    "/complaints/{complaint_id}/duplicates",
+    response_model=list[ComplaintSummary],
+    responses=AREA_NOT_CONFIGURED,
+)
 async def suggest_duplicates(
     complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints, areas: Areas
 ) -> list[ComplaintSummary]:

@@ -16,12 +16,19 @@ from casebridge.intake.schemas.risk import (
 )
 
 from .complaints import ComplaintId
-from .deps import Areas, CanReadComplaints, CanWriteComplaints, caller, json_response
+from .deps import (
+    AREA_NOT_CONFIGURED,
+    Areas,
+    CanReadComplaints,
+    CanWriteComplaints,
+    caller,
+    json_response,
+)
 
 router = APIRouter(tags=["risk"])
 
 
-@router.get("/risk/question-set", response_model=RiskQuestionSetRead)
+@router.get("/risk/question-set", response_model=RiskQuestionSetRead, responses=AREA_NOT_CONFIGURED)
 async def question_set(
     session: DbSession, who: CanReadComplaints, areas: Areas
 ) -> RiskQuestionSetRead:

@@ -22,7 +22,11 @@ class PersonKind(StrEnum):
 
 
 Phone = Annotated[str, Field(min_length=3, max_length=40), AfterValidator(normalise.phone)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(normalise.email)]
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(normalise.email),
+]
 
 
 class PersonDetails(Schema):
