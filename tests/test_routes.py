@@ -131,3 +131,28 @@ async def test_responses_carry_security_headers_and_are_counted_by_route() -> No
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-frame-options"] == "DENY"
     assert 'route="/stats/complaints",service="stats",status="401"' in metrics.text
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_every_operation_documents_the_errors_it_sends(service: str) -> None:
+    """Issue 8, item 7: the real error bodies, not FastAPI's loc/msg/type, and the statuses
+    each kind of operation answers with."""
+    create, _ = APPS[service]
+    spec = create().openapi()
+    assert "HTTPValidationError" not in str(spec)
+    assert {"ErrorBody", "ValidationErrorBody"} <= spec["components"]["schemas"].keys()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            if path.startswith("/open311/"):  # the spec's own errors, in JSON and XML
+                assert {"400", "403", "404", "413"} <= responses.keys(), where
+                assert "422" not in responses, where
+                continue
+            assert "VALIDATION" in str(responses["422"]).upper(), where
+            if operation.get("security"):
+                assert {"401", "403"} <= responses.keys(), where
+            if "{" in path:
+                assert "404" in responses, where
+            if "requestBody" in operation:
+                assert {"400", "413"} <= responses.keys(), where
