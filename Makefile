@@ -21,7 +21,7 @@ fuzz: install
 lint:
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/common/src services/intake/src services/sharing/src services/review/src services/stats/src
+	$(UV) run mypy libs/common/src libs/testing/src libs/devstack/src services/intake/src services/sharing/src services/review/src services/stats/src
 
 bench:
 	$(UV) run python bench/propagation_bench.py

@@ -56,12 +56,12 @@ from sqlalchemy import DateTime, String, Text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import free_port
-from casebridge.common.testing.harness import migrate
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import free_port
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake.people import match_statement, probe
 from casebridge.intake.schemas.people import Complainant, PersonDetails
+from casebridge.testing.harness import migrate
+from casebridge.testing.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 ISSUER = "https://bench.issuer"

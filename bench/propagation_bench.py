@@ -36,11 +36,11 @@ import asyncpg
 import httpx
 import nats
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import NatsServer, free_port
-from casebridge.common.testing.harness import migrate
-from casebridge.common.testing.plugin import server_dir
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer, free_port
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.testing.harness import migrate
+from casebridge.testing.plugin import server_dir
+from casebridge.testing.tokens import TokenFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPLAINT = {

@@ -44,16 +44,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.contracts.review import TriggerRaised
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.demo import DEMO_AREA_ID
-from casebridge.common.devstack import NatsServer, free_port
 from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.streams import ensure_streams
-from casebridge.common.testing.harness import migrate
+from casebridge.devstack import NatsServer, free_port
+from casebridge.devstack.demo import DEMO_AREA_ID
+from casebridge.devstack.seeds.review import demo_document
 from casebridge.review import index
 from casebridge.review.areas import ensure_config
 from casebridge.review.handlers import on_complaint_logged
-from casebridge.review.seed import demo_document
 from casebridge.review.settings import Settings
+from casebridge.testing.harness import migrate
 
 TYPES = ["noise", "rowdy_neighbours", "vehicle_nuisance", "littering", "fireworks"]
 PLACES = 50_000

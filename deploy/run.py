@@ -27,11 +27,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from casebridge.common.devstack import DevServerError, EmbeddedPostgres, NatsServer
+from casebridge.devstack import DevServerError, EmbeddedPostgres, NatsServer
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = ROOT / "services"
 PACKAGE = "casebridge.{svc}"  # the service's Python package
+SEED = "casebridge.devstack.seeds.{svc}"  # its demo seed (dev tooling, not in the service)
 SERVICES = ("sharing", "intake", "review", "stats")  # sharing first: it issues the tokens
 DEFAULT_API_PORTS = {"intake": 8001, "sharing": 8002, "review": 8003, "stats": 8004}
 STYLES = {"intake": "cyan", "sharing": "magenta", "review": "green", "stats": "yellow"}
@@ -92,6 +93,10 @@ def package(svc: str) -> str:
     return PACKAGE.format(svc=svc)
 
 
+def seed_module(svc: str) -> str:
+    return SEED.format(svc=svc)
+
+
 def module_exists(name: str) -> bool:
     try:
         return importlib.util.find_spec(name) is not None
@@ -118,7 +123,7 @@ def make_plan() -> Plan:
             plan.migrate.append(svc)
         else:
             plan.missing.append(f"services/{svc}/alembic.ini")
-        if module_exists(f"{package(svc)}.seed"):  # optional: not every service seeds
+        if module_exists(seed_module(svc)):  # optional: not every service seeds
             plan.seed.append(svc)
         for role, steps in (("main", plan.api), ("worker", plan.worker)):
             if module_exists(f"{package(svc)}.{role}"):
@@ -297,7 +302,7 @@ async def prepare(cfg: Config, plan: Plan, env: dict[str, str], db_base: str) ->
             argv = [sys.executable, "-m", "alembic", "-c", "alembic.ini", "upgrade", "head"]
             await run_step(f"{svc}-migrate", STYLES[svc], argv, env, svc_dir)
         if svc in plan.seed:
-            argv = [sys.executable, "-m", f"{package(svc)}.seed"]
+            argv = [sys.executable, "-m", seed_module(svc)]
             await run_step(f"{svc}-seed", STYLES[svc], argv, env, ROOT)
 
 

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import NatsServer
 from casebridge.common.settings import BaseServiceSettings
-from casebridge.common.testing.harness import committed_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.common.worker import run_worker
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake import worker as intake_worker
 from casebridge.intake.main import create_app as create_intake
 from casebridge.intake.models import Area
@@ -28,6 +26,9 @@ from casebridge.intake.settings import Settings as IntakeSettings
 from casebridge.stats import worker as stats_worker
 from casebridge.stats.main import create_app as create_stats
 from casebridge.stats.settings import Settings as StatsSettings
+from casebridge.testing.harness import committed_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 
@@ -49,17 +50,6 @@ ANONYMOUS = {k: v for k, v in COMPLAINT.items() if k not in ("complainant", "con
 FAST = {"log_json": False, "relay_poll_interval_seconds": 0.2, "consumer_ack_wait_seconds": 5.0}
 
 
-async def poll(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, interval: float = 0.1
-) -> None:
-    """Wait for a condition with a deadline; never a fixed sleep."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(interval)
-
-
 async def scalar(url: str, sql: str, **params: Any) -> Any:
     engine = create_async_engine(url, poolclass=NullPool)
     try:
@@ -67,6 +57,17 @@ async def scalar(url: str, sql: str, **params: Any) -> Any:
             return (await conn.execute(text(sql), params)).scalar()
     finally:
         await engine.dispose()
+
+
+async def consumer_settled(nats_url: str, stream: str, durable: str) -> bool:
+    """Nothing left for the consumer: every message delivered, and acked or terminated, so
+    no further delivery (a wrongful duplicate included) can still happen."""
+    nc = await nats.connect(nats_url)
+    try:
+        info = await nc.jetstream().consumer_info(stream, durable)
+    finally:
+        await nc.close()
+    return info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def seed_intake_area(url: str) -> None:
@@ -156,4 +157,4 @@ def system_on_own_nats(system: System, own_nats: NatsServer) -> tuple[System, Na
     return system, own_nats
 
 
-__all__ = ["ANONYMOUS", "COMPLAINT", "System", "func", "poll", "scalar", "select"]
+__all__ = ["ANONYMOUS", "COMPLAINT", "System", "consumer_settled", "func", "scalar", "select"]

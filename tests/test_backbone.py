@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import COMPLAINT, System, poll
+from casebridge.testing.poll import poll
+from tests.conftest import COMPLAINT, System
 
 
 async def test_complaint_reaches_stats_once(system: System) -> None:

@@ -13,14 +13,14 @@ import pytest
 from fastapi import FastAPI
 
 from casebridge.common.settings import BaseServiceSettings
-from casebridge.common.testing.harness import committed_client
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.settings import Settings as IntakeSettings
 from casebridge.review.main import create_app as review_app
 from casebridge.review.settings import Settings as ReviewSettings
 from casebridge.stats.main import create_app as stats_app
 from casebridge.stats.settings import Settings as StatsSettings
+from casebridge.testing.harness import committed_client
+from casebridge.testing.tokens import TokenFactory
 from tests.conftest import COMPLAINT
 
 APPLICATION = {

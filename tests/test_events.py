@@ -1,4 +1,4 @@
-"""Outbox, relay and consumer guarantees (reliability.md NATS-R*, OBX-R*)."""
+"""Outbox, relay and consumer guarantees (docs/requirements.md, NATS-R* and OBX-R*)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.devstack import NatsServer
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import Consumer, ConsumerRunner, ensure_consumer
 from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.relay import OutboxRelay, RelayConfig
 from casebridge.common.events.streams import DUPLICATE_WINDOW_SECONDS
-from tests.conftest import COMPLAINT, System, poll, scalar
+from casebridge.devstack import NatsServer
+from casebridge.testing.poll import poll
+from tests.conftest import COMPLAINT, System, consumer_settled, scalar
 
 
 def logged_event(**overrides: Any) -> ComplaintLogged:
@@ -216,6 +217,11 @@ class Consuming:
             headers={"Nats-Msg-Id": str(envelope.id)},
         )
 
+    async def settled(self) -> bool:
+        return await consumer_settled(
+            self.system.stats.nats_url, self.consumer.stream, self.consumer.name
+        )
+
     async def dead_letter(self, **where: str) -> Any:
         column, value = next(iter(where.items()))
         return await scalar(
@@ -288,7 +294,7 @@ async def test_always_failing_handler_is_dead_lettered_after_max_deliver(system:
             return bool(await consuming.dead_letter(consumer_name=consumer.name))
 
         await poll(dead_lettered)
-        await asyncio.sleep(1.0)  # give a wrongful fourth delivery the chance to show up
+        await poll(consuming.settled)  # no fourth delivery can come after this
         reason = await consuming.dead_letter(consumer_name=consumer.name)
     assert calls == 3
     assert reason == "RuntimeError: handler cannot cope / 3"
@@ -323,7 +329,7 @@ async def test_a_fetched_batch_commits_once_and_a_poison_message_fails_alone(
             return bool(await consuming.dead_letter(consumer_name=consumer.name))
 
         await poll(dead_lettered)
-        await asyncio.sleep(1.0)  # a wrongful extra application has the chance to show up
+        await poll(consuming.settled)  # no extra application can come after this
         reason = await consuming.dead_letter(consumer_name=consumer.name)
     inbox = await scalar(
         system.stats.database_url,

@@ -14,13 +14,13 @@ from fastapi.dependencies.models import Dependant
 from casebridge.common.app import PUBLIC_PATHS
 from casebridge.common.auth import SCOPES, service_of_scope
 from casebridge.common.schemas import QueryParams, Schema
-from casebridge.common.testing.routes import api_routes, declared_scopes
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311 import PUBLIC_PATHS as OPEN311_PUBLIC
 from casebridge.review.main import create_app as review_app
 from casebridge.sharing.main import create_app as sharing_app
 from casebridge.sharing.routes import PUBLIC_PATHS as OAUTH_PUBLIC
 from casebridge.stats.main import create_app as stats_app
+from casebridge.testing.routes import api_routes, declared_scopes
 
 APPS: dict[str, tuple[Callable[[], FastAPI], frozenset[str]]] = {
     "intake": (intake_app, PUBLIC_PATHS | OPEN311_PUBLIC),

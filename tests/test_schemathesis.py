@@ -25,12 +25,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from casebridge.common.auth import SCOPES, service_of_scope
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import NatsServer
 from casebridge.common.settings import BaseServiceSettings
-from casebridge.common.testing.harness import trust
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake import models as intake_models
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311.service import key_digest
@@ -44,6 +41,9 @@ from casebridge.sharing.main import create_app as sharing_app
 from casebridge.sharing.settings import Settings as SharingSettings
 from casebridge.stats.main import create_app as stats_app
 from casebridge.stats.settings import Settings as StatsSettings
+from casebridge.testing.harness import trust
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 pytestmark = pytest.mark.fuzz
 

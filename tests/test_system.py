@@ -20,10 +20,11 @@ import httpx
 import nats
 import pytest
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
-from casebridge.common.devstack import free_port
-from casebridge.common.testing.plugin import server_dir
-from tests.conftest import COMPLAINT, poll
+from casebridge.devstack import free_port
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_ID
+from casebridge.testing.plugin import server_dir
+from casebridge.testing.poll import poll
+from tests.conftest import COMPLAINT
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "sharing", "review", "stats")

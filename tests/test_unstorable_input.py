@@ -19,11 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy.dialects.postgresql import insert
 
 from casebridge.common.auth import SCOPES, service_of_scope
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.common.settings import BaseServiceSettings
-from casebridge.common.testing.harness import rollback_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake import models as intake_models
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311.service import key_digest
@@ -35,6 +32,9 @@ from casebridge.sharing.main import create_app as sharing_app
 from casebridge.sharing.settings import Settings as SharingSettings
 from casebridge.stats.main import create_app as stats_app
 from casebridge.stats.settings import Settings as StatsSettings
+from casebridge.testing.harness import rollback_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 from tests.openapi_inputs import Operation, Spec, StringInput, put
 
 COUNCIL, _ = DEMO_AGENCIES["council"]

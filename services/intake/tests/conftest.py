@@ -7,15 +7,15 @@ import pytest
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import NatsServer
-from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake.main import create_app
 from casebridge.intake.models import Agency, Area, Open311Client
 from casebridge.intake.open311.service import key_digest
 from casebridge.intake.settings import Settings
+from casebridge.testing.harness import ServiceUnderTest, rollback_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from casebridge.common.app import PUBLIC_PATHS as COMMON_PUBLIC
-from casebridge.common.demo import DEMO_AREA_ID
-from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.devstack.demo import DEMO_AREA_ID
+from casebridge.devstack.seeds.intake import seed
 from casebridge.intake.main import create_app
 from casebridge.intake.models import Open311Client
 from casebridge.intake.open311 import PUBLIC_PATHS
 from casebridge.intake.open311.service import key_digest
-from casebridge.intake.seed import seed
 from casebridge.intake.settings import Settings
+from casebridge.testing.plugin import MigratedDatabase
 
 from .conftest import COUNCIL, Intake
 

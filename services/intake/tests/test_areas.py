@@ -6,7 +6,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import update
 
-from casebridge.common.demo import DEMO_AREA_CODE, DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_CODE, DEMO_AREA_ID
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import DEFAULT_PATH, AreaConfigs
 from casebridge.intake.errors import AreaNotConfigured

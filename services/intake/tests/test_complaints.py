@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events import outbox
 from casebridge.common.events.models import OutboxMessage
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake.models import (
     AgencyReference,
     Complaint,

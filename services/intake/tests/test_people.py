@@ -6,7 +6,7 @@ from typing import Any
 from pydantic_core import to_json
 from sqlalchemy import text
 
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake.models import Complaint, Person, PersonMerge
 from casebridge.intake.people import match_statement, probe
 from casebridge.intake.schemas.people import Complainant, PersonDetails

@@ -15,18 +15,18 @@ from sqlalchemy import func, select, text
 
 from casebridge.common.auth import Principal
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.demo import DEMO_AREA_ID
-from casebridge.common.devstack import NatsServer
 from casebridge.common.events.models import OutboxMessage
-from casebridge.common.testing.harness import committed_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake.complaints import Draft, LoggedComplaint, log_complaints
 from casebridge.intake.main import create_app
 from casebridge.intake.models import Complaint, IdempotencyRecord, Person
 from casebridge.intake.recorder import Recorder
 from casebridge.intake.schemas.complaints import ComplaintCreate
 from casebridge.intake.settings import Settings
+from casebridge.testing.harness import committed_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 from .conftest import ALL_SCOPES, COUNCIL, Intake, seed_areas
 from .helpers import complaint, count

@@ -5,15 +5,15 @@ from uuid import UUID
 
 import pytest
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
-from casebridge.common.devstack import NatsServer
-from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_ID
+from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.areas import ensure_config
 from casebridge.review.main import create_app
-from casebridge.review.seed import demo_document
 from casebridge.review.settings import Settings
+from casebridge.testing.harness import ServiceUnderTest, rollback_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.review.handlers import intake_consumer
 
 from .conftest import COUNCIL

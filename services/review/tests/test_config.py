@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
+from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.models import AreaConfig
-from casebridge.review.seed import demo_document
 
 from .conftest import Review
 

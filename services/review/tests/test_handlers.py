@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from casebridge.common.db import make_engine, make_sessionmaker, new_id
-from casebridge.common.devstack import NatsServer
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
-from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.devstack import NatsServer
 from casebridge.review.handlers import intake_consumer
 from casebridge.review.models import IndexedComplaint, ProcessedMessage
 from casebridge.review.settings import Settings
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.poll import poll
 
 from .conftest import Review
 from .events import complaint, deliver, envelope
@@ -67,16 +67,15 @@ async def test_consumer_indexes_from_jetstream_despite_redelivery(
     stop = asyncio.Event()
     runner = ConsumerRunner(intake_consumer(), link, sessions, fetch_timeout=0.2)
     task = asyncio.create_task(runner.run(stop))
+
+    async def applied_once() -> bool:
+        async with sessions() as session:
+            seen = await session.scalar(select(func.count()).select_from(ProcessedMessage))
+            rows = await session.scalar(select(func.count()).select_from(IndexedComplaint))
+        return (seen, rows) == (1, 1)
+
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            async with sessions() as session:
-                seen = await session.scalar(select(func.count()).select_from(ProcessedMessage))
-                rows = await session.scalar(select(func.count()).select_from(IndexedComplaint))
-            if seen == 1 and rows == 1:
-                break
-            await asyncio.sleep(0.05)
-        assert (seen, rows) == (1, 1)
+        await poll(applied_once, timeout=10)
     finally:
         stop.set()
         await task

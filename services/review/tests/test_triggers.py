@@ -16,8 +16,8 @@ from casebridge.common.contracts.intake import (
     RiskAssessed,
 )
 from casebridge.common.db import new_id
+from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.models import IndexedComplaint, OutboxMessage
-from casebridge.review.seed import demo_document
 
 from .conftest import HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
 from .events import NOW, complaint, deliver

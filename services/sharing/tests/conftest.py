@@ -13,16 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.common.devstack import NatsServer
 from casebridge.common.events.envelope import Envelope
-from casebridge.common.testing.harness import rollback_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import NatsServer
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.sharing.credentials import hash_secret
 from casebridge.sharing.main import create_app
 from casebridge.sharing.models import Agency, Area, OAuthClient
 from casebridge.sharing.settings import Settings
+from casebridge.testing.harness import rollback_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 COUNCIL, _ = DEMO_AGENCIES["council"]
 POLICE, _ = DEMO_AGENCIES["police"]

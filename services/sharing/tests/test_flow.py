@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
@@ -15,25 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.db import make_engine, make_sessionmaker, new_id
-from casebridge.common.devstack import NatsServer
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.models import OutboxMessage
 from casebridge.common.events.relay import OutboxRelay, RelayConfig
-from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.devstack import NatsServer
 from casebridge.sharing import worker
 from casebridge.sharing.models import Agency, Area, Disclosure
 from casebridge.sharing.settings import Settings
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.poll import poll
 
 from .conftest import complaint_logged
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met before the deadline")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -88,7 +80,7 @@ async def test_complaint_reaches_each_partner_subject(
                 waiting = await session.scalar(select(func.count()).select_from(OutboxMessage))
             return disclosed == 2 and waiting == 0
 
-        await eventually(shared_and_relayed)
+        await poll(shared_and_relayed, timeout=20.0)
         received: dict[UUID, dict[str, object]] = {}
         for agency_id in (police, housing):
             message = await link.js.get_last_msg(

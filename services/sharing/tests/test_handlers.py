@@ -7,11 +7,11 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.models import OutboxMessage, ProcessedMessage
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing import handlers, worker
 from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.settings import Settings

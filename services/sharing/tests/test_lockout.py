@@ -13,11 +13,11 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
-from casebridge.common.testing.harness import rollback_client
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.sharing.main import create_app
 from casebridge.sharing.models import ClientAuthFailure
 from casebridge.sharing.settings import Settings
+from casebridge.testing.harness import rollback_client
+from casebridge.testing.tokens import TokenFactory
 
 from .conftest import SECRET, Sharing, register_partners
 

@@ -9,7 +9,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc.jwk import RSAKey
 
 from casebridge.common.app import PUBLIC_PATHS as OPS_PATHS
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing.keys import load_or_create
 from casebridge.sharing.main import create_app
 from casebridge.sharing.routes import PUBLIC_PATHS

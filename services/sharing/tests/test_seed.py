@@ -10,14 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_ID
-from casebridge.common.testing.harness import committed_client
-from casebridge.common.testing.plugin import MigratedDatabase
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_ID
+from casebridge.devstack.seeds.sharing import DEMO_CLIENTS_FILE, credentials_table, seed
 from casebridge.sharing.credentials import verify_secret
 from casebridge.sharing.main import create_app
 from casebridge.sharing.models import Agency, Area, OAuthClient
-from casebridge.sharing.seed import DEMO_CLIENTS_FILE, credentials_table, seed
 from casebridge.sharing.settings import Settings
+from casebridge.testing.harness import committed_client
+from casebridge.testing.plugin import MigratedDatabase
 
 OPEN311_ENTRY = {"open311_api_key": "k-123", "agency_id": "x", "name": "FixMyStreet"}
 

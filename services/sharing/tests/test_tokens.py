@@ -9,9 +9,9 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 
 from casebridge.common.auth import TokenVerifier
-from casebridge.common.demo import DEMO_AREA_ID
 from casebridge.common.errors import Unauthorized
 from casebridge.common.settings import IssuerConfig
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing import tokens
 from casebridge.sharing.keys import generate_key
 

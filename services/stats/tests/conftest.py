@@ -5,11 +5,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from casebridge.common.testing.harness import ServiceUnderTest, rollback_client
-from casebridge.common.testing.plugin import MigratedDatabase
-from casebridge.common.testing.tokens import TokenFactory
 from casebridge.stats.main import create_app
 from casebridge.stats.settings import Settings
+from casebridge.testing.harness import ServiceUnderTest, rollback_client
+from casebridge.testing.plugin import MigratedDatabase
+from casebridge.testing.tokens import TokenFactory
 
 Stats = ServiceUnderTest
 

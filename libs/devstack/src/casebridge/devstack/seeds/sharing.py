@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.sharing.credentials import hash_secret, new_secret, verify_secret
 from casebridge.sharing.models import Agency, Area, OAuthClient
 from casebridge.sharing.settings import Settings

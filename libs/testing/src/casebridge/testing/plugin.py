@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from casebridge.common.devstack import EmbeddedPostgres, NatsServer, free_port
-from casebridge.common.testing.harness import migrate
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.devstack import EmbeddedPostgres, NatsServer, free_port
+from casebridge.testing.harness import migrate
+from casebridge.testing.tokens import TokenFactory
 
 _counter = itertools.count(1)
 

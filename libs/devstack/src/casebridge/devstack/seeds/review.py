@@ -6,7 +6,7 @@ import asyncio
 from importlib.resources import files
 
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.demo import DEMO_AREA_ID
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.review.areas import ensure_config
 from casebridge.review.settings import Settings
 

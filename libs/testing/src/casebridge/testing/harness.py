@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.settings import BaseServiceSettings, IssuerConfig
-from casebridge.common.testing.tokens import TokenFactory
+from casebridge.testing.tokens import TokenFactory
 
 
 @dataclass

