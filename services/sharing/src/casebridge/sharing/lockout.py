@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import Interval, case, delete, func, literal, select
+from sqlalchemy import Interval, case, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -71,48 +71,41 @@ async def remaining(session: AsyncSession, client_id: str, source: str) -> int:
 async def record_failure(
     session: AsyncSession, client_id: str, source: str, *, settings: Settings
 ) -> int:
-    """Count a failed secret from this source, in one statement (replicas race safely);
-    from the threshold on, lock the source out for base * 2^(failures - threshold)
-    seconds, at most the cap. A count idle for the window starts again."""
+    """Count a failed secret from this source (one upsert: replicas race safely; a count
+    idle for the window starts again); from the threshold on, lock the source out for
+    base * 2^(failures - threshold) seconds, at most the cap."""
     row = ClientAuthFailure
     stale = row.last_failed_at < func.now() - _seconds(settings.lockout_window_seconds)
-    failures = case((stale, 1), else_=row.failures + 1)
-    over = failures - settings.lockout_threshold
-    lock_seconds = func.least(
-        settings.lockout_base_seconds * func.power(2, func.greatest(over, 0)),
-        settings.lockout_max_seconds,
-    )
-    lock = func.make_interval(0, 0, 0, 0, 0, 0, lock_seconds)  # years ... seconds
-    locked_until = case((over >= 0, func.now() + lock), else_=None)
-    first_lock = settings.lockout_threshold <= 1
-    statement = (
+    counted = (
         insert(row)
-        .values(
-            client_id=client_id,
-            source=source,
-            failures=1,
-            last_failed_at=func.now(),
-            locked_until=func.now() + _seconds(settings.lockout_base_seconds)
-            if first_lock
-            else None,
-        )
+        .values(client_id=client_id, source=source, failures=1, last_failed_at=func.now())
         .on_conflict_do_update(
             index_elements=[row.client_id, row.source],
-            set_={"failures": failures, "last_failed_at": func.now(), "locked_until": locked_until},
+            set_={
+                "failures": case((stale, 1), else_=row.failures + 1),
+                "last_failed_at": func.now(),
+            },
         )
-        .returning(row.failures, row.locked_until)
+        .returning(row.failures)
     )
-    count, until = (await session.execute(statement)).one()
-    if until is not None:
+    failures = int((await session.execute(counted)).scalar_one())
+    if failures >= settings.lockout_threshold:
+        wait = min(
+            settings.lockout_base_seconds * 2 ** (failures - settings.lockout_threshold),
+            settings.lockout_max_seconds,
+        )
+        until = await session.scalar(
+            update(row)
+            .where(row.client_id == client_id, row.source == source)
+            .values(locked_until=func.now() + _seconds(wait))
+            .returning(row.locked_until)
+        )
         LOCKOUTS.inc()
         log.warning(
             "token endpoint: client %s locked for source %s until %s after %d failed secrets",
-            client_id,
-            source,
-            until.isoformat(),
-            count,
-        )
-    return int(count)
+            client_id, source, until.isoformat() if until else "?", failures,
+        )  # fmt: skip
+    return failures
 
 
 async def clear(session: AsyncSession, client_id: str, source: str) -> None:
