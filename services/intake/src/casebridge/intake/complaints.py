@@ -19,9 +19,9 @@ from casebridge.common.contracts.intake import AgencyReference as AgencyReferenc
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
-from casebridge.intake import idempotency, normalise, people, recording
+from casebridge.intake import backdating, idempotency, normalise, people, recording
 from casebridge.intake.areas import AreaDirectory, ServedArea
-from casebridge.intake.errors import ComplaintNotFound, UnknownAgency
+from casebridge.intake.errors import ComplaintNotFound
 from casebridge.intake.idempotency import Claim
 from casebridge.intake.models import AgencyReference, Complaint
 from casebridge.intake.references import looks_like_reference, make_reference
@@ -97,6 +97,8 @@ class LoggedComplaint:
     open311_client_id: UUID | None
     occurred_at: datetime
     reported_at: datetime
+    backdated_reason: str | None
+    backdated_by: str | None
     created_at: datetime
     updated_at: datetime
     agency_references: list[LoggedReference]
@@ -136,15 +138,17 @@ async def log_complaints(
     (a chosen log, an uncertain match, a retried key) use the session."""
     outcomes: list[Response | AppError | None] = [None] * len(drafts)
     served: dict[int, ServedArea] = {}
+    backdated: dict[int, str | None] = {}
+    now = utcnow()
     for i, draft in enumerate(drafts):
         try:
             served[i] = await areas.get(session, draft.principal.area_id)
-            known_agencies(draft.data, served[i])
+            served[i].refuse_unknown_agencies(draft.data.agency_references)
+            backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
         except AppError as error:
             outcomes[i] = error
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    now = utcnow()
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
     probes = [
         people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
@@ -155,7 +159,7 @@ async def log_complaints(
     batch = recording.Batch()
     for i in [i for i in todo if outcomes[i] is None]:
         draft, area, who = drafts[i], served[i], found.get(i)
-        complaint = _new_complaint(draft, area, matched[i].sequence, who)
+        complaint = _new_complaint(draft, area, matched[i].sequence, who, backdated[i])
         _stage(batch, complaint, area, who)
         _count_towards_repeat_victim(batch, complaint, area, who, since[i])
         response = draft.respond(complaint, who.how if who else None)
@@ -171,17 +175,6 @@ async def log_complaints(
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(drafts)
     return done
-
-
-def known_agencies(data: ComplaintCreate, area: ServedArea) -> None:
-    """An agency reference names one of the area's agencies (a 422 for the field if not)."""
-    unknown = [
-        {"field": f"body.agency_references.{n}.agency_id", "reason": "not an agency of this area"}
-        for n, ref in enumerate(data.agency_references)
-        if ref.agency_id not in area.agencies
-    ]
-    if unknown:
-        raise UnknownAgency(unknown)
 
 
 async def _claim_keys(
@@ -292,7 +285,11 @@ def _count_towards_repeat_victim(
 
 
 def _new_complaint(
-    draft: Draft, area: ServedArea, sequence: int, found: people.Found | None
+    draft: Draft,
+    area: ServedArea,
+    sequence: int,
+    found: people.Found | None,
+    backdated: str | None,
 ) -> LoggedComplaint:
     principal, data, now = draft.principal, draft.data, utcnow()
     reported_at = data.reported_at or now
@@ -326,6 +323,8 @@ def _new_complaint(
         open311_client_id=draft.open311_client_id,
         occurred_at=data.occurred_at,
         reported_at=reported_at,
+        backdated_reason=backdated,
+        backdated_by=principal.subject if backdated else None,
         created_at=now,
         updated_at=now,
         agency_references=[
@@ -389,6 +388,10 @@ def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> Co
         consent_recorded_at=complaint.consent_recorded_at,
         complainant_kind=complainant_kind,
         status=complaint.status,
+        recorded_at=complaint.created_at,
+        backdated=complaint.backdated_reason is not None,
+        backdated_reason=complaint.backdated_reason,
+        backdated_by=complaint.backdated_by,
     )
 
 

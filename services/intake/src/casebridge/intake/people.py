@@ -19,6 +19,7 @@ from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
+from casebridge.common.periods import add_months
 from casebridge.intake import normalise
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
@@ -348,13 +349,7 @@ async def get_person(session: AsyncSession, *, principal: Principal, person_id: 
 
 def months_ago(now: datetime, months: int) -> datetime:
     """Calendar months back, clamped to the month's last day (31 May - 3 months = 28 Feb)."""
-    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
-    for day in range(now.day, 27, -1):
-        try:
-            return now.replace(year=year, month=month + 1, day=day)
-        except ValueError:
-            continue
-    return now.replace(year=year, month=month + 1, day=min(now.day, 28))
+    return add_months(now, -months)
 
 
 def repeat_window_start(rule: RepeatVictimRule, now: datetime) -> datetime:
