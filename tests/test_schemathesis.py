@@ -83,9 +83,16 @@ SEMANTIC_RULES: dict[str, list[tuple[str, int]]] = {
         ("GET /open311/v2/requests.{format}", 400),
     ],
     # Review's own rules (issue 11 owns review's schemas): an applicant's name and contact
-    # are required unless the victim applies themselves, and an area procedure is a YAML
-    # document whose meaning (thresholds, a panel of the area's agencies) no schema states.
-    "review": [("POST /reviews", 422), ("PUT /config", 422)],
+    # are required unless the victim applies themselves; a vote is met or an abstention,
+    # not both; not_older_than needs the complaint_id it is for (OpenAPI cannot relate two
+    # query parameters); an area procedure is a YAML document whose meaning (thresholds,
+    # a panel of the area's agencies) no schema states.
+    "review": [
+        ("POST /reviews", 422),
+        ("POST /reviews/{reference}/votes", 422),
+        ("GET /reviews/{reference}/counting", 422),
+        ("PUT /config", 422),
+    ],
 }
 # PUT /config takes YAML text: schemathesis' schema-violating bodies (an object, a number)
 # are serialised to YAML text, which can be a valid procedure (`{}` is: every default).

@@ -55,11 +55,12 @@ LookupReference = Annotated[
     status_code=201,
     response_model=ComplaintRead,
     responses={
+        404: {"description": "complainant.person_id names no log the caller may see"},
         409: {
             "model": MatchUncertainBody,
             "description": "The complainant may already have a log: nothing was recorded. "
             "Resend with complainant.person_id (a candidate) or complainant.match = 'new'.",
-        }
+        },
     },
 )
 async def log_complaint(
