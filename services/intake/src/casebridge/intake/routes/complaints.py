@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,6 +11,7 @@ from pydantic import AfterValidator
 from casebridge.common.auth import Principal
 from casebridge.common.db import DbSession
 from casebridge.common.isp import Decision, Viewer
+from casebridge.common.wire import Timestamp
 from casebridge.intake import changes, complaints, incidents, search
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
 from casebridge.intake.models import Complaint
@@ -33,6 +33,7 @@ from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
 
 from .deps import (
+    AREA_NOT_CONFIGURED,
     Areas,
     CanWriteComplaints,
     Cursor,
@@ -61,11 +62,12 @@ LookupReference = Annotated[
     status_code=201,
     response_model=ComplaintRead,
     responses={
+        404: {"description": "complainant.person_id names no log the caller may see"},
         409: {
             "model": MatchUncertainBody,
             "description": "The complainant may already have a log: nothing was recorded. "
             "Resend with complainant.person_id (a candidate) or complainant.match = 'new'.",
-        }
+        },
     },
 )
 async def log_complaint(
@@ -99,8 +101,8 @@ async def list_complaints(
     postcode: Annotated[Postcode | None, Query()] = None,
     agency_id: UUID | None = None,
     asb_type: AsbType | None = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: Timestamp | None = None,
+    reported_to: Timestamp | None = None,
 ) -> ComplaintPage:
     """Complaints the caller's agency may see, newest first; filters combine."""
     filters = search.ComplaintFilters(
@@ -226,6 +228,7 @@ async def unlink_complaint(
     "/complaints/{complaint_id}/duplicates",
     response_model=list[ComplaintSummary],
     response_model_exclude_unset=True,
+    responses=AREA_NOT_CONFIGURED,
 )
 async def suggest_duplicates(
     complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints, areas: Areas

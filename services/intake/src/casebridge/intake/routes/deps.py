@@ -32,6 +32,10 @@ async def _areas(request: Request) -> AreaDirectory:
 
 
 Areas = Annotated[AreaDirectory, Depends(_areas)]
+# A route that reads the caller's area answers 409 when intake does not serve it.
+AREA_NOT_CONFIGURED: dict[int | str, Any] = {
+    409: {"description": "The caller's area is not configured in intake"}
+}
 
 
 def json_response(model: BaseModel | list[Any], status_code: int = 200) -> Response:
