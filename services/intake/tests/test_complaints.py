@@ -275,7 +275,8 @@ async def test_logged_complaint_reads_back_as_answered(intake: Intake) -> None:
     created = await log(intake, body)
     read = await intake.client.get(f"/complaints/{created['id']}", headers=intake.auth())
     assert read.status_code == 200
-    assert {**read.json(), "match": "created"} == created
+    assert created["match"] == "logged"  # consent refused: the caller is not told if known
+    assert {**read.json(), "match": "logged"} == created
     assert [w["email"] for w in created["witnesses"]] == ["w@x.org", None]
     assert created["consent_recorded_at"] == "2026-11-21T09:05:00Z"
     for table, rows in [(AgencyReference, 2), (Perpetrator, 2), (Witness, 2), (Incident, 1)]:

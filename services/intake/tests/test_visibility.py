@@ -127,7 +127,11 @@ async def test_writes_on_an_unseen_complaint_are_404_and_change_nothing(
     writes: list[tuple[str, str, dict[str, Any] | None]] = [
         ("PATCH", f"/complaints/{c['id']}", {"status": "closed"}),
         ("POST", f"/complaints/{c['id']}/consent", {"status": "given"}),
-        ("POST", f"/complaints/{c['id']}/sharing-override", {"justification": "x" * 20}),
+        (
+            "POST",
+            f"/complaints/{c['id']}/sharing-override",
+            {"justification": "x" * 20, "approved_by": "Duty inspector"},
+        ),
         ("POST", f"/complaints/{c['id']}/link", {"complaint_id": other["id"]}),
         ("POST", f"/complaints/{other['id']}/link", {"complaint_id": c["id"]}),
         ("POST", f"/complaints/{c['id']}/unlink", None),
@@ -152,7 +156,10 @@ async def test_override_shows_a_refused_complaint_to_partners_only(intake: Intak
     url = f"/complaints/{world.refused['id']}"
     response = await intake.client.post(
         f"{url}/sharing-override",
-        json={"justification": "risk of serious harm to the victim"},
+        json={
+            "justification": "risk of serious harm to the victim",
+            "approved_by": "Duty inspector",
+        },
         headers=intake.auth(),
     )
     assert response.status_code == 200, response.text

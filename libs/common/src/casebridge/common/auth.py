@@ -3,7 +3,8 @@
 Every route declares its scopes with `Scoped(...)`; a test walks the routes and fails on one
 without. Verification is strict: RS256 only, `typ: at+jwt` required (authlib's validator
 accepts a missing one), exact issuer, this service's audience, exp/nbf/iat with small leeway,
-and a known `kid` (an unknown one triggers at most one JWKS refresh per cooldown).
+a lifetime (exp - iat) no longer than the configured maximum, and a known `kid` (an unknown
+one triggers at most one JWKS refresh per cooldown).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jwt
@@ -95,6 +96,7 @@ class TokenVerifier:
         issuers: list[IssuerConfig],
         audience: str,
         leeway: int = 30,
+        max_lifetime: int = 3600,
         refresh_cooldown: float = 30.0,
         max_age: float = 300.0,
         remember_seconds: float = 60.0,
@@ -104,6 +106,7 @@ class TokenVerifier:
     ) -> None:
         self.audience = audience
         self.leeway = leeway
+        self.max_lifetime = max_lifetime
         self.refresh_cooldown = refresh_cooldown
         self.max_age = max_age
         self.remember_seconds = min(remember_seconds, max_age)
@@ -123,6 +126,7 @@ class TokenVerifier:
             issuers=settings.issuers,
             audience=settings.audience_or_default(),
             leeway=settings.token_leeway_seconds,
+            max_lifetime=settings.token_max_lifetime_seconds,
             refresh_cooldown=settings.jwks_refresh_cooldown_seconds,
             max_age=settings.jwks_max_age_seconds,
             remember_seconds=settings.token_remember_seconds,
@@ -171,7 +175,17 @@ class TokenVerifier:
             self._claims_registry(source.config.issuer).validate(decoded.claims)
         except JoseError as exc:
             raise Unauthorized(exc.description or exc.error) from exc
-        return _principal(decoded.claims), float(decoded.claims["exp"])
+        expires = self._within_lifetime(decoded.claims)
+        return _principal(decoded.claims), expires
+
+    def _within_lifetime(self, claims: dict[str, Any]) -> float:
+        """`exp` once `exp - iat` is known to be within the maximum lifetime."""
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(type(v) in (int, float) for v in (exp, iat)):
+            raise Unauthorized("exp and iat must be numbers")
+        if exp - iat > self.max_lifetime:
+            raise Unauthorized(f"token lifetime exceeds {self.max_lifetime} seconds")
+        return float(exp)
 
     def _claims_registry(self, issuer: str) -> jwt.JWTClaimsRegistry:
         return jwt.JWTClaimsRegistry(
@@ -274,14 +288,57 @@ async def current_principal(
         raise Unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(authorization[7:].strip())
+    revocations = getattr(request.app.state, "revocations", None)
+    if revocations is not None and await revocations.revoked(
+        request.app.state.sessionmaker, principal.client_id
+    ):
+        raise Unauthorized("this client's credentials were revoked")
     missing = [s for s in security_scopes.scopes if not principal.has(s)]
     if missing:
         raise Forbidden(f"token lacks scope: {' '.join(missing)}")
     return principal
 
 
-def Scoped(*scopes: str) -> Any:  # noqa: N802 - reads like a type in signatures
-    """Declare the scopes a route requires; the one way routes authenticate."""
-    from fastapi import Security
+# The roles a token may carry (from the registry for a system client, or mapped from an
+# agency's identity provider for its staff). A route that needs one declares it.
+ROLES: dict[str, str] = {
+    "call_handler": "Logs complaints at the call",
+    "case_officer": "Works an agency's cases",
+    "spoc": "Single point of contact for ASB Case Reviews",
+    "panel_member": "Votes on case review thresholds",
+    "dpo": "Data protection officer: audits disclosures and access",
+    "analyst": "Reads statistics",
+    "partnership_admin": "Administers the partnership: partners, protocol, procedures",
+}
 
-    return Security(current_principal, scopes=list(scopes))
+
+def Scoped(*scopes: str, role: str | None = None) -> Any:  # noqa: N802 - reads like a type
+    """Declare the scopes (and the role, if any) a route requires; the one way routes
+    authenticate."""
+    if role is None:
+        return Security(current_principal, scopes=list(scopes))
+    return Security(_role_check(role), scopes=list(scopes))
+
+
+_ROLE_CHECKS: dict[str, Any] = {}
+
+
+def _role_check(role: str) -> Any:
+    """One dependency per role (FastAPI caches by callable), under `current_principal`, so
+    the route walk finds the scopes and `required_role` names the role."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role}")
+    check = _ROLE_CHECKS.get(role)
+    if check is None:
+        # FastAPI resolves this signature's (postponed) annotations in the module's globals:
+        # `Security` must be imported there, not here.
+        async def check(
+            principal: Annotated[Principal, Security(current_principal)],
+        ) -> Principal:
+            if role not in principal.roles:
+                raise Forbidden(f"this needs the {role} role")
+            return principal
+
+        check.required_role = role  # type: ignore[attr-defined]
+        _ROLE_CHECKS[role] = check
+    return check

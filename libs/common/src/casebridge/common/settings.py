@@ -36,6 +36,9 @@ class BaseServiceSettings(BaseSettings):
     )
     audience: str = ""
     token_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    # A token may be valid for at most this long (exp - iat): a leaked long-lived token
+    # signed with a real key must not work for years (issue 8, AUTH-R1).
+    token_max_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
     jwks_refresh_cooldown_seconds: float = 30.0
     jwks_max_age_seconds: float = 300.0
     # FastAPI's own OpenTelemetry spans and metrics (exported when an OpenTelemetry SDK is
@@ -44,6 +47,16 @@ class BaseServiceSettings(BaseSettings):
     opentelemetry: bool = False
     token_remember_seconds: float = Field(
         default=60.0, ge=0, description="how long a verified token is not verified again"
+    )
+    protocol_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="how long a process keeps an area's protocol version and an agency's "
+        "registry entry before reading them again",
+    )
+    revocation_refresh_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="how often revoked clients are read again"
     )
     data_dir: Path = Path("var")
     log_level: str = "INFO"

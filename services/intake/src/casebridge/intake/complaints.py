@@ -19,14 +19,21 @@ from casebridge.common.contracts.intake import AgencyReference as AgencyReferenc
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
+from casebridge.common.isp import Basis, Viewer, relations_of
+from casebridge.common.isp.directory import Directory
 from casebridge.intake import backdating, idempotency, normalise, people, recording
 from casebridge.intake.areas import AreaDirectory, ServedArea
-from casebridge.intake.errors import ComplaintNotFound
+from casebridge.intake.errors import ComplaintNotFound, UnknownLandlord
 from casebridge.intake.idempotency import Claim
 from casebridge.intake.models import AgencyReference, Complaint
 from casebridge.intake.references import looks_like_reference, make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
-from casebridge.intake.visibility import visible_complaints
+from casebridge.intake.visibility import (
+    Seen,
+    complaint_shows,
+    seen_complaints,
+    visible_complaints,
+)
 
 WITH_DETAILS = (
     selectinload(Complaint.agency_references),
@@ -53,6 +60,7 @@ class LoggedPerpetrator:
     postcode: str | None
     person_id: UUID | None
     key: str | None
+    landlord_agency_id: UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,7 @@ class LoggedComplaint:
     hate_motivated: bool
     anonymous: bool
     description: str
+    complainant: dict[str, Any] | None
     address: str | None
     postcode: str | None
     uprn: int | None
@@ -94,6 +103,7 @@ class LoggedComplaint:
     share_override_reason: str | None
     share_override_by: str | None
     share_override_at: datetime | None
+    override_purposes: list[str]
     open311_client_id: UUID | None
     occurred_at: datetime
     reported_at: datetime
@@ -117,6 +127,8 @@ class Draft:
 
     principal: Principal
     data: ComplaintCreate
+    # The caller's response, from the complaint and how its log was found as the protocol
+    # lets the caller know it (attached, created, chosen, or just "logged").
     respond: Callable[[LoggedComplaint, str | None], Response]
     idempotency: Claim | None = None
     open311_client_id: UUID | None = None
@@ -127,6 +139,7 @@ async def log_complaints(
     driver: asyncpg.Connection[Any],
     drafts: Sequence[Draft],
     areas: AreaDirectory,
+    preflight: Sequence[Viewer | AppError],
 ) -> list[Response | AppError]:
     """Record complaints on their complainants' logs and give each a reference at once; the
     ComplaintLogged events (and repeat-victim marks, if due) commit with them. The REST
@@ -143,9 +156,16 @@ async def log_complaints(
     for i, draft in enumerate(drafts):
         try:
             served[i] = await areas.get(session, draft.principal.area_id)
+            served[i].refuse_unknown_agencies(draft.data.agency_references)
             backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
         except AppError as error:
             outcomes[i] = error
+    viewers: dict[int, Viewer] = {}
+    for i, checked in enumerate(preflight):
+        if isinstance(checked, AppError):
+            outcomes[i] = outcomes[i] or checked
+        else:
+            viewers[i] = checked
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
@@ -154,17 +174,19 @@ async def log_complaints(
         for i in todo
     ]
     matched = await people.match_many(driver, probes)
-    found = await _resolve_complainants(session, drafts, todo, matched, outcomes)
+    found = await _resolve_complainants(session, drafts, todo, matched, outcomes, viewers)
     batch = recording.Batch()
     for i in [i for i in todo if outcomes[i] is None]:
         draft, area, who = drafts[i], served[i], found.get(i)
         complaint = _new_complaint(draft, area, matched[i].sequence, who, backdated[i])
         _stage(batch, complaint, area, who)
         _count_towards_repeat_victim(batch, complaint, area, who, since[i])
-        response = draft.respond(complaint, who.how if who else None)
+        response = draft.respond(complaint, _disclosed_match(viewers[i], complaint, who))
         if draft.idempotency is not None:
             batch.responses.append(idempotency.stored(draft.idempotency, response))
         outcomes[i] = response
+    # Only a key this batch claimed, for a request that wrote nothing, is released: a key
+    # claimed before (a replay, or a 409 for another request) keeps its first response.
     batch.released = [
         idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
     ]
@@ -174,26 +196,63 @@ async def log_complaints(
     return done
 
 
+async def preflight(
+    session: AsyncSession, drafts: Sequence[Draft], partners: Directory
+) -> list[Viewer | AppError]:
+    """What each draft's caller may know (its Viewer), or why the draft cannot be logged: a
+    perpetrator's landlord that is not a registered agency of the caller's area (the
+    protocol keeps the complainant's identity from the landlord: it must be the real one).
+    Done before the batch's transaction, on a session of its own: the directory reads the
+    registry at most once a `protocol_cache_seconds`, never inside the write."""
+    checked: list[Viewer | AppError] = []
+    for draft in drafts:
+        viewer = await partners.viewer(session, draft.principal)
+        checked.append(await _landlords_checked(session, draft, viewer, partners))
+    return checked
+
+
+async def _landlords_checked(
+    session: AsyncSession, draft: Draft, viewer: Viewer, partners: Directory
+) -> Viewer | AppError:
+    area = draft.principal.area_id
+    for n, perpetrator in enumerate(draft.data.perpetrators):
+        landlord = perpetrator.landlord_agency_id
+        if landlord is not None and not (await partners.recipient(session, landlord, area)).active:
+            return UnknownLandlord(
+                [
+                    {
+                        "field": f"body.perpetrators.{n}.landlord_agency_id",
+                        "reason": "not a registered agency of your area",
+                    }
+                ]
+            )
+    return viewer
+
+
 async def _claim_keys(
     session: AsyncSession,
     drafts: Sequence[Draft],
     outcomes: list[Response | AppError | None],
 ) -> list[tuple[int, Claim]]:
-    """Claim the Idempotency-Keys of the drafts still to log. A key claimed before gets
-    its first response again (or a 409 for another request), in `outcomes`."""
+    """Claim the Idempotency-Keys of the drafts still to log; the answer holds the claims
+    made now. A key claimed before gets its first response again (or a 409 for another
+    request), in `outcomes`, and is not among them."""
     claims = [
         (i, d.idempotency)
         for i, d in enumerate(drafts)
         if d.idempotency is not None and outcomes[i] is None
     ]
     claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
+    ours = []
     for i, claim in claims:
-        if (claim.caller, claim.key) not in claimed:
-            try:
-                outcomes[i] = await idempotency.replay(session, claim)
-            except AppError as error:  # the key came with another request
-                outcomes[i] = error
-    return claims
+        if (claim.caller, claim.key) in claimed:
+            ours.append((i, claim))
+            continue
+        try:
+            outcomes[i] = await idempotency.replay(session, claim)
+        except AppError as error:  # the key came with another request
+            outcomes[i] = error
+    return ours
 
 
 async def _resolve_complainants(
@@ -202,6 +261,7 @@ async def _resolve_complainants(
     todo: list[int],
     matched: dict[int, people.Matched],
     outcomes: list[Response | AppError | None],
+    viewers: dict[int, Viewer],
 ) -> dict[int, people.Found]:
     """Each complainant's log, by the draft's position; a complainant who cannot be
     resolved (an uncertain match, a log the caller may not see) is that draft's error."""
@@ -214,7 +274,7 @@ async def _resolve_complainants(
         try:
             resolved = await people.resolve_complainant(
                 session,
-                principal=drafts[i].principal,
+                viewer=viewers[i],
                 complainant=complainant,
                 candidates=matched[i].candidates,
             )
@@ -233,9 +293,21 @@ def _stage(
     area: ServedArea,
     found: people.Found | None,
 ) -> None:
-    """Add a complaint's rows (and its log's, if new) to the batch."""
+    """Add a complaint's rows (and its log's, if new) to the batch; the log's word on
+    sharing follows the complaint's consent if it is the latest."""
     if found is not None and found.new_row is not None:
         batch.person.append(found.new_row)
+    if found is not None and _later_word(complaint, found.consent_at):
+        word = {
+            "consent_status": complaint.consent_status,
+            "consent_recorded_at": complaint.consent_recorded_at,
+        }
+        new = next((row for row in batch.person if row["id"] == found.id), None)
+        if new is not None:  # a log this batch creates: its row is not written yet
+            assert isinstance(new, dict)
+            new.update(word)
+        else:
+            batch.consented.append({"id": found.id, **word})
     batch.incident.append(
         {"id": complaint.incident_id, "area_id": area.id, "created_at": complaint.created_at}
     )
@@ -246,6 +318,27 @@ def _stage(
     batch.witness += [owner | asdict(w) for w in complaint.witnesses]
     event = logged_event(complaint, found.kind if found else None)
     batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
+
+
+def _later_word(complaint: LoggedComplaint, log_consent_at: datetime | None) -> bool:
+    if complaint.consent_status == "not_asked" or complaint.consent_recorded_at is None:
+        return False
+    return log_consent_at is None or complaint.consent_recorded_at >= log_consent_at
+
+
+def _disclosed_match(
+    viewer: Viewer, complaint: LoggedComplaint, found: people.Found | None
+) -> str | None:
+    """How the log was found, as far as the protocol lets the caller know whether the
+    complainant was already known: matching keeps one log, it tells nobody anything."""
+    if found is None:
+        return None
+    consent = found.consent
+    if _later_word(complaint, found.consent_at):
+        consent = complaint.consent_status
+    relations = relations_of(viewer.recipient, recorder=True)
+    decision = viewer.decide("person", relations, Basis(consent, frozenset(found.overrides)))
+    return found.how if decision.shows("known") else "logged"
 
 
 def _count_towards_repeat_victim(
@@ -303,6 +396,7 @@ def _new_complaint(
         hate_motivated=data.hate_motivated,
         anonymous=data.anonymous,
         description=data.description,
+        complainant=_as_given(data),
         address=location.address,
         postcode=location.postcode,
         uprn=location.uprn,
@@ -313,6 +407,7 @@ def _new_complaint(
         share_override_reason=None,
         share_override_by=None,
         share_override_at=None,
+        override_purposes=[],
         open311_client_id=draft.open311_client_id,
         occurred_at=data.occurred_at,
         reported_at=reported_at,
@@ -331,6 +426,16 @@ def _new_complaint(
     )
 
 
+def _as_given(data: ComplaintCreate) -> dict[str, Any] | None:
+    """The complainant's details as this call gave them (the agency's own record of them)."""
+    if data.complainant is None or data.complainant.details is None:
+        return None
+    details = data.complainant.details
+    given = details.model_dump(mode="json", exclude_none=True)
+    given["name_norm"] = normalise.name(details.name)
+    return dict(given)
+
+
 def _consent_time(data: ComplaintCreate, now: datetime) -> datetime | None:
     if data.consent.status == "not_asked":
         return None
@@ -346,6 +451,7 @@ def _perpetrator(data: PerpetratorIn) -> LoggedPerpetrator:
         address=data.address,
         postcode=data.postcode,
         person_id=data.person_id,
+        landlord_agency_id=data.landlord_agency_id,
         key=normalise.perpetrator_key(
             kind=data.kind,
             person_id=str(data.person_id) if data.person_id else None,
@@ -381,6 +487,10 @@ def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> Co
         consent_recorded_at=complaint.consent_recorded_at,
         complainant_kind=complainant_kind,
         status=complaint.status,
+        perpetrator_landlord_ids=sorted(
+            {p.landlord_agency_id for p in complaint.perpetrators if p.landlord_agency_id}
+        ),
+        override_purposes=list(complaint.override_purposes),
         recorded_at=complaint.created_at,
         backdated=complaint.backdated_reason is not None,
         backdated_reason=complaint.backdated_reason,
@@ -389,9 +499,9 @@ def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> Co
 
 
 async def get_complaint(
-    session: AsyncSession, *, principal: Principal, complaint_id: UUID, details: bool = True
+    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID, details: bool = True
 ) -> Complaint:
-    statement = visible_complaints(principal).where(Complaint.id == complaint_id)
+    statement = visible_complaints(viewer).where(Complaint.id == complaint_id)
     if details:
         statement = statement.options(*WITH_DETAILS)
     complaint = await session.scalar(statement)
@@ -400,21 +510,33 @@ async def get_complaint(
     return complaint
 
 
-def by_reference_statement(principal: Principal, value: str) -> Select[Complaint]:
-    """A Casebridge reference, or any agency's reference (police, council, housing)."""
-    statement = visible_complaints(principal).options(*WITH_DETAILS)
+async def read_complaint(
+    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID
+) -> Seen[Complaint]:
+    """A complaint and what the caller may see of it."""
+    complaint = await get_complaint(session, viewer=viewer, complaint_id=complaint_id)
+    (seen,) = await seen_complaints(session, viewer, [complaint])
+    return seen
+
+
+def by_reference_statement(viewer: Viewer, value: str) -> Select[Complaint]:
+    """A Casebridge reference, or any agency's reference (police, council, housing): an
+    agency's reference finds only complaints whose references the caller may see."""
+    statement = visible_complaints(viewer).options(*WITH_DETAILS)
     if looks_like_reference(value):
-        return statement.where(Complaint.reference == value)
+        return statement.where(Complaint.reference == value, complaint_shows(viewer, "reference"))
     matching = select(AgencyReference.complaint_id).where(
         AgencyReference.reference_norm == normalise.reference(value)
     )
-    return statement.where(Complaint.id.in_(matching)).order_by(Complaint.reported_at.desc())
+    return statement.where(
+        Complaint.id.in_(matching), complaint_shows(viewer, "agency_references")
+    ).order_by(Complaint.reported_at.desc())
 
 
 async def find_by_reference(
-    session: AsyncSession, *, principal: Principal, value: str
-) -> list[Complaint]:
-    found = list(await session.scalars(by_reference_statement(principal, value).limit(20)))
+    session: AsyncSession, *, viewer: Viewer, value: str
+) -> list[Seen[Complaint]]:
+    found = list(await session.scalars(by_reference_statement(viewer, value).limit(20)))
     if not found:
         raise ComplaintNotFound("no complaint with that reference")
-    return found
+    return await seen_complaints(session, viewer, found)

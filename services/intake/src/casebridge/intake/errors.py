@@ -47,3 +47,17 @@ class InvalidAnswers(AppError):
 
     status_code = 422
     code = "validation_error"
+
+
+class UnknownLandlord(AppError):
+    """A perpetrator's landlord that is not a registered agency of the caller's area."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+class UnknownAgency(AppError):
+    """A reference for an agency the area does not have: a request validation error."""
+
+    status_code = 422
+    code = "validation_error"

@@ -5,26 +5,31 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import IncidentLinked, IncidentUnlinked
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.intake.complaints import get_complaint
 from casebridge.intake.config import DuplicateRule
 from casebridge.intake.errors import AlreadyInIncident
 from casebridge.intake.models import Complaint, Incident
-from casebridge.intake.visibility import visible_complaints
+from casebridge.intake.visibility import (
+    Seen,
+    complaint_shows,
+    seen_complaints,
+    visible_complaints,
+)
 
 
 async def link_complaint(
-    session: AsyncSession, *, principal: Principal, complaint_id: UUID, to_complaint_id: UUID
-) -> Complaint:
+    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID, to_complaint_id: UUID
+) -> Seen[Complaint]:
     """Move a complaint into the incident of another (both visible to the caller)."""
-    complaint = await get_complaint(session, principal=principal, complaint_id=complaint_id)
-    other = await get_complaint(session, principal=principal, complaint_id=to_complaint_id)
+    complaint = await get_complaint(session, viewer=viewer, complaint_id=complaint_id)
+    other = await get_complaint(session, viewer=viewer, complaint_id=to_complaint_id)
     if complaint.incident_id == other.incident_id:
         raise AlreadyInIncident("the complaints already describe the same incident")
     previous = complaint.incident_id
@@ -39,14 +44,15 @@ async def link_complaint(
         linked_at=now,
     )
     outbox.add(session, event, area_id=complaint.area_id, aggregate_id=other.incident_id)
-    return complaint
+    (seen,) = await seen_complaints(session, viewer, [complaint])
+    return seen
 
 
 async def unlink_complaint(
-    session: AsyncSession, *, principal: Principal, complaint_id: UUID
-) -> Complaint:
+    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID
+) -> Seen[Complaint]:
     """Take a complaint out of a shared incident: it becomes its own incident again."""
-    complaint = await get_complaint(session, principal=principal, complaint_id=complaint_id)
+    complaint = await get_complaint(session, viewer=viewer, complaint_id=complaint_id)
     sharing = await session.scalar(
         select(func.count())
         .select_from(Complaint)
@@ -69,31 +75,37 @@ async def unlink_complaint(
         unlinked_at=now,
     )
     outbox.add(session, event, area_id=complaint.area_id, aggregate_id=previous)
-    return complaint
+    (seen,) = await seen_complaints(session, viewer, [complaint])
+    return seen
 
 
 async def suggest_duplicates(
-    session: AsyncSession, *, principal: Principal, complaint_id: UUID, rule: DuplicateRule
-) -> list[Complaint]:
+    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID, rule: DuplicateRule
+) -> list[Seen[Complaint]]:
     """Likely the same incident: same complainant, type and place (postcode or UPRN),
-    within the area's window, not already linked; only complaints the caller may see."""
+    within the area's window, not already linked; only complaints the caller may see, and
+    matched only on what it may see of both (a suggestion must not tell who complained)."""
     complaint = await get_complaint(
-        session, principal=principal, complaint_id=complaint_id, details=False
+        session, viewer=viewer, complaint_id=complaint_id, details=False
     )
-    if complaint.person_id is None:
+    (anchor,) = await seen_complaints(session, viewer, [complaint])
+    if complaint.person_id is None or not anchor.decision.shows("person_id"):
         return []
     window = timedelta(hours=rule.window_hours)
     place = []
-    if complaint.postcode:
-        place.append(Complaint.postcode == complaint.postcode)
-    if complaint.uprn:
-        place.append(Complaint.uprn == complaint.uprn)
+    if complaint.postcode and anchor.decision.shows("postcode"):
+        place.append(
+            and_(Complaint.postcode == complaint.postcode, complaint_shows(viewer, "postcode"))
+        )
+    if complaint.uprn and anchor.decision.shows("uprn"):
+        place.append(and_(Complaint.uprn == complaint.uprn, complaint_shows(viewer, "uprn")))
     if not place:
         return []
     statement = (
-        visible_complaints(principal)
+        visible_complaints(viewer)
         .where(
             Complaint.person_id == complaint.person_id,
+            complaint_shows(viewer, "person_id"),
             Complaint.id != complaint.id,
             Complaint.incident_id != complaint.incident_id,
             Complaint.asb_type == complaint.asb_type,
@@ -105,4 +117,4 @@ async def suggest_duplicates(
         .order_by(Complaint.occurred_at.desc())
         .limit(20)
     )
-    return list(await session.scalars(statement))
+    return await seen_complaints(session, viewer, list(await session.scalars(statement)))

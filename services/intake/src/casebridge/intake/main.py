@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
+from casebridge.common.isp.directory import replica_directory
+from casebridge.common.revocation import replica_revocations
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.recorder import Recorder
@@ -19,12 +21,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Validated here so a broken area file stops the service at start-up.
         app.state.area_configs = AreaConfigs(settings.area_configs_path())
         app.state.areas = AreaDirectory(app.state.area_configs, ttl=settings.area_cache_seconds)
+        app.state.directory = replica_directory(ttl=settings.protocol_cache_seconds)
 
     async def start_recorder(app: FastAPI) -> None:
         # The sessionmaker is read per batch: tests swap it for one on a rolled-back connection.
         app.state.recorder = Recorder(
             lambda: app.state.sessionmaker,
             app.state.areas,
+            app.state.directory,
             max_batch=settings.recorder_max_batch,
             concurrency=settings.recorder_concurrency,
         )
@@ -41,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=routers,
         on_startup=[load_area_configs, start_recorder],
         on_shutdown=[stop_recorder],
+        revocations=replica_revocations,
     )

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     Date,
@@ -25,23 +26,33 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata, utcnow
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
+from casebridge.common.isp.models import (
+    CaseInvitation,
+    PartnerAgency,
+    ProtocolVersion,
+    RevokedClient,
+)
 
 __all__ = [
-    "Agency",
     "AgencyReference",
     "Area",
     "Base",
+    "CaseInvitation",
     "Complaint",
     "DeadLetter",
     "IdempotencyRecord",
     "Incident",
     "Open311Client",
     "OutboxMessage",
+    "PartnerAgency",
     "Perpetrator",
     "Person",
     "PersonMerge",
     "ProcessedMessage",
+    "ProtocolVersion",
+    "RevokedClient",
     "RiskAssessment",
+    "ShareOverride",
     "Witness",
 ]
 
@@ -65,18 +76,6 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(200))
 
 
-class Agency(Base):
-    """An agency of an area; core partners see complaints whose victim consented to share."""
-
-    __tablename__ = "agency"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))
-    core_partner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
-
-
 class Person(Base):
     """A complainant (individual, business or community group): one complaint log each."""
 
@@ -93,6 +92,15 @@ class Person(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     postcode: Mapped[str | None] = mapped_column(String(8))
     repeat_victim_at: Mapped[datetime | None]
+    # The victim's latest word on sharing across the log's complaints, and the purposes of
+    # overrides recorded on any of them: what the protocol's conditions read for the log.
+    consent_status: Mapped[str] = mapped_column(
+        String(12), default="not_asked", server_default="not_asked"
+    )
+    consent_recorded_at: Mapped[datetime | None]
+    override_purposes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), default=list, server_default=text("'{}'")
+    )
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
@@ -151,6 +159,9 @@ class Complaint(Base):
     hate_motivated: Mapped[bool] = mapped_column(Boolean, default=False)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text)
+    # The complainant's details as this agency was given them with this complaint: what the
+    # agency supplied is its own, whatever the log holds from others.
+    complainant: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     address: Mapped[str | None] = mapped_column(String(300))
     postcode: Mapped[str | None] = mapped_column(String(8))
     uprn: Mapped[int | None] = mapped_column(BigInteger)
@@ -163,6 +174,9 @@ class Complaint(Base):
     share_override_reason: Mapped[str | None] = mapped_column(String(500))
     share_override_by: Mapped[str | None] = mapped_column(String(200))
     share_override_at: Mapped[datetime | None]
+    override_purposes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), default=list, server_default=text("'{}'")
+    )
     open311_client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("open311_client.id"))
     occurred_at: Mapped[datetime]
     # When the complaint was made to the agency; created_at is when intake recorded it (the
@@ -176,6 +190,7 @@ class Complaint(Base):
     agency_references: Mapped[list[AgencyReference]] = relationship(lazy="raise")
     perpetrators: Mapped[list[Perpetrator]] = relationship(lazy="raise")
     witnesses: Mapped[list[Witness]] = relationship(lazy="raise")
+    overrides: Mapped[list[ShareOverride]] = relationship(lazy="raise")
 
     __table_args__ = (
         Index("ix_complaint_agency_created", "receiving_agency_id", "created_at"),
@@ -215,6 +230,18 @@ class Perpetrator(Base):
     postcode: Mapped[str | None] = mapped_column(String(8))
     person_id: Mapped[uuid.UUID | None]
     key: Mapped[str | None] = mapped_column(String(300), index=True)
+    # The housing provider that is the alleged perpetrator's landlord, if known: it never
+    # learns who complained without a recorded basis (the information-sharing protocol).
+    landlord_agency_id: Mapped[uuid.UUID | None]
+
+    __table_args__ = (
+        Index(
+            "ix_perpetrator_landlord",
+            "landlord_agency_id",
+            "complaint_id",
+            postgresql_where=text("landlord_agency_id IS NOT NULL"),
+        ),
+    )
 
 
 class Witness(Base):
@@ -230,6 +257,22 @@ class Witness(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     statement: Mapped[str | None] = mapped_column(String(2000))
+
+
+class ShareOverride(Base):
+    """Sharing without (or against) consent, for one purpose: who decided, who approved, why.
+    Never updated; a later override adds a row."""
+
+    __tablename__ = "share_override"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaint.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    justification: Mapped[str] = mapped_column(String(500))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[uuid.UUID]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class RiskAssessment(Base):
@@ -260,7 +303,7 @@ class Open311Client(Base):
     name: Mapped[str] = mapped_column(String(200))
     api_key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
-    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    agency_id: Mapped[uuid.UUID]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 

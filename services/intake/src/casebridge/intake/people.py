@@ -15,10 +15,10 @@ from pydantic_core import to_json
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.common.periods import add_months
 from casebridge.intake import normalise
 from casebridge.intake.config import RepeatVictimRule
@@ -31,7 +31,7 @@ from casebridge.intake.schemas.people import (
     MatchReason,
     PersonDetails,
 )
-from casebridge.intake.visibility import visible_people
+from casebridge.intake.visibility import decide_person, person_facts, visible_people
 
 MatchHow = Literal["attached", "created", "chosen"]
 MAX_CANDIDATES = 10
@@ -84,6 +84,10 @@ class Found:
     # opened, and how many distinct incidents they are.
     recent_complaints: tuple[UUID, ...] = ()
     recent_incidents: int = 0
+    # The log's latest word on sharing (what the protocol's conditions read).
+    consent: str = "not_asked"
+    consent_at: datetime | None = None
+    overrides: tuple[str, ...] = ()
 
 
 def _score(person: P, details: PersonDetails) -> Scored[P]:
@@ -208,29 +212,23 @@ async def match_many(
     return {i: Matched(drawn[i], list(found[i].values())) for i in drawn}
 
 
-async def _visible_ids(session: AsyncSession, principal: Principal, ids: list[UUID]) -> set[UUID]:
-    if not ids:
-        return set()
-    statement = visible_people(principal).where(Person.id.in_(ids)).with_only_columns(Person.id)
-    return set(await session.scalars(statement))
-
-
 async def resolve_complainant(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     complainant: Complainant,
     candidates: list[Candidate],
 ) -> Found:
     """Find the complainant's log before making one, among the candidates matching found:
-    a certain match attaches, an uncertain one raises MatchUncertain with ranked candidates
-    (only people the caller may see), no match creates (the new log is written with the
-    complaint). `match: new` creates without asking; a chosen `person_id` must be a log
-    the caller may see."""
+    a certain match attaches (matching keeps one log; it grants the caller nothing of what
+    others recorded), an uncertain one raises MatchUncertain with ranked candidates (only
+    logs the caller may know of, showing only what it may see), no match creates (the new
+    log is written with the complaint). `match: new` creates without asking; a chosen
+    `person_id` must be a log the caller may see."""
     if complainant.person_id is not None:
-        person = await get_person(session, principal=principal, person_id=complainant.person_id)
+        person = await get_person(session, viewer=viewer, person_id=complainant.person_id)
         row = next((c for c in candidates if c.id == person.id), None)
-        return _kept(person.id, person.kind, "chosen", person.repeat_victim_at, row)
+        return _kept(person, "chosen", row)
     details = complainant.details
     assert details is not None
     scored = [_score(p, details) for p in candidates]
@@ -239,15 +237,40 @@ async def resolve_complainant(
         match = certain[0].person
         if _completes(match, details):
             _complete(await _person(session, match.id), details)
-        return _kept(match.id, match.kind, "attached", match.repeat_victim_at, match)
+        return _kept(match, "attached", match)
     if complainant.match == "ask":
         ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
-        visible = await _visible_ids(session, principal, [s.person.id for s in ranked])
-        shown = [s for s in ranked if s.person.id in visible][:MAX_CANDIDATES]
+        shown = await _shown_candidates(session, viewer, ranked)
         if shown:
             raise MatchUncertain(_candidates_detail(shown))
-    new = new_person_row(principal.area_id, details)
+    new = new_person_row(viewer.recipient.area_id, details)
     return Found(new["id"], new["kind"], "created", new_row=new)
+
+
+async def _shown_candidates(
+    session: AsyncSession, viewer: Viewer, ranked: list[Scored[Candidate]]
+) -> list[MatchCandidate]:
+    """The candidates the caller may know of, with the name and postcode it may see (the
+    protocol's, or what it supplied itself); the others are not mentioned at all."""
+    facts = await person_facts(session, viewer, [s.person.id for s in ranked])
+    shown = []
+    for s in ranked:
+        decision = decide_person(viewer, s.person, facts)
+        supplied = facts.supplied.get(s.person.id, {})
+        if not (decision.shows("known") or decision.shows("name") or supplied):
+            continue
+        shown.append(
+            MatchCandidate(
+                person_id=s.person.id,
+                name=s.person.name if decision.shows("name") else supplied.get("name"),
+                postcode=(
+                    s.person.postcode if decision.shows("postcode") else supplied.get("postcode")
+                ),
+                score=s.score,
+                reasons=[r.value for r in s.reasons],
+            )
+        )
+    return shown[:MAX_CANDIDATES]
 
 
 def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Found]) -> Found:
@@ -265,34 +288,38 @@ def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Fou
     return found
 
 
-def _kept(
-    person_id: UUID, kind: str, how: MatchHow, marked: datetime | None, row: Candidate | None
-) -> Found:
-    if marked is not None or row is None:
-        return Found(person_id, kind, how, repeat_victim=marked is not None)
+class _LogRow(Protocol):
+    """What a kept log's Found is made of: a candidate row, or the ORM person."""
+
+    id: UUID
+    kind: str
+    repeat_victim_at: datetime | None
+    consent_status: str
+    consent_recorded_at: datetime | None
+    override_purposes: list[str]
+
+
+def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
+    marked = person.repeat_victim_at is not None
+    counted = not marked and row is not None
     return Found(
-        person_id,
-        kind,
+        person.id,
+        person.kind,
         how,
-        recent_complaints=tuple(row.recent_complaints or ()),
-        recent_incidents=int(row.recent_incidents or 0),
+        repeat_victim=marked,
+        recent_complaints=tuple(row.recent_complaints or ()) if counted and row else (),
+        recent_incidents=int(row.recent_incidents or 0) if counted and row else 0,
+        consent=person.consent_status,
+        consent_at=person.consent_recorded_at,
+        overrides=tuple(person.override_purposes or ()),
     )
 
 
-def _candidates_detail(shown: list[Scored[Candidate]]) -> dict[str, object]:
+def _candidates_detail(shown: list[MatchCandidate]) -> dict[str, object]:
     detail = MatchCandidatesDetail(
         message="the complainant may already have a log: resend with complainant.person_id "
         "set to one of the candidates, or with complainant.match = 'new'",
-        candidates=[
-            MatchCandidate(
-                person_id=s.person.id,
-                name=s.person.name,
-                postcode=s.person.postcode,
-                score=s.score,
-                reasons=[r.value for r in s.reasons],
-            )
-            for s in shown
-        ],
+        candidates=shown,
     )
     return detail.model_dump(mode="json")
 
@@ -335,13 +362,16 @@ def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
         "address": details.address,
         "postcode": details.postcode,
         "repeat_victim_at": None,
+        "consent_status": "not_asked",
+        "consent_recorded_at": None,
+        "override_purposes": [],
         "merged_into_id": None,
         "created_at": utcnow(),
     }
 
 
-async def get_person(session: AsyncSession, *, principal: Principal, person_id: UUID) -> Person:
-    person = await session.scalar(visible_people(principal).where(Person.id == person_id))
+async def get_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) -> Person:
+    person = await session.scalar(visible_people(viewer).where(Person.id == person_id))
     if person is None:
         raise PersonNotFound("person not found")
     return person
@@ -399,10 +429,22 @@ def repeat_victim_marked(
     )
 
 
+def _merge_sharing(survivor: Person, duplicate: Person) -> None:
+    """One log, one word on sharing: the later consent decision, every override."""
+    later = duplicate.consent_recorded_at is not None and (
+        survivor.consent_recorded_at is None
+        or duplicate.consent_recorded_at > survivor.consent_recorded_at
+    )
+    if later:
+        survivor.consent_status = duplicate.consent_status
+        survivor.consent_recorded_at = duplicate.consent_recorded_at
+    survivor.override_purposes = sorted({*survivor.override_purposes, *duplicate.override_purposes})
+
+
 async def merge_people(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     survivor_id: UUID,
     duplicate_id: UUID,
     reason: str,
@@ -412,8 +454,10 @@ async def merge_people(
     (pointing at the survivor) and the merge is audited and announced."""
     if survivor_id == duplicate_id:
         raise CannotMergeIntoItself("a person cannot be merged into itself")
-    survivor = await get_person(session, principal=principal, person_id=survivor_id)
-    duplicate = await get_person(session, principal=principal, person_id=duplicate_id)
+    principal = viewer.principal
+    assert principal is not None
+    survivor = await get_person(session, viewer=viewer, person_id=survivor_id)
+    duplicate = await get_person(session, viewer=viewer, person_id=duplicate_id)
     moved = list(
         await session.scalars(
             update(Complaint)
@@ -428,6 +472,7 @@ async def merge_people(
             setattr(survivor, field, getattr(duplicate, field))
     if duplicate.repeat_victim_at and not survivor.repeat_victim_at:
         survivor.repeat_victim_at = duplicate.repeat_victim_at
+    _merge_sharing(survivor, duplicate)
     audit = PersonMerge(
         survivor_id=survivor.id,
         merged_id=duplicate.id,

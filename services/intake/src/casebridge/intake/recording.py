@@ -71,6 +71,8 @@ class Batch:
     released: list[Mapping[str, Any]] = field(default_factory=list)
     # Logs marked repeat victims: (id, repeat_victim_at).
     marked: list[Mapping[str, Any]] = field(default_factory=list)
+    # Kept logs whose word on sharing is this batch's: (id, consent_status, recorded_at).
+    consented: list[Mapping[str, Any]] = field(default_factory=list)
     # Not written: each log's recent complaints and incidents as the batch counts them.
     recent: dict[UUID, tuple[tuple[UUID, ...], int]] = field(default_factory=dict)
 
@@ -79,8 +81,18 @@ class Batch:
         return {row["id"] for row in self.marked}
 
     def document(self) -> str:
-        """The rows to write, as the statement's one JSON document."""
-        rows = {key: value for key, value in self.__dict__.items() if key != "recent"}
+        """The rows to write, as the statement's one JSON document. A kept log is updated
+        once (a row cannot be updated twice by one statement): its mark and its word on
+        sharing travel together."""
+        rows = {
+            key: value
+            for key, value in self.__dict__.items()
+            if key not in ("recent", "marked", "consented")
+        }
+        touched: dict[Any, dict[str, Any]] = {}
+        for row in [*self.marked, *self.consented]:
+            touched.setdefault(row["id"], {}).update(row)
+        rows["touched"] = list(touched.values())
         return to_json(rows).decode()
 
 
@@ -102,9 +114,18 @@ def write_statement() -> str:
     ctes = ["doc AS (SELECT CAST($1 AS jsonb) AS d)"]
     ctes += [_insert(key, table, columns) for key, table, columns in _TABLES]
     ctes += [
-        "marked AS (UPDATE person AS p SET repeat_victim_at = x.repeat_victim_at"
-        " FROM doc, jsonb_populate_recordset(NULL::person, doc.d -> 'marked') AS x"
-        " WHERE p.id = x.id AND p.repeat_victim_at IS NULL)",
+        # A kept log's repeat-victim mark (never moved once set) and its word on sharing
+        # (the latest consent recorded wins), in one update per log.
+        "touched AS (UPDATE person AS p"
+        " SET repeat_victim_at = COALESCE(p.repeat_victim_at, x.repeat_victim_at),"
+        " consent_status = CASE WHEN x.later THEN x.consent_status ELSE p.consent_status END,"
+        " consent_recorded_at = CASE WHEN x.later THEN x.consent_recorded_at"
+        " ELSE p.consent_recorded_at END"
+        " FROM (SELECT t.*, t.consent_recorded_at IS NOT NULL"
+        " AND (q.consent_recorded_at IS NULL OR q.consent_recorded_at <= t.consent_recorded_at)"
+        " AS later FROM doc, jsonb_populate_recordset(NULL::person, doc.d -> 'touched') AS t"
+        " JOIN person AS q ON q.id = t.id) AS x"
+        " WHERE p.id = x.id)",
         f"stored AS (UPDATE {_IDEMPOTENCY} AS r SET status_code = x.status_code,"  # noqa: S608
         " media_type = x.media_type, body = x.body"
         f" FROM doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'responses') AS x"

@@ -7,14 +7,15 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import RiskAssessed
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
+from casebridge.common.isp import Decision, Viewer
 from casebridge.intake.complaints import get_complaint
 from casebridge.intake.config import AreaConfig, RiskMatrix
 from casebridge.intake.errors import InvalidAnswers
-from casebridge.intake.models import RiskAssessment
+from casebridge.intake.models import Complaint, RiskAssessment
+from casebridge.intake.visibility import Seen, seen_complaints
 
 
 def score_answers(matrix: RiskMatrix, answers: dict[str, str]) -> int:
@@ -44,15 +45,17 @@ def score_answers(matrix: RiskMatrix, answers: dict[str, str]) -> int:
 async def assess(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     complaint_id: UUID,
     answers: dict[str, str],
     config: AreaConfig,
 ) -> RiskAssessment:
     """Record an assessment (earlier ones stay as history); a high band is announced in
     the same transaction, so partners hear of it as soon as it commits."""
+    principal = viewer.principal
+    assert principal is not None
     complaint = await get_complaint(
-        session, principal=principal, complaint_id=complaint_id, details=False
+        session, viewer=viewer, complaint_id=complaint_id, details=False
     )
     score = score_answers(config.risk, answers)
     previous = await latest(session, complaint_id=complaint.id)
@@ -94,14 +97,25 @@ async def latest(session: AsyncSession, *, complaint_id: UUID) -> RiskAssessment
 
 
 async def history(
-    session: AsyncSession, *, principal: Principal, complaint_id: UUID
-) -> list[RiskAssessment]:
+    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID
+) -> list[Seen[RiskAssessment]]:
+    """Every assessment of a complaint the caller may see, as far as it may see each: its
+    own assessments whole, the others as the protocol's `risk` rules say."""
     complaint = await get_complaint(
-        session, principal=principal, complaint_id=complaint_id, details=False
+        session, viewer=viewer, complaint_id=complaint_id, details=False
     )
+    (seen,) = await seen_complaints(session, viewer, [complaint])
     rows = await session.scalars(
         select(RiskAssessment)
         .where(RiskAssessment.complaint_id == complaint.id)
         .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
     )
-    return list(rows)
+    return [Seen(row, decide_risk(viewer, row, seen)) for row in rows]
+
+
+def decide_risk(viewer: Viewer, assessment: RiskAssessment, complaint: Seen[Complaint]) -> Decision:
+    """An assessment is its assessor's own record, and the complaint's recorder's; anyone
+    else stands to it as to the complaint."""
+    if assessment.agency_id == viewer.recipient.agency_id or complaint.decision.whole:
+        return Decision("risk", whole=True, protocol_version=viewer.protocol_version)
+    return viewer.decide("risk", complaint.relations, complaint.basis)

@@ -10,13 +10,21 @@ from uuid import UUID
 from sqlalchemy import Select, func, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.db import utcnow
+from casebridge.common.isp import Viewer
 from casebridge.intake import normalise, pagination
 from casebridge.intake.complaints import by_reference_statement
 from casebridge.intake.models import Complaint, Person
 from casebridge.intake.people import get_person, months_ago
-from casebridge.intake.visibility import visible_complaints, visible_people
+from casebridge.intake.visibility import (
+    SeenPerson,
+    complaint_shows,
+    person_field_is,
+    seen_complaints,
+    seen_people,
+    visible_complaints,
+    visible_people,
+)
 
 
 @dataclass(frozen=True)
@@ -68,45 +76,57 @@ async def _page(
 async def list_complaints(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     filters: ComplaintFilters,
     cursor: str | None,
     limit: int,
 ) -> PageOf:
-    statement = visible_complaints(principal)
+    """Complaints the caller may see, newest first. A filter on a field matches only rows
+    whose field the caller may see (a filter must not tell what a read would not)."""
+    statement = visible_complaints(viewer)
     if filters.reference:
-        statement = by_reference_statement(principal, filters.reference).order_by(None)
-    if filters.person_id:
-        statement = statement.where(Complaint.person_id == filters.person_id)
-    if filters.postcode:
-        statement = statement.where(Complaint.postcode == filters.postcode)
-    if filters.agency_id:
-        statement = statement.where(Complaint.receiving_agency_id == filters.agency_id)
-    if filters.asb_type:
-        statement = statement.where(Complaint.asb_type == filters.asb_type)
+        statement = by_reference_statement(viewer, filters.reference).order_by(None)
+    wanted = {
+        "person_id": filters.person_id,
+        "postcode": filters.postcode,
+        "receiving_agency_id": filters.agency_id,
+        "asb_type": filters.asb_type,
+    }
+    for name, value in wanted.items():
+        if value is not None:
+            column = getattr(Complaint, name)
+            statement = statement.where(column == value, complaint_shows(viewer, name))
+    if filters.reported_from or filters.reported_to:
+        statement = statement.where(complaint_shows(viewer, "reported_at"))
     if filters.reported_from:
         statement = statement.where(Complaint.reported_at >= filters.reported_from)
     if filters.reported_to:
         statement = statement.where(Complaint.reported_at < filters.reported_to)
-    return await _page(session, statement, Complaint.reported_at, Complaint.id, cursor, limit)
+    page = await _page(session, statement, Complaint.reported_at, Complaint.id, cursor, limit)
+    page.items = await seen_complaints(session, viewer, page.items)
+    return page
 
 
 @dataclass
 class PersonLog:
-    person: Person
+    person: SeenPerson
     page: PageOf
     last_6_months: int
     last_12_months: int
 
 
 async def person_log(
-    session: AsyncSession, *, principal: Principal, person_id: UUID, cursor: str | None, limit: int
+    session: AsyncSession, *, viewer: Viewer, person_id: UUID, cursor: str | None, limit: int
 ) -> PersonLog:
-    """The person's whole history across every agency (as far as the caller may see),
-    newest first, with counts for the last 6 and 12 months."""
-    person = await get_person(session, principal=principal, person_id=person_id)
-    mine = visible_complaints(principal).where(Complaint.person_id == person.id)
+    """The person's history across every agency (as far as the caller may see), newest
+    first, with counts for the last 6 and 12 months (of what the caller may see)."""
+    person = await get_person(session, viewer=viewer, person_id=person_id)
+    (seen,) = await seen_people(session, viewer, [person])
+    mine = visible_complaints(viewer).where(
+        Complaint.person_id == person.id, complaint_shows(viewer, "person_id")
+    )
     page = await _page(session, mine, Complaint.reported_at, Complaint.id, cursor, limit)
+    page.items = await seen_complaints(session, viewer, page.items)
     now = utcnow()
     since_6, since_12 = months_ago(now, 6), months_ago(now, 12)
     counts = mine.with_only_columns(
@@ -114,24 +134,34 @@ async def person_log(
         func.count().filter(Complaint.reported_at >= since_12),
     )
     six, twelve = (await session.execute(counts)).one()
-    return PersonLog(person, page, int(six), int(twelve))
+    return PersonLog(seen, page, int(six), int(twelve))
+
+
+async def read_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) -> SeenPerson:
+    person = await get_person(session, viewer=viewer, person_id=person_id)
+    (seen,) = await seen_people(session, viewer, [person])
+    return seen
 
 
 async def search_people(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     filters: PersonFilters,
     cursor: str | None,
     limit: int,
 ) -> PageOf:
-    statement = visible_people(principal)
-    if filters.name:
-        statement = statement.where(Person.name_norm == normalise.name(filters.name))
-    if filters.phone:
-        statement = statement.where(Person.phone == filters.phone)
-    if filters.email:
-        statement = statement.where(Person.email == filters.email)
-    if filters.postcode:
-        statement = statement.where(Person.postcode == filters.postcode)
-    return await _page(session, statement, Person.created_at, Person.id, cursor, limit)
+    """Logs the caller may see, by exact (normalised) fields it may see."""
+    statement = visible_people(viewer)
+    wanted = {
+        "name": normalise.name(filters.name) if filters.name else None,
+        "phone": filters.phone,
+        "email": filters.email,
+        "postcode": filters.postcode,
+    }
+    for name, value in wanted.items():
+        if value is not None:
+            statement = statement.where(person_field_is(viewer, name, value))
+    page = await _page(session, statement, Person.created_at, Person.id, cursor, limit)
+    page.items = await seen_people(session, viewer, page.items)
+    return page

@@ -1,14 +1,25 @@
-"""Intake worker: relays intake's outbox to the INTAKE stream."""
+"""Intake worker: relays intake's outbox to the INTAKE stream, and keeps intake's replicas of
+the partner registry and the information-sharing protocol (from the REGISTRY stream)."""
 
 from __future__ import annotations
 
 from casebridge.common import worker
+from casebridge.common.contracts.sharing import AreaRegistered
 from casebridge.common.events.consumer import Consumer
+from casebridge.common.isp.replica import registry_consumer
+from casebridge.intake import handlers
 from casebridge.intake.settings import Settings
 
 
 def consumers(settings: Settings) -> list[Consumer]:
-    return []
+    return [
+        registry_consumer(
+            "intake",
+            also={AreaRegistered: handlers.on_area_registered},
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        )
+    ]
 
 
 def main() -> None:

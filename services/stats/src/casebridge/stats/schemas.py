@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import QueryParams, ReadSchema
 from casebridge.stats.periods import (
     PeriodKind,
     parse_month,
@@ -37,7 +37,7 @@ class AreaRead(ReadSchema):
     code: str | None = Field(description="the area's code, e.g. DMO (from its references)")
 
 
-class ComplaintStatsQuery(Schema):
+class ComplaintStatsQuery(QueryParams):
     date_from: date | None = Field(default=None, description="First month counted (inclusive)")
     date_to: date | None = Field(default=None, description="Last day counted (inclusive)")
 
@@ -56,7 +56,7 @@ class ComplaintStats(BaseModel):
     hate_motivated: int
 
 
-class CaseReviewQuery(Schema):
+class CaseReviewQuery(QueryParams):
     period: PeriodKind = Field(
         default=PeriodKind.financial_year,
         description="financial_year (April to March), quarter (of the financial year), "
@@ -108,7 +108,7 @@ class CaseReviewReport(ReadSchema):
     rows: list[CaseReviewCounts]
 
 
-class MonthlyQuery(Schema):
+class MonthlyQuery(QueryParams):
     by: str = Field(
         default="total",
         max_length=40,
@@ -176,7 +176,7 @@ class MonthlyReport(ReadSchema):
     next_page: str | None = Field(description="the months after (None at the current month)")
 
 
-class DataReturnQuery(Schema):
+class DataReturnQuery(QueryParams):
     quarter: str | None = Field(
         default=None,
         max_length=10,

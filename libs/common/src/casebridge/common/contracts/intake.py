@@ -49,6 +49,10 @@ class ComplaintLogged(_IntakeEvent):
     consent_recorded_at: datetime | None = None
     complainant_kind: str | None = None
     status: str = "open"
+    # Added with the information-sharing protocol (additive): the landlords of the alleged
+    # perpetrators (they never learn who complained) and the purposes of overrides.
+    perpetrator_landlord_ids: list[UUID] = []
+    override_purposes: list[str] = []
 
     # Added with issue 11 (additive): the server's own recording time beside `reported_at`,
     # and, when the report date was back-dated to an earlier day, who did it and why.
@@ -77,6 +81,9 @@ class ComplaintUpdated(_IntakeEvent):
     hate_motivated: bool
     shared_by_override: bool = False
     updated_at: datetime
+    # Added with the information-sharing protocol (additive): the complaint's basis.
+    consent_to_share: str | None = None
+    override_purposes: list[str] = []
 
 
 @register
@@ -150,6 +157,7 @@ class ConsentChanged(_IntakeEvent):
     consent_to_share: str
     previous: str
     recorded_at: datetime
+    override_purposes: list[str] = []
 
 
 @register

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID
 
 from casebridge.common.events.envelope import Contract, register
@@ -32,3 +32,93 @@ class DisclosureRecorded(_SharingEvent):
     legal_basis: str | None = None
     recipient_kind: str | None = None
     reason: str | None = None
+    # Added with the protocol (issue 9, additive): every purpose and legal basis the
+    # disclosure relied on, the fields withheld, the protocol version that decided it, the
+    # record's controller (the agency that recorded it) and the case's reference.
+    purposes: list[str] = []
+    legal_bases: list[str] = []
+    redacted: list[str] = []
+    protocol_version: int | None = None
+    controller_agency_id: UUID | None = None
+    source_reference: str | None = None
+
+
+# ---- the partner registry and the information-sharing protocol -----------------------------
+# Produced by sharing on `registry.<area>.<name>.v<n>` (stream REGISTRY, kept forever):
+# intake and review keep replicas of these, so their reads decide locally, and a new replica
+# reads them from the start.
+
+
+class _RegistryEvent(Contract):
+    source: ClassVar[str] = "registry"
+
+
+@register
+class AreaRegistered(_RegistryEvent):
+    """A Community Safety Partnership area joined (or was renamed)."""
+
+    name: ClassVar[str] = "area.registered"
+    aggregate_type: ClassVar[str] = "area"
+
+    area_id: UUID
+    code: str
+    area_name: str
+    registered_at: datetime
+
+
+@register
+class AgencyChanged(_RegistryEvent):
+    """An agency was registered or changed; `revision` orders announcements of one agency."""
+
+    name: ClassVar[str] = "agency.changed"
+    aggregate_type: ClassVar[str] = "agency"
+
+    agency_id: UUID
+    area_id: UUID
+    agency_name: str
+    kind: str
+    core_partner: bool
+    active: bool
+    revision: int
+    changed_at: datetime
+    ods_code: str | None = None
+    police_force_code: str | None = None
+
+
+@register
+class ProtocolPublished(_RegistryEvent):
+    """A new version of the area's information-sharing protocol is in force."""
+
+    name: ClassVar[str] = "protocol.published"
+    aggregate_type: ClassVar[str] = "protocol"
+
+    protocol_version: int
+    document: dict[str, Any]
+    published_at: datetime
+    published_by: str
+
+
+@register
+class InvitationChanged(_RegistryEvent):
+    """An agency was invited to one case (complaint or review reference), or removed."""
+
+    name: ClassVar[str] = "invitation.changed"
+    aggregate_type: ClassVar[str] = "case"
+
+    case_reference: str
+    agency_id: UUID
+    invited: bool
+    reason: str
+    changed_at: datetime
+
+
+@register
+class ClientRevoked(_RegistryEvent):
+    """A client's credentials were revoked: its tokens must stop working everywhere."""
+
+    name: ClassVar[str] = "client.revoked"
+    aggregate_type: ClassVar[str] = "client"
+
+    client_id: str
+    agency_id: UUID
+    revoked_at: datetime

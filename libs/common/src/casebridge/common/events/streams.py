@@ -13,7 +13,12 @@ STREAMS: dict[str, list[str]] = {
     "SHARING": ["sharing.>"],
     "REVIEW": ["review.>"],
     "SHARE": ["share.>"],
+    # The partner registry and the information-sharing protocol: every service's replica is
+    # built from it, so a new replica must be able to read it from the start. Kept forever.
+    "REGISTRY": ["registry.>"],
 }
+MAX_AGE_SECONDS: dict[str, float] = {"REGISTRY": 0.0}  # 0: no limit
+DEFAULT_MAX_AGE_SECONDS = 90 * 24 * 3600.0
 
 
 def stream_config(name: str, *, replicas: int = 1) -> StreamConfig:
@@ -25,7 +30,7 @@ def stream_config(name: str, *, replicas: int = 1) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=replicas,
-        max_age=90 * 24 * 3600.0,
+        max_age=MAX_AGE_SECONDS.get(name, DEFAULT_MAX_AGE_SECONDS),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from casebridge.common.db import make_engine
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.intake.models import Agency, Area, Open311Client
+from casebridge.intake.models import Area, Open311Client, PartnerAgency
 from casebridge.intake.open311.service import key_digest
 from casebridge.intake.settings import Settings
 
@@ -50,7 +50,7 @@ async def _seed_area(conn: AsyncConnection) -> None:
          "core_partner": True}
         for kind, (agency_id, name) in DEMO_AGENCIES.items()
     ]  # fmt: skip
-    await conn.execute(insert(Agency).values(agencies).on_conflict_do_nothing())
+    await conn.execute(insert(PartnerAgency).values(agencies).on_conflict_do_nothing())
 
 
 async def _demo_app_key(conn: AsyncConnection, clients: list[dict[str, Any]]) -> str | None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator
 
+from casebridge.common.auth import Principal
 from casebridge.common.db import DbSession
+from casebridge.common.isp import Decision, Viewer
+from casebridge.common.wire import Timestamp
 from casebridge.intake import changes, complaints, incidents, search
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
+from casebridge.intake.models import Complaint
 from casebridge.intake.presenters import complaint_read, complaint_summary
 from casebridge.intake.recorder import ComplaintRecorder
 from casebridge.intake.references import checked_lookup
@@ -30,16 +33,21 @@ from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
 
 from .deps import (
+    AREA_NOT_CONFIGURED,
     Areas,
-    CanReadComplaints,
     CanWriteComplaints,
     Cursor,
     PageSize,
+    ReadsComplaints,
+    WritesComplaints,
     caller,
     json_response,
 )
 
 router = APIRouter(tags=["complaints"])
+
+# The receiving agency's view of its own complaint: all of it.
+OWN = Decision("complaint", whole=True)
 
 ComplaintId = Annotated[UUID, Path(description="The complaint's id")]
 LookupReference = Annotated[
@@ -54,11 +62,12 @@ LookupReference = Annotated[
     status_code=201,
     response_model=ComplaintRead,
     responses={
+        404: {"description": "complainant.person_id names no log the caller may see"},
         409: {
             "model": MatchUncertainBody,
             "description": "The complainant may already have a log: nothing was recorded. "
             "Resend with complainant.person_id (a candidate) or complainant.match = 'new'.",
-        }
+        },
     },
 )
 async def log_complaint(
@@ -73,13 +82,18 @@ async def log_complaint(
 
 
 def _created(complaint: complaints.LoggedComplaint, how: str | None) -> Response:
-    return json_response(complaint_read(complaint, how), 201)
+    return json_response(complaint_read(complaint, OWN, how), 201)
 
 
-@router.get("/complaints", response_model=ComplaintPage)
+def _own(complaint: Complaint) -> Response:
+    """The receiving agency's own complaint, whole."""
+    return json_response(complaint_read(complaint, OWN))
+
+
+@router.get("/complaints", response_model=ComplaintPage, response_model_exclude_unset=True)
 async def list_complaints(
     session: DbSession,
-    who: CanReadComplaints,
+    who: ReadsComplaints,
     limit: PageSize = 50,
     cursor: Cursor = None,
     reference: Annotated[str | None, Query(max_length=60), AfterValidator(checked_lookup)] = None,
@@ -87,48 +101,56 @@ async def list_complaints(
     postcode: Annotated[Postcode | None, Query()] = None,
     agency_id: UUID | None = None,
     asb_type: AsbType | None = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: Timestamp | None = None,
+    reported_to: Timestamp | None = None,
 ) -> ComplaintPage:
     """Complaints the caller's agency may see, newest first; filters combine."""
     filters = search.ComplaintFilters(
         reference, person_id, postcode, agency_id, asb_type, reported_from, reported_to
     )
     page = await search.list_complaints(
-        session, principal=who, filters=filters, cursor=cursor, limit=limit
+        session, viewer=who, filters=filters, cursor=cursor, limit=limit
     )
     return ComplaintPage(
-        items=[complaint_summary(c) for c in page.items], next_cursor=page.next_cursor
+        items=[complaint_summary(c.record, c.decision) for c in page.items],
+        next_cursor=page.next_cursor,
     )
 
 
-@router.get("/complaints/by-reference/{reference:path}", response_model=ComplaintMatches)
+@router.get(
+    "/complaints/by-reference/{reference:path}",
+    response_model=ComplaintMatches,
+    response_model_exclude_unset=True,
+)
 async def find_by_reference(
-    reference: LookupReference, session: DbSession, who: CanReadComplaints
+    reference: LookupReference, session: DbSession, who: ReadsComplaints
 ) -> ComplaintMatches:
     """A Casebridge reference (its check character is verified: a misheard one is a 422) or
     any agency's own reference."""
-    found = await complaints.find_by_reference(session, principal=who, value=reference)
-    return ComplaintMatches(items=[complaint_read(c) for c in found])
+    found = await complaints.find_by_reference(session, viewer=who, value=reference)
+    return ComplaintMatches(items=[complaint_read(c.record, c.decision) for c in found])
 
 
-@router.get("/complaints/{complaint_id}", response_model=ComplaintRead)
+@router.get(
+    "/complaints/{complaint_id}", response_model=ComplaintRead, response_model_exclude_unset=True
+)
 async def get_complaint(
-    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints
+    complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints
 ) -> ComplaintRead:
-    complaint = await complaints.get_complaint(session, principal=who, complaint_id=complaint_id)
-    return complaint_read(complaint)
+    """The complaint as the caller may see it (the information-sharing protocol decides)."""
+    seen = await complaints.read_complaint(session, viewer=who, complaint_id=complaint_id)
+    return complaint_read(seen.record, seen.decision)
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintRead)
 async def update_complaint(
     complaint_id: ComplaintId, data: ComplaintUpdate, session: DbSession, who: CanWriteComplaints
-) -> ComplaintRead:
+) -> Response:
     """The receiving agency corrects its complaint (status, category, type, hate flag)."""
     complaint = await changes.update_complaint(
         session, principal=who, complaint_id=complaint_id, data=data
     )
-    return complaint_read(complaint)
+    return _own(complaint)
 
 
 @router.post("/complaints/{complaint_id}/consent", response_model=ComplaintRead)
@@ -145,7 +167,7 @@ async def change_consent(
         complaint = await changes.change_consent(
             session, principal=who, complaint_id=complaint_id, data=data
         )
-        return json_response(complaint_read(complaint))
+        return _own(complaint)
 
     return await idem.run(produce, caller=caller(who))
 
@@ -158,13 +180,14 @@ async def record_override(
     who: CanWriteComplaints,
     idem: Idempotent,
 ) -> Response:
-    """Share with the area's core partners without consent (risk of harm), recorded."""
+    """Share without (or against) consent for one purpose, recorded with its justification
+    and approver; the protocol's override rules for that purpose then apply."""
 
     async def produce() -> Response:
         complaint = await changes.record_override(
             session, principal=who, complaint_id=complaint_id, data=data
         )
-        return json_response(complaint_read(complaint))
+        return _own(complaint)
 
     return await idem.run(produce, caller=caller(who))
 
@@ -174,42 +197,50 @@ async def link_complaint(
     complaint_id: ComplaintId,
     data: IncidentLink,
     session: DbSession,
-    who: CanWriteComplaints,
+    who: WritesComplaints,
     idem: Idempotent,
 ) -> Response:
-    """This complaint describes the same incident as another one."""
+    """This complaint describes the same incident as another one (both visible)."""
 
     async def produce() -> Response:
-        complaint = await incidents.link_complaint(
-            session, principal=who, complaint_id=complaint_id, to_complaint_id=data.complaint_id
+        seen = await incidents.link_complaint(
+            session, viewer=who, complaint_id=complaint_id, to_complaint_id=data.complaint_id
         )
-        return json_response(complaint_read(complaint))
+        return json_response(complaint_read(seen.record, seen.decision))
 
-    return await idem.run(produce, caller=caller(who))
+    return await idem.run(produce, caller=caller(_principal(who)))
 
 
 @router.post("/complaints/{complaint_id}/unlink", response_model=ComplaintRead)
 async def unlink_complaint(
-    complaint_id: ComplaintId, session: DbSession, who: CanWriteComplaints, idem: Idempotent
+    complaint_id: ComplaintId, session: DbSession, who: WritesComplaints, idem: Idempotent
 ) -> Response:
     """This complaint is a separate incident after all."""
 
     async def produce() -> Response:
-        complaint = await incidents.unlink_complaint(
-            session, principal=who, complaint_id=complaint_id
-        )
-        return json_response(complaint_read(complaint))
+        seen = await incidents.unlink_complaint(session, viewer=who, complaint_id=complaint_id)
+        return json_response(complaint_read(seen.record, seen.decision))
 
-    return await idem.run(produce, caller=caller(who))
+    return await idem.run(produce, caller=caller(_principal(who)))
 
 
-@router.get("/complaints/{complaint_id}/duplicates", response_model=list[ComplaintSummary])
+@router.get(
+    "/complaints/{complaint_id}/duplicates",
+    response_model=list[ComplaintSummary],
+    response_model_exclude_unset=True,
+    responses=AREA_NOT_CONFIGURED,
+)
 async def suggest_duplicates(
-    complaint_id: ComplaintId, session: DbSession, who: CanReadComplaints, areas: Areas
+    complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints, areas: Areas
 ) -> list[ComplaintSummary]:
     """Likely the same incident: same complainant, type and place within the window."""
-    area = await areas.get(session, who.area_id)
+    area = await areas.get(session, who.recipient.area_id)
     found = await incidents.suggest_duplicates(
-        session, principal=who, complaint_id=complaint_id, rule=area.config.duplicates
+        session, viewer=who, complaint_id=complaint_id, rule=area.config.duplicates
     )
-    return [complaint_summary(c) for c in found]
+    return [complaint_summary(c.record, c.decision) for c in found]
+
+
+def _principal(viewer: Viewer) -> Principal:
+    assert viewer.principal is not None  # a request's viewer always has its caller
+    return viewer.principal

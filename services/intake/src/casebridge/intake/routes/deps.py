@@ -8,12 +8,19 @@ from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, TypeAdapter
 
 from casebridge.common.auth import Principal, Scoped
+from casebridge.common.isp import Viewer
+from casebridge.common.isp.directory import Viewing
 from casebridge.intake.areas import AreaDirectory
 
+# Writes to the caller's own complaints need only who it is; every read of shared records
+# (and every write that reads them first) goes through the caller's Viewer: the
+# information-sharing protocol decides what it sees.
 CanWriteComplaints = Annotated[Principal, Scoped("complaints:write")]
-CanReadComplaints = Annotated[Principal, Scoped("complaints:read")]
-CanReadPeople = Annotated[Principal, Scoped("people:read")]
-CanWritePeople = Annotated[Principal, Scoped("people:write")]
+CanReadQuestions = Annotated[Principal, Scoped("complaints:read")]
+ReadsComplaints = Annotated[Viewer, Viewing("complaints:read")]
+WritesComplaints = Annotated[Viewer, Viewing("complaints:write")]
+ReadsPeople = Annotated[Viewer, Viewing("people:read")]
+WritesPeople = Annotated[Viewer, Viewing("people:write")]
 
 PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
@@ -25,13 +32,18 @@ async def _areas(request: Request) -> AreaDirectory:
 
 
 Areas = Annotated[AreaDirectory, Depends(_areas)]
+# A route that reads the caller's area answers 409 when intake does not serve it.
+AREA_NOT_CONFIGURED: dict[int | str, Any] = {
+    409: {"description": "The caller's area is not configured in intake"}
+}
 
 
 def json_response(model: BaseModel | list[Any], status_code: int = 200) -> Response:
+    # exclude_unset: a field the protocol does not grant is absent, not null.
     if isinstance(model, BaseModel):
-        body = model.model_dump_json()
+        body = model.model_dump_json(exclude_unset=True)
     else:
-        body = TypeAdapter(list[Any]).dump_json(model).decode()
+        body = TypeAdapter(list[Any]).dump_json(model, exclude_unset=True).decode()
     return Response(content=body, status_code=status_code, media_type="application/json")
 
 

@@ -21,17 +21,17 @@ from casebridge.intake.schemas.people import (
     Phone,
 )
 
-from .deps import Areas, CanReadPeople, CanWritePeople, Cursor, PageSize, caller, json_response
+from .deps import Areas, Cursor, PageSize, ReadsPeople, WritesPeople, caller, json_response
 
 router = APIRouter(tags=["people"])
 
 PersonId = Annotated[UUID, Path(description="The person's id")]
 
 
-@router.get("/people", response_model=PersonPage)
+@router.get("/people", response_model=PersonPage, response_model_exclude_unset=True)
 async def search_people(
     session: DbSession,
-    who: CanReadPeople,
+    who: ReadsPeople,
     limit: PageSize = 50,
     cursor: Cursor = None,
     name: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -39,38 +39,47 @@ async def search_people(
     email: Annotated[Email | None, Query()] = None,
     postcode: Annotated[Postcode | None, Query()] = None,
 ) -> PersonPage:
-    """People whose logs the caller's agency may see, by exact (normalised) fields."""
+    """Logs the caller's agency may see, by exact (normalised) fields it may see: the ones
+    the information-sharing protocol shows it, or the details it supplied itself."""
     filters = search.PersonFilters(name, phone, email, postcode)
     page = await search.search_people(
-        session, principal=who, filters=filters, cursor=cursor, limit=limit
+        session, viewer=who, filters=filters, cursor=cursor, limit=limit
     )
-    return PersonPage(items=[person_read(p) for p in page.items], next_cursor=page.next_cursor)
+    return PersonPage(
+        items=[person_read(p.record, p.decision, p.supplied) for p in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
-@router.get("/people/{person_id}", response_model=PersonRead)
-async def get_person(person_id: PersonId, session: DbSession, who: CanReadPeople) -> PersonRead:
-    return person_read(await people.get_person(session, principal=who, person_id=person_id))
+@router.get("/people/{person_id}", response_model=PersonRead, response_model_exclude_unset=True)
+async def get_person(person_id: PersonId, session: DbSession, who: ReadsPeople) -> PersonRead:
+    """The log as the caller may see it: the protocol's fields and what it supplied."""
+    seen = await search.read_person(session, viewer=who, person_id=person_id)
+    return person_read(seen.record, seen.decision, seen.supplied)
 
 
-@router.get("/people/{person_id}/log", response_model=PersonLogRead)
+@router.get(
+    "/people/{person_id}/log", response_model=PersonLogRead, response_model_exclude_unset=True
+)
 async def person_log(
     person_id: PersonId,
     session: DbSession,
-    who: CanReadPeople,
+    who: ReadsPeople,
     limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> PersonLogRead:
     """The person's history across every agency, newest first, with 6- and 12-month counts
     (of what the caller's agency may see)."""
     log = await search.person_log(
-        session, principal=who, person_id=person_id, cursor=cursor, limit=limit
+        session, viewer=who, person_id=person_id, cursor=cursor, limit=limit
     )
+    seen = log.person
     return PersonLogRead(
-        person=person_read(log.person),
+        person=person_read(seen.record, seen.decision, seen.supplied),
         last_6_months=log.last_6_months,
         last_12_months=log.last_12_months,
         complaints=ComplaintPage(
-            items=[complaint_summary(c) for c in log.page.items],
+            items=[complaint_summary(c.record, c.decision) for c in log.page.items],
             next_cursor=log.page.next_cursor,
         ),
     )
@@ -81,17 +90,18 @@ async def merge(
     person_id: PersonId,
     data: PersonMergeCreate,
     session: DbSession,
-    who: CanWritePeople,
+    who: WritesPeople,
     areas: Areas,
     idem: Idempotent,
 ) -> Response:
-    """Merge a duplicate log into this one (audited; PersonMerged)."""
+    """Merge a duplicate log into this one (both must be logs the caller may see; audited;
+    PersonMerged)."""
 
     async def produce() -> Response:
-        config = (await areas.get(session, who.area_id)).config
+        config = (await areas.get(session, who.recipient.area_id)).config
         audit = await people.merge_people(
             session,
-            principal=who,
+            viewer=who,
             survivor_id=person_id,
             duplicate_id=data.duplicate_id,
             reason=data.reason,
@@ -99,4 +109,5 @@ async def merge(
         )
         return json_response(PersonMergeRead.model_validate(audit), 201)
 
-    return await idem.run(produce, caller=caller(who))
+    assert who.principal is not None
+    return await idem.run(produce, caller=caller(who.principal))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import Patch, ReadSchema, Schema, SharedView
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
@@ -71,8 +71,23 @@ class Status(StrEnum):
 Description = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+def _present(*names: str) -> dict[str, Any]:
+    """JSON Schema: these properties are given, and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
 class Location(Schema):
     """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one)."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {
+            "anyOf": [_present("postcode"), _present("latitude", "longitude"), _present("uprn")],
+            "allOf": [
+                {"if": _present("latitude"), "then": _present("longitude")},
+                {"if": _present("longitude"), "then": _present("latitude")},
+            ],
+        }
+    }
 
     address: Address | None = None
     postcode: Postcode | None = None
@@ -95,12 +110,24 @@ class AgencyReferenceIn(Schema):
 
 
 class PerpetratorIn(Schema):
+    model_config = Schema.model_config | {
+        "json_schema_extra": {  # an unknown perpetrator has no name or person_id
+            "if": {"required": ["kind"], "properties": {"kind": {"const": "unknown"}}},
+            "then": {"properties": {"name": {"type": "null"}, "person_id": {"type": "null"}}},
+        }
+    }
+
     kind: PerpetratorKind
     name: ShortName | None = None
     description: Annotated[str, Field(max_length=1000)] | None = None
     address: Address | None = None
     postcode: Postcode | None = None
     person_id: UUID | None = None
+    landlord_agency_id: UUID | None = Field(
+        default=None,
+        description="The registered housing provider (or council) that is this perpetrator's "
+        "landlord: it never learns who complained without a recorded basis",
+    )
 
     @model_validator(mode="after")
     def _named(self) -> PerpetratorIn:
@@ -116,9 +143,24 @@ class WitnessIn(Schema):
     statement: Annotated[str, Field(max_length=2000)] | None = None
 
 
+def _not_in_the_future(value: datetime | None) -> datetime | None:
+    # Clocks differ a little between a handler's PC and ours: allow five minutes.
+    if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return value
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+RecordedAt = Annotated[
+    AwareDatetime | None,
+    AfterValidator(_not_in_the_future),
+    Field(description="When the victim said so (not in the future); default: now"),
+]
+
+
 class Consent(Schema):
     status: ConsentStatus
-    recorded_at: AwareDatetime | None = None
+    recorded_at: RecordedAt = None
 
 
 class ComplaintCreate(Schema):
@@ -145,6 +187,10 @@ class ComplaintCreate(Schema):
 
     model_config = Schema.model_config | {
         "json_schema_extra": {
+            # A complainant, unless the complaint is anonymous (then none).
+            "if": {"required": ["anonymous"], "properties": {"anonymous": {"const": True}}},
+            "then": {"not": {"required": ["complainant"]}},
+            "else": _present("complainant"),
             "examples": [
                 {
                     "channel": "phone",
@@ -158,7 +204,7 @@ class ComplaintCreate(Schema):
                     "perpetrators": [{"kind": "household", "address": "3 Example Street"}],
                     "consent": {"status": "given"},
                 }
-            ]
+            ],
         }
     }
 
@@ -166,8 +212,7 @@ class ComplaintCreate(Schema):
     def _coherent(self) -> ComplaintCreate:
         if self.reported_at is not None and self.occurred_at > self.reported_at:
             raise ValueError("occurred_at must not be after reported_at")
-        # Clocks differ a little between a handler's PC and ours: allow five minutes.
-        latest = datetime.now(UTC) + timedelta(minutes=5)
+        latest = datetime.now(UTC) + CLOCK_SKEW
         if self.occurred_at > latest:
             raise ValueError("occurred_at must not be in the future")
         if self.reported_at is not None and self.reported_at > latest:
@@ -179,8 +224,9 @@ class ComplaintCreate(Schema):
         return self
 
 
-class ComplaintUpdate(Schema):
-    """The fields a handler may correct; everything else is fixed at logging."""
+class ComplaintUpdate(Patch):
+    """The fields a handler may correct; everything else is fixed at logging. A field left
+    out keeps its value; none can be cleared (null is a 422)."""
 
     status: Status | None = None
     nsir_category: NsirCategory | None = None
@@ -191,13 +237,25 @@ class ComplaintUpdate(Schema):
 
 class ConsentChange(Schema):
     status: ConsentStatus
-    recorded_at: AwareDatetime | None = None
+    recorded_at: RecordedAt = None
+
+
+class OverridePurpose(StrEnum):
+    asb_case_management = "asb_case_management"
+    injunction_application = "injunction_application"
+    asb_case_review_s104 = "asb_case_review_s104"
 
 
 class SharingOverride(Schema):
-    """Share with the area's partners without consent, for risk of harm (recorded)."""
+    """Share without (or against) the victim's consent for one purpose, recorded with its
+    justification (e.g. risk of harm) and who approved it. What then flows, and to whom,
+    is the information-sharing protocol's rules `when: override` for that purpose."""
 
     justification: Annotated[str, Field(min_length=10, max_length=500)]
+    purpose: OverridePurpose = OverridePurpose.asb_case_management
+    approved_by: Annotated[str, Field(min_length=3, max_length=200)] = Field(
+        description="who approved the override (name and role)"
+    )
 
 
 class IncidentLink(Schema):
@@ -219,6 +277,7 @@ class PerpetratorRead(ReadSchema):
     postcode: str | None
     person_id: UUID | None
     key: str | None
+    landlord_agency_id: UUID | None = None
 
 
 class WitnessRead(ReadSchema):
@@ -228,62 +287,87 @@ class WitnessRead(ReadSchema):
     statement: str | None
 
 
-class LocationRead(ReadSchema):
-    address: str | None
-    postcode: str | None
-    uprn: int | None
-    latitude: float | None
-    longitude: float | None
+class ComplainantAsGiven(ReadSchema):
+    """The complainant's details as the receiving agency was given them with this complaint."""
+
+    kind: str | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    postcode: str | None = None
 
 
-class ComplaintRead(ReadSchema):
-    id: UUID
-    reference: str
-    area_id: UUID
-    receiving_agency_id: UUID
-    channel: Channel
-    status: Status
-    person_id: UUID | None
-    incident_id: UUID
+class LocationRead(SharedView):
+    address: str | None = None
+    postcode: str | None = None
+    postcode_district: str | None = None
+    uprn: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class ComplaintRead(SharedView):
+    """A complaint as the caller may see it: the receiving agency sees all of it; any other
+    agency only the fields the area's information-sharing protocol grants it (the others are
+    absent, and those it redacts are null and named in `redacted_fields`)."""
+
+    id: UUID | None = None
+    reference: str | None = None
+    area_id: UUID | None = None
+    receiving_agency_id: UUID | None = None
+    channel: Channel | None = None
+    status: Status | None = None
+    person_id: UUID | None = None
+    incident_id: UUID | None = None
     match: str | None = Field(
-        default=None, description="How the complainant was found: attached, created, chosen"
+        default=None,
+        description="How the complainant's log was found: attached (already known), created, "
+        "chosen, or logged (the protocol does not tell this caller whether the log was new)",
     )
-    agency_references: list[AgencyReferenceRead]
-    occurred_at: datetime
-    reported_at: datetime
-    location: LocationRead
-    nsir_category: NsirCategory
-    asb_type: AsbType
-    hate_motivated: bool
-    anonymous: bool
-    usable_for_case_review: bool
-    description: str
-    perpetrators: list[PerpetratorRead]
-    witnesses: list[WitnessRead]
-    consent_status: ConsentStatus
-    consent_recorded_at: datetime | None
-    shared_by_override: bool
-    recorded_at: datetime = Field(description="when intake recorded it (the server's time)")
-    backdated: bool = Field(description="reported_at is an earlier day than recorded_at")
-    backdated_reason: str | None
-    backdated_by: str | None
-    created_at: datetime
-    updated_at: datetime
+    agency_references: list[AgencyReferenceRead] | None = None
+    occurred_at: datetime | None = None
+    reported_at: datetime | None = None
+    location: LocationRead | None = None
+    nsir_category: NsirCategory | None = None
+    asb_type: AsbType | None = None
+    hate_motivated: bool | None = None
+    anonymous: bool | None = None
+    usable_for_case_review: bool | None = None
+    description: str | None = None
+    complainant: ComplainantAsGiven | None = None
+    perpetrators: list[PerpetratorRead] | None = None
+    witnesses: list[WitnessRead] | None = None
+    consent_status: ConsentStatus | None = None
+    consent_recorded_at: datetime | None = None
+    shared_by_override: bool | None = None
+    recorded_at: datetime | None = Field(
+        default=None, description="when intake recorded it (the server's time)"
+    )
+    backdated: bool | None = Field(
+        default=None, description="reported_at is an earlier day than recorded_at"
+    )
+    backdated_reason: str | None = None
+    backdated_by: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
-class ComplaintSummary(ReadSchema):
-    """A row of a list: no narrative, no witnesses."""
+class ComplaintSummary(SharedView):
+    """A row of a list: no narrative, no witnesses; fields as the protocol grants them."""
 
-    id: UUID
-    reference: str
-    receiving_agency_id: UUID
-    channel: Channel
-    status: Status
-    person_id: UUID | None
-    incident_id: UUID
-    asb_type: AsbType
-    nsir_category: NsirCategory
-    hate_motivated: bool
-    postcode: str | None
-    occurred_at: datetime
-    reported_at: datetime
+    id: UUID | None = None
+    reference: str | None = None
+    receiving_agency_id: UUID | None = None
+    channel: Channel | None = None
+    status: Status | None = None
+    person_id: UUID | None = None
+    incident_id: UUID | None = None
+    asb_type: AsbType | None = None
+    nsir_category: NsirCategory | None = None
+    hate_motivated: bool | None = None
+    postcode: str | None = None
+    postcode_district: str | None = None
+    occurred_at: datetime | None = None
+    reported_at: datetime | None = None

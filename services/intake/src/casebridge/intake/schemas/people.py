@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema
+from casebridge.common.schemas import ReadSchema, Schema, SharedView
 from casebridge.intake import normalise
 
 from .fields import Address, Postcode, ShortName
@@ -22,11 +22,22 @@ class PersonKind(StrEnum):
 
 
 Phone = Annotated[str, Field(min_length=3, max_length=40), AfterValidator(normalise.phone)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(normalise.email)]
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(normalise.email),
+]
 
 
 class PersonDetails(Schema):
     """Who is complaining; matched against existing logs before a new one is made."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {  # a date of birth is an individual's only
+            "if": {"required": ["kind"], "properties": {"kind": {"not": {"const": "individual"}}}},
+            "then": {"properties": {"date_of_birth": {"type": "null"}}},
+        }
+    }
 
     kind: PersonKind = PersonKind.individual
     name: ShortName
@@ -47,9 +58,22 @@ class PersonDetails(Schema):
         return self
 
 
+def _one_of(given: str, other: str) -> dict[str, Any]:
+    return {
+        "required": [given],
+        "properties": {given: {"not": {"type": "null"}}, other: {"type": "null"}},
+    }
+
+
 class Complainant(Schema):
     """Either an existing log (`person_id`) or details to match; `match` says what to do
     when the match is uncertain: `ask` (409 with candidates) or `new` (create a new log)."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {
+            "anyOf": [_one_of("person_id", "details"), _one_of("details", "person_id")]
+        }
+    }
 
     person_id: UUID | None = None
     details: PersonDetails | None = None
@@ -62,18 +86,24 @@ class Complainant(Schema):
         return self
 
 
-class PersonRead(ReadSchema):
-    id: UUID
-    kind: PersonKind
-    name: str
-    date_of_birth: date | None
-    phone: str | None
-    email: str | None
-    address: str | None
-    postcode: str | None
-    repeat_victim: bool
-    repeat_victim_at: datetime | None
-    created_at: datetime
+class PersonRead(SharedView):
+    """A complaint log as the caller may see it: what the information-sharing protocol grants
+    it, and the details it supplied itself (`supplied_fields`); nothing else."""
+
+    id: UUID | None = None
+    kind: PersonKind | None = None
+    name: str | None = None
+    date_of_birth: date | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    postcode: str | None = None
+    repeat_victim: bool | None = None
+    repeat_victim_at: datetime | None = None
+    created_at: datetime | None = None
+    supplied_fields: list[str] | None = Field(
+        default=None, description="fields shown because the caller's agency supplied them"
+    )
 
 
 class MatchReason(StrEnum):
@@ -86,9 +116,12 @@ class MatchReason(StrEnum):
 
 
 class MatchCandidate(Schema):
+    """A log the complainant may be: its id, how it matched what the caller gave, and its
+    name and postcode only where the caller may see them."""
+
     person_id: UUID
-    name: str
-    postcode: str | None
+    name: str | None = None
+    postcode: str | None = None
     score: int
     reasons: list[str]
 
