@@ -164,11 +164,12 @@ async def test_csv_export_is_one_row_per_key_and_month(stats: Stats) -> None:
 
 async def test_queries_a_measure_cannot_answer_are_422_with_a_reason(stats: Stats) -> None:
     for path, params, reason in (
-        ("/stats/monthly/nonsense", {}, "unknown measure"),
-        ("/stats/monthly/complaints", {"by": "colour"}, "breaks down by"),
+        ("/stats/monthly/nonsense", {}, "path.measure"),
+        ("/stats/monthly/complaints", {"by": "colour"}, "query.by"),
+        ("/stats/monthly/complaints", {"by": "stage"}, "breaks down by"),
         ("/stats/monthly/repeat_victims", {"channel": "phone"}, "not a filter"),
         ("/stats/monthly/complaints", {"by": "postcode_district", "channel": "phone"}, "filter"),
-        ("/stats/monthly/complaints", {"to": "2026-13"}, "YYYY-MM"),
+        ("/stats/monthly/complaints", {"to": "2026-13"}, "query.to"),
         ("/stats/monthly/complaints", {"months": 100}, "months"),
         ("/stats/monthly/complaints", {"asb_type": "Noise; DROP"}, "asb_type"),
     ):
@@ -201,3 +202,10 @@ async def test_an_escalation_decided_in_time_meets_its_deadline(stats: Stats) ->
     assert values(decisions) == {"met": [0.0, 1.0]}  # on the day first decided met
     escalations = await monthly(stats, "escalations", to="2026-10", months=2)
     assert values(escalations) == {"all": [1.0, 0.0]}
+
+
+def test_the_breakdowns_the_schema_allows_are_every_measures() -> None:
+    from casebridge.stats.monthly import MEASURES
+    from casebridge.stats.schemas import BREAKDOWNS
+
+    assert {b for m in MEASURES.values() for b in m.breakdowns} == set(BREAKDOWNS)

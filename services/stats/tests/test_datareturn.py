@@ -60,9 +60,14 @@ async def test_the_csv_columns_are_the_documented_ones(stats: Stats) -> None:
 
 
 async def test_a_bad_quarter_is_refused(stats: Stats) -> None:
-    for quarter in ("2026-Q1", "2026-28-Q1", "2026-27-Q5"):
+    for quarter, reason in (
+        ("2026-Q1", "pattern"),
+        ("2026-28-Q1", "YYYY-YY-Qn"),
+        ("2026-27-Q5", "pattern"),
+    ):
         response = await stats.client.get(
             "/stats/data-return", params={"quarter": quarter}, headers=stats.auth()
         )
         assert response.status_code == 422
-        assert "YYYY-YY-Qn" in response.text
+        assert "query.quarter" in response.text
+        assert reason in response.text

@@ -19,6 +19,11 @@ from casebridge.stats.periods import (
 )
 
 MAX_PERIODS = 240
+# Every breakdown some measure has (monthly.MEASURES says which measure has which).
+BREAKDOWNS = (
+    "total", "agency", "channel", "nsir_category", "asb_type", "hate_motivated",
+    "postcode_district", "band", "kind", "route", "outcome", "stage",
+)  # fmt: skip
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
 
 
@@ -111,12 +116,14 @@ class CaseReviewReport(ReadSchema):
 class MonthlyQuery(QueryParams):
     by: str = Field(
         default="total",
-        max_length=40,
-        description="the breakdown (per measure)",
+        pattern=f"^({'|'.join(BREAKDOWNS)})$",
+        description="the breakdown: which ones a measure has is in its description",
         examples=["asb_type", "agency", "stage"],
     )
     to: str | None = Field(
-        default=None, max_length=7, description="last month shown, YYYY-MM (default: this one)"
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="last month shown, YYYY-MM (default: this one)",
     )
     months: int = Field(default=12, ge=1, le=36, description="months per page")
     agency_id: UUID | None = None
@@ -179,7 +186,7 @@ class MonthlyReport(ReadSchema):
 class DataReturnQuery(QueryParams):
     quarter: str | None = Field(
         default=None,
-        max_length=10,
+        pattern=r"^\d{4}-\d{2}-Q[1-4]$",
         description="financial-year quarter YYYY-YY-Qn (Q1 is April to June); default: the "
         "last complete quarter",
     )

@@ -45,6 +45,7 @@ CASE_REVIEW_CSV = (
     "DMO,0192f0a0-0000-7000-8000-00000000a001,2025-26,2025-04-01,2026-03-31,true,14,3,9,8\r\n"
 )
 MEASURE_PATH = Path(
+    pattern=f"^({'|'.join(MEASURES)})$",
     description="; ".join(f"`{name}`: {m.description}" for name, m in MEASURES.items()),
     openapi_examples={
         "complaints": {"summary": "complaints by type", "value": "complaints"},
