@@ -227,9 +227,10 @@ async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
         # A realistic spread of values (and statistics) so the planner has a real choice.
         await session.execute(
             text(
-                "INSERT INTO person (id, area_id, kind, name, name_norm, phone, email, postcode,"
-                " date_of_birth, created_at) SELECT gen_random_uuid(), :a, 'individual',"
-                " 'P' || i, 'p ' || i, '+4479' || lpad(i::text, 8, '0'), i || '@x.org',"
+                "INSERT INTO person (id, area_id, kind, name, name_norm, surname_key, phone, email,"
+                " postcode, date_of_birth, created_at) SELECT gen_random_uuid(), :a, 'individual',"
+                " 'P' || i, 'p ' || i, 'P' || (i % 700), '+4479' || lpad(i::text, 8, '0'),"
+                " i || '@x.org',"
                 " 'SW' || (i % 90) || ' ' || (i % 9) || 'AA', date '1950-01-01' + (i % 20000),"
                 " now() FROM generate_series(1, 20000) AS i"
             ),
@@ -241,10 +242,10 @@ async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
         rows = await connection.exec_driver_sql(explain, (to_json(probes).decode(),))
         plan = "\n".join(row[0] for row in rows)
     assert "Seq Scan" not in plan, plan
-    # Four identifier branches, four index scans (name + postcode may use either index it
+    # Six identifier branches, six index scans (name + postcode may use either index it
     # leads with); a chosen log by its key; recent complaints by person and time.
-    assert plan.count("Index Scan using ix_person_match_") == 4, plan
+    assert plan.count("Index Scan using ix_person_match_") == 6, plan
     assert "Index Scan using pk_person" in plan, plan
     assert "ix_complaint_person_reported" in plan, plan
-    for index in ("phone", "email", "name_dob"):
+    for index in ("phone", "email", "name_dob", "surname_dob"):
         assert f"ix_person_match_{index}" in plan, plan

@@ -48,6 +48,8 @@ class LoggedReference:
     agency_id: UUID
     reference: str
     reference_norm: str
+    added_by: str
+    added_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,7 +392,14 @@ def _new_complaint(
         created_at=now,
         updated_at=now,
         agency_references=[
-            LoggedReference(new_id(), r.agency_id, r.reference, normalise.reference(r.reference))
+            LoggedReference(
+                new_id(),
+                r.agency_id,
+                r.reference,
+                normalise.reference(r.reference),
+                principal.subject,
+                now,
+            )
             for r in data.agency_references
         ],
         perpetrators=[_perpetrator(p) for p in data.perpetrators],

@@ -19,7 +19,7 @@ from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
-from casebridge.intake import normalise
+from casebridge.intake import names, normalise
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
 from casebridge.intake.models import Complaint, Person, PersonMerge
@@ -109,11 +109,19 @@ def _score(person: P, details: PersonDetails) -> Scored[P]:
     if same_name and details.postcode and person.postcode == details.postcode:
         reasons.append(MatchReason.name_postcode)
         score += 30
+    # A name variant (Bob / Robert, Smyth, Muhammad) is offered, never attached.
+    variant = not same_name and names.variant(person.name_norm, name_norm)
+    if variant and dob_known and person.date_of_birth == details.date_of_birth:
+        reasons.append(MatchReason.variant_dob)
+        score += 30
+    if variant and details.postcode and person.postcode == details.postcode:
+        reasons.append(MatchReason.variant_postcode)
+        score += 15
     dob_differs = dob_known and person.date_of_birth != details.date_of_birth
     if dob_differs:
         reasons.append(MatchReason.dob_differs)
         score -= 50
-    if not same_name:
+    if not same_name and not variant:
         reasons.append(MatchReason.name_differs)
         score -= 20
     strong = {MatchReason.phone, MatchReason.email, MatchReason.name_dob} & set(reasons)
@@ -123,17 +131,21 @@ def _score(person: P, details: PersonDetails) -> Scored[P]:
 
 # One branch per identifier, each an equality on (area_id, column) that its own
 # ix_person_match_* index serves (a NULL identifier finds nothing); UNION ALL keeps the
-# planner from scanning an area. The last branch fetches a log the caller chose by id.
+# planner from scanning an area. Name variants come from the surname's sound with the
+# date of birth (ix_person_match_surname_dob) or the postcode (the postcode's own index).
+# The last branch fetches a log the caller chose by id.
 MATCH_ARMS = {
     "phone": "p.phone = q.phone",
     "email": "p.email = q.email",
     "name_dob": "p.name_norm = q.name_norm AND p.date_of_birth = q.date_of_birth",
     "name_postcode": "p.postcode = q.postcode AND p.name_norm = q.name_norm",
+    "variant_dob": "p.surname_key = q.surname_key AND p.date_of_birth = q.date_of_birth",
+    "variant_postcode": "p.postcode = q.postcode AND p.surname_key = q.surname_key",
     "chosen": "p.id = q.person_id",
 }
 _PROBE_COLUMNS = (
-    "i int, area_id uuid, person_id uuid, name_norm text, phone text, email text,"
-    " date_of_birth date, postcode text, since timestamptz"
+    "i int, area_id uuid, person_id uuid, name_norm text, surname_key text, phone text,"
+    " email text, date_of_birth date, postcode text, since timestamptz"
 )
 
 
@@ -175,8 +187,10 @@ def probe(
         return found | {"person_id": complainant.person_id}
     details = complainant.details
     assert details is not None
+    name_norm = normalise.name(details.name)
     return found | {
-        "name_norm": normalise.name(details.name),
+        "name_norm": name_norm,
+        "surname_key": names.surname_key(name_norm),
         "phone": details.phone,
         "email": details.email,
         "date_of_birth": details.date_of_birth,
@@ -349,18 +363,22 @@ async def _person(session: AsyncSession, person_id: UUID) -> Person:
 
 def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
     """A new complaint log's row, every column set (it is written without the ORM)."""
+    name_norm = normalise.name(details.name)
     return {
         "id": new_id(),
         "area_id": area_id,
         "kind": str(details.kind),
         "name": details.name,
-        "name_norm": normalise.name(details.name),
+        "name_norm": name_norm,
+        "surname_key": names.surname_key(name_norm),
         "date_of_birth": details.date_of_birth,
         "phone": details.phone,
         "email": details.email,
         "address": details.address,
         "postcode": details.postcode,
         "repeat_victim_at": None,
+        "vulnerable": False,
+        "vulnerability_reasons": [],
         "consent_status": "not_asked",
         "consent_recorded_at": None,
         "override_purposes": [],
@@ -477,6 +495,11 @@ async def merge_people(
             setattr(survivor, field, getattr(duplicate, field))
     if duplicate.repeat_victim_at and not survivor.repeat_victim_at:
         survivor.repeat_victim_at = duplicate.repeat_victim_at
+    if duplicate.vulnerable:  # a vulnerability known on either log stands on the survivor
+        survivor.vulnerable = True
+        survivor.vulnerability_reasons = sorted(
+            {*survivor.vulnerability_reasons, *duplicate.vulnerability_reasons}
+        )
     _merge_sharing(survivor, duplicate)
     audit = PersonMerge(
         survivor_id=survivor.id,

@@ -87,6 +87,8 @@ class MatchReason(StrEnum):
     email = "same e-mail address"
     name_dob = "same name and date of birth"
     name_postcode = "same name and postcode"
+    variant_dob = "similar name and same date of birth"
+    variant_postcode = "similar name and same postcode"
     dob_differs = "different date of birth"
     name_differs = "different name"
 
