@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import Response
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -500,15 +500,20 @@ async def read_complaint(
 
 def by_reference_statement(viewer: Viewer, value: str) -> Select[Complaint]:
     """A Casebridge reference, or any agency's reference (police, council, housing): an
-    agency's reference finds only complaints whose references the caller may see."""
+    agency's reference finds only complaints whose references the caller may see, or
+    that the caller attached itself (its own reference, whatever the protocol says)."""
     statement = visible_complaints(viewer).options(*WITH_DETAILS)
     if looks_like_reference(value):
         return statement.where(Complaint.reference == value, complaint_shows(viewer, "reference"))
     matching = select(AgencyReference.complaint_id).where(
         AgencyReference.reference_norm == normalise.reference(value)
     )
+    mine = matching.where(AgencyReference.agency_id == viewer.recipient.agency_id)
     return statement.where(
-        Complaint.id.in_(matching), complaint_shows(viewer, "agency_references")
+        or_(
+            and_(Complaint.id.in_(matching), complaint_shows(viewer, "agency_references")),
+            Complaint.id.in_(mine),
+        )
     ).order_by(Complaint.reported_at.desc())
 
 

@@ -4,6 +4,7 @@ the fields the caller's information-sharing decision lets through."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from casebridge.common.isp import Decision
 from casebridge.common.isp.catalogue import postcode_district
@@ -41,7 +42,7 @@ def complaint_values(complaint: Complaint | LoggedComplaint) -> dict[str, Any]:
         "person_id": complaint.person_id,
         "incident_id": complaint.incident_id,
         "agency_references": [
-            AgencyReferenceRead(agency_id=r.agency_id, reference=r.reference)
+            AgencyReferenceRead(agency_id=r.agency_id, reference=r.reference, added_at=r.added_at)
             for r in complaint.agency_references
         ],
         "occurred_at": complaint.occurred_at,
@@ -69,9 +70,20 @@ def complaint_values(complaint: Complaint | LoggedComplaint) -> dict[str, Any]:
 
 
 def complaint_read(
-    complaint: Complaint | LoggedComplaint, decision: Decision, match: str | None = None
+    complaint: Complaint | LoggedComplaint,
+    decision: Decision,
+    match: str | None = None,
+    *,
+    agency_id: UUID | None = None,
 ) -> ComplaintRead:
-    shown = decision.project(complaint_values(complaint))
+    """The fields the decision lets through; and, where it does not show the agencies'
+    references, the ones `agency_id` (the caller) added itself: its own data."""
+    values = complaint_values(complaint)
+    shown = decision.project(values)
+    if "agency_references" not in shown and agency_id is not None:
+        own = [r for r in values["agency_references"] if r.agency_id == agency_id]
+        if own:
+            shown["agency_references"] = own
     location = {k: shown.pop(k) for k in LOCATION if k in shown}
     if location:
         shown["location"] = LocationRead(**location)

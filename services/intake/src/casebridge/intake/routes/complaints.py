@@ -12,13 +12,14 @@ from pydantic import AfterValidator
 from casebridge.common.auth import Principal
 from casebridge.common.db import DbSession
 from casebridge.common.isp import Decision, Viewer
-from casebridge.intake import changes, complaints, incidents, search
+from casebridge.intake import agency_references, changes, complaints, incidents, search
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
 from casebridge.intake.models import Complaint
 from casebridge.intake.presenters import complaint_read, complaint_summary
 from casebridge.intake.recorder import ComplaintRecorder
 from casebridge.intake.references import checked_lookup
 from casebridge.intake.schemas.complaints import (
+    AgencyReferenceAdd,
     AsbType,
     ComplaintCreate,
     ComplaintRead,
@@ -31,6 +32,7 @@ from casebridge.intake.schemas.complaints import (
 from casebridge.intake.schemas.fields import Postcode
 from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
+from casebridge.intake.visibility import Seen
 
 from .deps import (
     Areas,
@@ -126,7 +128,7 @@ async def find_by_reference(
     """A Casebridge reference (its check character is verified: a misheard one is a 422) or
     any agency's own reference."""
     found = await complaints.find_by_reference(session, viewer=who, value=reference)
-    return ComplaintMatches(items=[complaint_read(c.record, c.decision) for c in found])
+    return ComplaintMatches(items=[_read(c, who) for c in found])
 
 
 @router.get(
@@ -137,7 +139,7 @@ async def get_complaint(
 ) -> ComplaintRead:
     """The complaint as the caller may see it (the information-sharing protocol decides)."""
     seen = await complaints.read_complaint(session, viewer=who, complaint_id=complaint_id)
-    return complaint_read(seen.record, seen.decision)
+    return _read(seen, who)
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintRead)
@@ -236,6 +238,36 @@ async def suggest_duplicates(
         session, viewer=who, complaint_id=complaint_id, rule=area.config.duplicates
     )
     return [complaint_summary(c.record, c.decision) for c in found]
+
+
+@router.post(
+    "/complaints/{complaint_id}/references",
+    status_code=201,
+    response_model=ComplaintRead,
+    responses={200: {"model": ComplaintRead, "description": "The reference was already there"}},
+)
+async def add_reference(
+    complaint_id: ComplaintId,
+    data: AgencyReferenceAdd,
+    session: DbSession,
+    who: WritesComplaints,
+    idem: Idempotent,
+) -> Response:
+    """Attach the caller's own reference (a CAD or crime number, a case number) to a
+    complaint it can see: audited, announced (complaint.reference_added) and found at once
+    by /complaints/by-reference."""
+
+    async def produce() -> Response:
+        seen, added = await agency_references.add_reference(
+            session, viewer=who, complaint_id=complaint_id, reference=data.reference
+        )
+        return json_response(_read(seen, who), 201 if added else 200)
+
+    return await idem.run(produce, caller=caller(_principal(who)))
+
+
+def _read(seen: Seen[Complaint], who: Viewer) -> ComplaintRead:
+    return complaint_read(seen.record, seen.decision, agency_id=who.recipient.agency_id)
 
 
 def _principal(viewer: Viewer) -> Principal:

@@ -89,9 +89,24 @@ class Location(Schema):
         return self
 
 
+AgencyReferenceText = Annotated[
+    str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 /_.:-]+$")
+]
+
+
 class AgencyReferenceIn(Schema):
     agency_id: UUID
-    reference: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 /_.:-]+$")]
+    reference: AgencyReferenceText
+
+
+class AgencyReferenceAdd(Schema):
+    """The caller's own reference for a complaint (its agency is the caller's)."""
+
+    reference: AgencyReferenceText
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {"examples": [{"reference": "CAD 4417/29NOV"}]}
+    }
 
 
 class PerpetratorIn(Schema):
@@ -220,6 +235,7 @@ class IncidentLink(Schema):
 class AgencyReferenceRead(ReadSchema):
     agency_id: UUID
     reference: str
+    added_at: datetime | None = None
 
 
 class PerpetratorRead(ReadSchema):
