@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import Response
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,11 +22,13 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
 from casebridge.common.isp import Basis, Viewer, relations_of
 from casebridge.common.isp.directory import Directory
-from casebridge.intake import idempotency, normalise, people, recording
+from casebridge.intake import idempotency, normalise, people, recording, risk_at_call
 from casebridge.intake.areas import AreaDirectory, ServedArea
 from casebridge.intake.errors import ComplaintNotFound, UnknownLandlord
 from casebridge.intake.idempotency import Claim
-from casebridge.intake.models import AgencyReference, Complaint
+from casebridge.intake.logged import LoggedComplaint as LoggedComplaint  # re-exported
+from casebridge.intake.logged import LoggedPerpetrator, LoggedReference, LoggedWitness
+from casebridge.intake.models import AgencyReference, Complaint, Person, RiskAssessment
 from casebridge.intake.references import looks_like_reference, make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
 from casebridge.intake.visibility import (
@@ -40,83 +43,6 @@ WITH_DETAILS = (
     selectinload(Complaint.perpetrators),
     selectinload(Complaint.witnesses),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedReference:
-    id: UUID
-    agency_id: UUID
-    reference: str
-    reference_norm: str
-    added_by: str
-    added_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedPerpetrator:
-    id: UUID
-    kind: str
-    name: str | None
-    description: str | None
-    address: str | None
-    postcode: str | None
-    person_id: UUID | None
-    key: str | None
-    landlord_agency_id: UUID | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedWitness:
-    id: UUID
-    name: str
-    phone: str | None
-    email: str | None
-    statement: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedComplaint:
-    """A complaint as just logged: every column of its row, and its details. Plain data, so
-    the hot path builds no ORM objects; it reads like a `Complaint` for the presenters."""
-
-    id: UUID
-    reference: str
-    sequence: int
-    area_id: UUID
-    receiving_agency_id: UUID
-    recorded_by: str
-    channel: str
-    status: str
-    person_id: UUID | None
-    incident_id: UUID
-    nsir_category: str
-    asb_type: str
-    hate_motivated: bool
-    anonymous: bool
-    description: str
-    complainant: dict[str, Any] | None
-    address: str | None
-    postcode: str | None
-    uprn: int | None
-    latitude: float | None
-    longitude: float | None
-    consent_status: str
-    consent_recorded_at: datetime | None
-    share_override_reason: str | None
-    share_override_by: str | None
-    share_override_at: datetime | None
-    override_purposes: list[str]
-    open311_client_id: UUID | None
-    occurred_at: datetime
-    reported_at: datetime
-    created_at: datetime
-    updated_at: datetime
-    agency_references: list[LoggedReference]
-    perpetrators: list[LoggedPerpetrator]
-    witnesses: list[LoggedWitness]
-
-    def row(self) -> dict[str, Any]:
-        return {column: getattr(self, column) for column in recording.COMPLAINT_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -157,6 +83,7 @@ async def log_complaints(
         except AppError as error:
             outcomes[i] = error
     await _check_landlords(session, drafts, outcomes, partners)
+    scored = _score_risk(drafts, served, outcomes)
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     now = utcnow()
@@ -173,6 +100,8 @@ async def log_complaints(
         draft, area, who = drafts[i], served[i], found.get(i)
         complaint = _new_complaint(draft, area, matched[i].sequence, who)
         _stage(batch, complaint, area, who)
+        if i in scored:
+            complaint = risk_at_call.stage(batch, complaint, area, draft.principal, scored[i], who)
         _count_towards_repeat_victim(batch, complaint, area, who, since[i])
         response = draft.respond(complaint, _disclosed_match(viewers[i], complaint, who))
         if draft.idempotency is not None:
@@ -185,6 +114,27 @@ async def log_complaints(
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(drafts)
     return done
+
+
+def _score_risk(
+    drafts: Sequence[Draft],
+    served: dict[int, ServedArea],
+    outcomes: list[Response | AppError | None],
+) -> dict[int, risk_at_call.Scored]:
+    """Risk answers given at the call, scored by the area's matrix, by the draft's position;
+    wrong answers are that draft's 422 (before any key is claimed or row written)."""
+    scored = {}
+    for i, draft in enumerate(drafts):
+        if outcomes[i] is not None or draft.data.risk_answers is None:
+            continue
+        try:
+            found = risk_at_call.score(draft.data, served[i])
+        except AppError as error:
+            outcomes[i] = error
+            continue
+        if found is not None:
+            scored[i] = found
+    return scored
 
 
 async def _check_landlords(
@@ -406,6 +356,7 @@ def _new_complaint(
         witnesses=[
             LoggedWitness(new_id(), w.name, w.phone, w.email, w.statement) for w in data.witnesses
         ],
+        vulnerable=found.vulnerable if found else None,
     )
 
 
@@ -515,6 +466,38 @@ def by_reference_statement(viewer: Viewer, value: str) -> Select[Complaint]:
             Complaint.id.in_(mine),
         )
     ).order_by(Complaint.reported_at.desc())
+
+
+async def read_extras(
+    session: AsyncSession, rows: Sequence[Complaint]
+) -> dict[UUID, dict[str, Any]]:
+    """What a read of these complaints shows beside their rows (catalogue names): each one's
+    latest risk band, and whether its complainant's log is flagged vulnerable."""
+    ids = [row.id for row in rows]
+    people_ids = {row.person_id for row in rows if row.person_id is not None}
+    latest = (
+        select(RiskAssessment.complaint_id, RiskAssessment.band)
+        .where(RiskAssessment.complaint_id.in_(ids))
+        .order_by(
+            RiskAssessment.complaint_id, RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc()
+        )
+        .ext(distinct_on(RiskAssessment.complaint_id))
+    )
+    bands: dict[UUID, str] = {}
+    if ids:
+        bands = {row[0]: row[1] for row in await session.execute(latest)}
+    flags: dict[UUID, bool] = {}
+    if people_ids:
+        found = select(Person.id, Person.vulnerable).where(Person.id.in_(people_ids))
+        flags = {row[0]: row[1] for row in await session.execute(found)}
+    extras: dict[UUID, dict[str, Any]] = {}
+    for row in rows:
+        extras[row.id] = {}
+        if row.id in bands:
+            extras[row.id]["risk_band"] = bands[row.id]
+        if row.person_id in flags:
+            extras[row.id]["vulnerable"] = flags[row.person_id]
+    return extras
 
 
 async def find_by_reference(

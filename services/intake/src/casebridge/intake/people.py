@@ -87,6 +87,9 @@ class Found:
     consent: str = "not_asked"
     consent_at: datetime | None = None
     overrides: tuple[str, ...] = ()
+    # The log's vulnerability as matching read it.
+    vulnerable: bool = False
+    vulnerability_reasons: tuple[str, ...] = ()
 
 
 def _score(person: P, details: PersonDetails) -> Scored[P]:
@@ -310,6 +313,8 @@ class _LogRow(Protocol):
     consent_status: str
     consent_recorded_at: datetime | None
     override_purposes: list[str]
+    vulnerable: bool
+    vulnerability_reasons: list[str]
 
 
 def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
@@ -325,6 +330,8 @@ def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
         consent=person.consent_status,
         consent_at=person.consent_recorded_at,
         overrides=tuple(person.override_purposes or ()),
+        vulnerable=bool(person.vulnerable),
+        vulnerability_reasons=tuple(person.vulnerability_reasons or ()),
     )
 
 

@@ -13,6 +13,7 @@ from casebridge.common.schemas import ReadSchema, Schema, SharedView
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
+from .risk import RiskAnswers
 
 
 class Channel(StrEnum):
@@ -156,6 +157,12 @@ class ComplaintCreate(Schema):
     perpetrators: Annotated[list[PerpetratorIn], Field(max_length=20)] = []
     witnesses: Annotated[list[WitnessIn], Field(max_length=20)] = []
     consent: Consent = Consent(status=ConsentStatus.not_asked)
+    risk_answers: RiskAnswers | None = Field(
+        default=None,
+        description="Risk assessed at the call: one answer (an option id) per question of "
+        "the area's question set (GET /risk/question-set). Scored with the complaint; the "
+        "response gives the band and what happens next. Answers may also be given later.",
+    )
 
     model_config = Schema.model_config | {
         "json_schema_extra": {
@@ -311,6 +318,17 @@ class ComplaintRead(SharedView):
     consent_status: ConsentStatus | None = None
     consent_recorded_at: datetime | None = None
     shared_by_override: bool | None = None
+    risk_band: str | None = Field(
+        default=None, description="The band of the complaint's latest risk assessment"
+    )
+    risk_next_step: str | None = Field(
+        default=None,
+        description="What the area's procedure does next for that band (given to the "
+        "handler when the answers came with the complaint)",
+    )
+    vulnerable: bool | None = Field(
+        default=None, description="The complainant's log is flagged vulnerable"
+    )
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -332,3 +350,4 @@ class ComplaintSummary(SharedView):
     postcode_district: str | None = None
     occurred_at: datetime | None = None
     reported_at: datetime | None = None
+    vulnerable: bool | None = None

@@ -14,10 +14,13 @@ AnswerKey = Annotated[str, Field(min_length=1, max_length=60)]
 AnswerValue = Annotated[str, Field(min_length=1, max_length=60)]
 
 
+RiskAnswers = Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
+
+
 class RiskAssessmentCreate(Schema):
     """One answer (an option id) per question of the area's current question set."""
 
-    answers: Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
+    answers: RiskAnswers
 
 
 class RiskAssessmentRead(SharedView):
