@@ -73,13 +73,20 @@ Description = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 class Location(Schema):
-    """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one)."""
+    """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one). The
+    place of the behaviour is not taken for the complainant's address (a park, a shop, a
+    neighbour's door), unless the handler says it is their home."""
 
     address: Address | None = None
     postcode: Postcode | None = None
     uprn: Uprn | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    at_complainants_home: bool = Field(
+        default=False,
+        description="It happened at the complainant's home: their address and postcode, "
+        "where the complainant's details give none, are the location's",
+    )
 
     @model_validator(mode="after")
     def _somewhere(self) -> Location:
@@ -197,7 +204,22 @@ class ComplaintCreate(Schema):
             raise ValueError("a complainant is required unless the complaint is anonymous")
         if self.anonymous and self.complainant is not None:
             raise ValueError("an anonymous complaint has no complainant")
+        if self.location.at_complainants_home:
+            self._home_from_location()
         return self
+
+    def _home_from_location(self) -> None:
+        """The complainant's home is the location: fill their address and postcode where
+        the details give none (never over what the handler typed)."""
+        details = self.complainant.details if self.complainant else None
+        if details is None:
+            raise ValueError(
+                "location.at_complainants_home needs the complainant's details (not an "
+                "anonymous report, nor a log chosen by person_id)"
+            )
+        if details.address is None and details.postcode is None:
+            details.address = self.location.address
+            details.postcode = self.location.postcode
 
 
 class ComplaintUpdate(Schema):
