@@ -427,7 +427,7 @@ def print_summary(cfg: Config, children: list[Child], db_base: str, nats_url: st
         'print(json.load(sys.stdin)["access_token"])\')\n'
         "[bold]Log a complaint[/] (more examples in examples/; the schema is in the intake docs)\n"
         f"  {post} -d @{example('complaint.json')} {intake}/complaints\n"
-        "Ctrl-C stops everything; the data stays in var/ (make clean removes it).\n"
+        f"Ctrl-C stops everything; the data stays in {cfg.var} (make clean removes var/).\n"
     )
 
 
