@@ -9,10 +9,9 @@ Create Date: 2026-11-29 10:10:00
 from collections.abc import Sequence
 from uuid import UUID
 
+import jellyfish
 import sqlalchemy as sa
 from alembic import op
-
-from casebridge.intake.names import surname_key
 
 revision: str = "8b3e5d2f0c21"
 down_revision: str | None = "7a2d4c1e9b10"
@@ -20,6 +19,14 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BATCH = 5000
+
+
+def surname_key(name_norm: str) -> str | None:
+    """The key as matching computed it when this revision was written (frozen here: the
+    revision must not change with the code): the metaphone of the name's last word of
+    letters."""
+    words = [word for word in name_norm.split() if word.isalpha()]
+    return (jellyfish.metaphone(words[-1])[:60] or None) if words else None
 
 
 def upgrade() -> None:

@@ -138,14 +138,24 @@ def _score(person: P, details: PersonDetails) -> Scored[P]:
 # date of birth (ix_person_match_surname_dob) or the postcode (the postcode's own index).
 # The last branch fetches a log the caller chose by id.
 MATCH_ARMS = {
-    "phone": "p.phone = q.phone",
-    "email": "p.email = q.email",
-    "name_dob": "p.name_norm = q.name_norm AND p.date_of_birth = q.date_of_birth",
-    "name_postcode": "p.postcode = q.postcode AND p.name_norm = q.name_norm",
-    "variant_dob": "p.surname_key = q.surname_key AND p.date_of_birth = q.date_of_birth",
-    "variant_postcode": "p.postcode = q.postcode AND p.surname_key = q.surname_key",
-    "chosen": "p.id = q.person_id",
+    "phone": ("phone",),
+    "email": ("email",),
+    "name_dob": ("name_norm", "date_of_birth"),
+    "name_postcode": ("postcode", "name_norm"),
+    "variant_dob": ("surname_key", "date_of_birth"),
+    "variant_postcode": ("postcode", "surname_key"),
+    "chosen": ("id:person_id",),
 }
+
+
+def _arm(columns: tuple[str, ...]) -> str:
+    """Equalities on the person's columns, behind a guard on the probe's values: an arm
+    whose identifier the caller did not give is skipped whole (a one-time filter), never
+    run as a search for NULL, whatever plan the planner chose for the arm."""
+    pairs = [c.split(":") if ":" in c else (c, c) for c in columns]
+    given = " AND ".join(f"q.{probe_column} IS NOT NULL" for _, probe_column in pairs)
+    equal = " AND ".join(f"p.{column} = q.{probe_column}" for column, probe_column in pairs)
+    return f"{given} AND {equal}"
 _PROBE_COLUMNS = (
     "i int, area_id uuid, person_id uuid, name_norm text, surname_key text, phone text,"
     " email text, date_of_birth date, postcode text, since timestamptz"
@@ -162,8 +172,8 @@ def match_statement() -> str:
     same row carries their complaints since the window opened and their distinct incidents."""
     arms = "\n  UNION ALL\n  ".join(
         f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
-        f" AND p.merged_into_id IS NULL AND {condition} LIMIT {MAX_CANDIDATES * 2})"
-        for condition in MATCH_ARMS.values()
+        f" AND p.merged_into_id IS NULL AND {_arm(columns)} LIMIT {MAX_CANDIDATES * 2})"
+        for columns in MATCH_ARMS.values()
     )
     # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
     return (
