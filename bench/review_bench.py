@@ -63,13 +63,14 @@ PLACES = 50_000
 FILL = """
 INSERT INTO indexed_complaint (complaint_id, reference, area_id, receiving_agency_id, person_id,
   incident_id, nsir_category, asb_type, place_key, perpetrator_keys, hate_motivated, anonymous,
-  occurred_at, reported_at, qualifies)
+  occurred_at, reported_at, occurred_on, reported_on)
 SELECT gen_random_uuid(), 'B-' || g, $1::uuid, $1::uuid,
   ('00000000-0000-4000-8000-' || lpad(to_hex(g % $3), 12, '0'))::uuid, NULL, 'personal',
   (ARRAY['noise','rowdy_neighbours','vehicle_nuisance','littering','fireworks'])[1 + g % 5],
   'PC' || (g % 50000), ARRAY['hh:' || (g % 200000)], g % 97 = 0, false,
   now() - (g % 730) * interval '1 day' - interval '1 day', now() - (g % 730) * interval '1 day',
-  true
+  (now() - (g % 730) * interval '1 day' - interval '1 day')::date,
+  (now() - (g % 730) * interval '1 day')::date
 FROM generate_series($2::bigint, $2::bigint + $4 - 1) AS g
 """
 

@@ -1,4 +1,4 @@
-"""Outbox, relay and consumer guarantees (reliability.md NATS-R*, OBX-R*)."""
+"""Outbox, relay and consumer guarantees (docs/requirements.md, NATS-R* and OBX-R*)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reliability by killing things (reliability.md NATS-R3/R5/R6, OBX-R1, TEST-R3/R4).
+"""Reliability by killing things (docs/requirements.md: NATS-R3, NATS-R5,
+NATS-R6, OBX-R1, TEST-R3, TEST-R4).
 
 Each test pushes N complaints through intake -> relay -> JetStream -> stats while a server
 or a worker is SIGKILLed and restarted, then checks: every complaint counted exactly once

@@ -1,4 +1,5 @@
-"""AUTH-R3/R4: every malformed, forged or misdirected token is a 401 at a real route."""
+"""AUTH-R3, AUTH-R4 (docs/requirements.md): every malformed, forged or misdirected token is a
+401 at a real route."""
 
 from __future__ import annotations
 

@@ -11,20 +11,27 @@ import nats
 import pytest
 
 from casebridge.devstack import EmbeddedPostgres, NatsServer, free_port
+from casebridge.testing.plugin import server_dir
+
+
+# Data folders from server_dir, not tmp_path: another pytest session on the machine may reset
+# pytest's per-user temp folder to 0700, which the server's own system user cannot enter.
+@pytest.fixture
+def pg() -> Iterator[EmbeddedPostgres]:
+    with server_dir("pg") as path:
+        server = EmbeddedPostgres(path / "pg", free_port())
+        try:
+            yield server.start()
+        finally:
+            server.stop(mode="immediate")
 
 
 @pytest.fixture
-def pg(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "pg", free_port())
-    try:
-        yield server.start()
-    finally:
-        server.stop(mode="immediate")
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    with NatsServer(tmp_path / "nats", free_port(), http_port=free_port()) as server:
+def nats_server() -> Iterator[NatsServer]:
+    with (
+        server_dir("nats") as path,
+        NatsServer(path / "nats", free_port(), http_port=free_port()) as server,
+    ):
         yield server
 
 

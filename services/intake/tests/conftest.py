@@ -43,7 +43,11 @@ async def intake(
     intake_db: str, nats_server: NatsServer, tokens: TokenFactory
 ) -> AsyncIterator[Intake]:
     settings = Settings(
-        database_url=intake_db, nats_url=nats_server.url, log_json=False, protocol_cache_seconds=0
+        database_url=intake_db,
+        nats_url=nats_server.url,
+        log_json=False,
+        protocol_cache_seconds=0,
+        revocation_refresh_seconds=0,
     )
     async with rollback_client(create_app, settings, tokens) as (client, sessions):
         async with sessions() as session:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from .conftest import POLICE, Intake
-from .helpers import complaint, events, log
+from .helpers import complaint, days_ago, events, log
 
 
 async def test_link_and_unlink_are_events(intake: Intake) -> None:
@@ -38,12 +38,12 @@ async def test_link_and_unlink_are_events(intake: Intake) -> None:
 
 async def test_duplicates_suggested_within_the_window(intake: Intake) -> None:
     first = await log(intake, complaint())
-    same = await log(intake, complaint(occurred_at="2026-11-21T01:00:00Z"), agency=POLICE)
+    same = await log(intake, complaint(occurred_at=days_ago(0.3)), agency=POLICE)
     await log(intake, complaint(asb_type="noise"))  # another type
     await log(intake, complaint(location={"postcode": "M1 1AE"}))  # another place
     await log(  # outside the 72-hour default window
         intake,
-        complaint(occurred_at="2026-11-01T01:00:00Z", reported_at="2026-11-02T01:00:00Z"),
+        complaint(occurred_at=days_ago(10), reported_at=days_ago(9), backdated_reason="letter"),
     )
     response = await intake.client.get(
         f"/complaints/{first['id']}/duplicates", headers=intake.auth()

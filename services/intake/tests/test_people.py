@@ -12,7 +12,7 @@ from casebridge.intake.people import match_statement, probe
 from casebridge.intake.schemas.people import Complainant, PersonDetails
 
 from .conftest import POLICE, Intake
-from .helpers import complaint, count, events, log, person
+from .helpers import complaint, count, days_ago, events, imported, log, person
 
 
 async def _post(intake: Intake, complainant: dict[str, Any], **auth: Any) -> Any:
@@ -106,12 +106,9 @@ async def test_candidates_hide_people_the_caller_cannot_see(intake: Intake) -> N
 
 async def test_person_log_newest_first_with_counts(intake: Intake) -> None:
     p = person(phone="07911 123456")
-    dates = ["2026-11-01T10:00:00Z", "2026-06-01T10:00:00Z", "2025-01-01T10:00:00Z"]
+    dates = [days_ago(28), days_ago(170), days_ago(700)]
     for reported in dates:
-        await log(
-            intake,
-            complaint(complainant=p, occurred_at=reported, reported_at=reported),
-        )
+        await imported(intake, await log(intake, complaint(complainant=p)), reported)
     person_id = (await log(intake, complaint(complainant=p)))["person_id"]
     response = await intake.client.get(f"/people/{person_id}/log", headers=intake.auth())
     assert response.status_code == 200, response.text
@@ -160,18 +157,17 @@ async def test_merge_into_itself_is_409(intake: Intake) -> None:
 
 async def test_third_incident_in_three_months_marks_repeat_victim(intake: Intake) -> None:
     p = person(phone="07911 123456")
-    now = "2026-11-21T09:00:00Z"
-    first = await log(intake, complaint(complainant=p, reported_at=now))
-    second = await log(intake, complaint(complainant=p, reported_at=now))
+    first = await log(intake, complaint(complainant=p))
+    second = await log(intake, complaint(complainant=p))
     # two complaints about one incident count once
     await intake.client.post(
         f"/complaints/{second['id']}/link",
         json={"complaint_id": first["id"]},
         headers=intake.auth(),
     )
-    await log(intake, complaint(complainant=p, reported_at=now))
+    await log(intake, complaint(complainant=p))
     assert await events(intake, "intake.person.repeat_victim_marked.v1") == []
-    await log(intake, complaint(complainant=p, reported_at=now))
+    await log(intake, complaint(complainant=p))
     (event,) = await events(intake, "intake.person.repeat_victim_marked.v1")
     assert event["person_id"] == first["person_id"]
     assert event["incidents"] == 3
@@ -179,21 +175,20 @@ async def test_third_incident_in_three_months_marks_repeat_victim(intake: Intake
     assert event["rule"] == "3 incidents in 3 months"
     got = (await intake.client.get(f"/people/{first['person_id']}", headers=intake.auth())).json()
     assert got["repeat_victim"] is True
-    await log(intake, complaint(complainant=p, reported_at=now))
+    await log(intake, complaint(complainant=p))
     assert len(await events(intake, "intake.person.repeat_victim_marked.v1")) == 1
 
 
 async def test_a_complaint_reported_before_the_window_does_not_count(intake: Intake) -> None:
     p = person(phone="07911 123456")
-    old = complaint(complainant=p, occurred_at="2026-01-01T09:00:00Z")
-    await log(intake, {**old, "reported_at": "2026-01-02T09:00:00Z"})
-    await log(intake, complaint(complainant=p, reported_at="2026-11-21T09:00:00Z"))
-    # the third complaint is logged now, but was reported ten months ago: still two incidents
-    await log(intake, {**old, "reported_at": "2026-01-03T09:00:00Z"})
+    await imported(intake, await log(intake, complaint(complainant=p)), days_ago(300))
+    await log(intake, complaint(complainant=p))
+    # the third complaint was made ten months ago (imported history): still two incidents
+    await imported(intake, await log(intake, complaint(complainant=p)), days_ago(299))
     assert await events(intake, "intake.person.repeat_victim_marked.v1") == []
     # a third recent incident marks the log
-    await log(intake, complaint(complainant=p, reported_at="2026-11-21T10:00:00Z"))
-    await log(intake, complaint(complainant=p, reported_at="2026-11-21T11:00:00Z"))
+    await log(intake, complaint(complainant=p))
+    await log(intake, complaint(complainant=p))
     (event,) = await events(intake, "intake.person.repeat_victim_marked.v1")
     assert event["incidents"] == 3
     assert len(event["complaint_ids"]) == 3

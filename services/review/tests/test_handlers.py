@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -11,6 +11,7 @@ from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.devstack import NatsServer
 from casebridge.review.handlers import intake_consumer
 from casebridge.review.models import IndexedComplaint, ProcessedMessage
+from casebridge.review.rules import qualifies
 from casebridge.review.settings import Settings
 from casebridge.testing.plugin import MigratedDatabase
 from casebridge.testing.poll import poll
@@ -32,8 +33,9 @@ async def test_complaint_logged_is_indexed_with_its_qualification(review: Review
     assert late_row is not None
     assert row.place_key == "SW1A1AA"
     assert row.perpetrator_keys == ["hh:12"]
-    assert row.qualifies is True
-    assert late_row.qualifies is False  # five weeks after the behaviour
+    assert qualifies(row) is True
+    assert qualifies(late_row) is False  # five weeks after the behaviour
+    assert (row.occurred_on, row.reported_on) == (date(2026, 11, 1), date(2026, 11, 2))
 
 
 async def test_complaint_logged_twice_is_indexed_once(review: Review) -> None:

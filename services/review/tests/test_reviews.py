@@ -73,7 +73,7 @@ async def test_three_qualifying_complaints_meet_the_threshold_automatically(
     body = acknowledged.json()
     assert body["state"] == "threshold_met"
     assert body["threshold_automatic"] is True
-    assert "statutory threshold: 3" in body["threshold_reasons"]
+    assert "the threshold is 3" in body["threshold_reasons"]
     letters = await review.client.get(
         f"/reviews/{applied['reference']}/letters", headers=review.auth()
     )
@@ -90,7 +90,7 @@ async def test_a_complaint_older_than_six_months_at_application_does_not_count(
     listed = await apply(review, person, complaint_ids=[])  # auto-found again
     body = (await act(review, listed["reference"], "acknowledge")).json()
     assert body["state"] == "acknowledged"  # the panel decides now
-    assert body["allowed_actions"] == ["vote", "close"]
+    assert body["allowed_actions"] == ["vote", "spoc_decision", "change_behaviour", "close"]
 
 
 async def test_anonymous_application_is_refused_with_the_reason(review: Review) -> None:
@@ -165,7 +165,8 @@ async def test_panel_majority_rule_two_of_three(
     assert response.json()["state"] == state
     if state != "acknowledged":
         assert response.json()["threshold_automatic"] is False
-        assert "Demo Constabulary: seen the log" in response.json()["threshold_reasons"]
+        assert "Demo Constabulary (" in response.json()["threshold_reasons"]
+        assert "): seen the log" in response.json()["threshold_reasons"]
 
 
 async def test_panel_votes_are_one_per_core_partner(review: Review) -> None:
@@ -188,17 +189,20 @@ async def test_panel_votes_are_one_per_core_partner(review: Review) -> None:
 ROUTES: dict[str, tuple[str, Any]] = {
     "acknowledge": ("acknowledge", None),
     "vote": ("votes", {"met": True, "reason": "persistent"}),
+    "spoc_decision": ("threshold", {"met": True, "reason": "the panel abstained"}),
+    "change_behaviour": ("behaviour", {"complaint_id": "0192f0a0-0000-7000-8000-000000000001"}),
     "schedule_meeting": ("meeting", {"meeting_at": "2027-01-05T10:00:00Z"}),
     "hold_meeting": ("meeting/held", {"minutes": "Met", "information_supplied": {}}),
     "agree_action_plan": ("action-plan", PLAN),
     "communicate_outcome": ("outcome", {"outcome": "An action plan was agreed."}),
     "accept": ("accept", None),
     "escalate": ("escalate", {"reason": "Not enough was done"}),
+    "decide_escalation": ("escalation/decision", {"upheld": False, "reasons": "It stands"}),
     "close": ("close", {"reason": "Actions complete"}),
 }
 STATES = sorted(
     {s for sources, _ in TRANSITIONS.values() for s in sources}
-    | {"threshold_met", "threshold_not_met", "closed"}
+    | {"threshold_met", "threshold_not_met", "escalation_decided", "closed"}
 )
 
 
@@ -267,7 +271,8 @@ async def test_a_review_runs_from_application_to_closure(review: Review) -> None
     )
     assert transitions == len(history) - 1  # the application is its own event
     letters = await count(review, ReviewLetter)
-    assert letters == 4  # acknowledgement, threshold decision, outcome, closure
+    # acknowledgement, threshold decision, outcome, escalation received, closure
+    assert letters == 5
     deadlines = (
         await review.client.get(f"/reviews/{reference}/deadlines", headers=review.auth())
     ).json()
@@ -301,6 +306,7 @@ async def test_status_shows_the_stage_next_deadline_and_spoc_only(review: Review
         "next_deadline",
         "spoc",
         "escalation_body",
+        "ombudsman",
     }
     assert body["stage"] == "received"
     assert body["next_deadline"]["stage"] == "acknowledge"
@@ -319,7 +325,16 @@ async def test_another_areas_agency_gets_404_on_every_review_route(review: Revie
         await review.client.get(f"/reviews/{reference}/letters", headers=review.auth())
     ).json()[0]["id"]
     outsider = review.auth(OTHER_AGENCY, area=OTHER_AREA)
-    gets = ["", "/status", "/history", "/deadlines", "/letters", f"/letters/{letter_id}"]
+    gets = [
+        "",
+        "/status",
+        "/history",
+        "/deadlines",
+        "/counting",
+        "/letters",
+        f"/letters/{letter_id}",
+        f"/letters/{letter_id}/pdf",
+    ]
     for suffix in gets:
         response = await review.client.get(f"/reviews/{reference}{suffix}", headers=outsider)
         assert response.status_code == 404, suffix
@@ -335,8 +350,9 @@ async def test_another_areas_agency_gets_404_on_every_review_route(review: Revie
         for p in review.client._transport.app.openapi()["paths"]
         if p.startswith("/reviews/{reference}")
     }  # type: ignore[attr-defined]
-    covered = {f"/reviews/{{reference}}{s}" for s in gets[:-1]} | {
-        "/reviews/{reference}/letters/{letter_id}"
+    covered = {f"/reviews/{{reference}}{s}" for s in gets[:-2]} | {
+        "/reviews/{reference}/letters/{letter_id}",
+        "/reviews/{reference}/letters/{letter_id}/pdf",
     }
     covered |= {f"/reviews/{{reference}}/{p}" for p, _ in ROUTES.values()}
     assert paths == covered  # a new route must join this test

@@ -254,7 +254,7 @@ def link(event: ComplaintLogged, incident: UUID) -> IncidentLinked:
         complaint_id=event.complaint_id,
         incident_id=incident,
         previous_incident_id=event.incident_id or event.complaint_id,
-        linked_at=NOW,
+        linked_at=max(NOW, event.reported_at) + timedelta(minutes=1),  # after it was logged
     )
 
 

@@ -22,6 +22,7 @@ from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.errors import error_body, install_error_handlers
 from casebridge.common.events.connection import reachable
 from casebridge.common.logging import configure_logging
+from casebridge.common.revocation import RevocationLoader, Revocations
 from casebridge.common.settings import BaseServiceSettings
 
 PROTOCOL_HEADER = "Casebridge-Protocol-Version"
@@ -87,6 +88,7 @@ def create_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     version: str = "1.0.0",
+    revocations: RevocationLoader | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app; connections open in the lifespan, never at import.
     `on_shutdown` hooks run before the database engine closes."""
@@ -100,6 +102,10 @@ def create_service_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.token_verifier = TokenVerifier.from_settings(settings)
+        if revocations is not None:
+            app.state.revocations = Revocations(
+                revocations, ttl=settings.revocation_refresh_seconds
+            )
         for hook in on_startup:
             await hook(app)
         # Everything loaded so far (modules, metadata, phone number tables, configuration)

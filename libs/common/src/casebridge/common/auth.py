@@ -274,6 +274,11 @@ async def current_principal(
         raise Unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(authorization[7:].strip())
+    revocations = getattr(request.app.state, "revocations", None)
+    if revocations is not None and await revocations.revoked(
+        request.app.state.sessionmaker, principal.client_id
+    ):
+        raise Unauthorized("this client's credentials were revoked")
     missing = [s for s in security_scopes.scopes if not principal.has(s)]
     if missing:
         raise Forbidden(f"token lacks scope: {' '.join(missing)}")

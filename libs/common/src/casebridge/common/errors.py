@@ -109,7 +109,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
             status_code=503,
             headers={"Retry-After": "2"},
         )
-    # Never leak a trace or SQL to the client (OWASP API8); the log has it.
+    # Never leak a trace or SQL to the client (API8); the log has it.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body("internal_error", "internal server error"), status_code=500)
 

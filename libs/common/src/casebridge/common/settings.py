@@ -52,6 +52,9 @@ class BaseServiceSettings(BaseSettings):
         description="how long a process keeps an area's protocol version and an agency's "
         "registry entry before reading them again",
     )
+    revocation_refresh_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="how often revoked clients are read again"
+    )
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     log_json: bool = True

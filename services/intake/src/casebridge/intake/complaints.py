@@ -22,7 +22,14 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
 from casebridge.common.isp import Basis, Viewer, relations_of
 from casebridge.common.isp.directory import Directory
-from casebridge.intake import idempotency, normalise, people, recording, risk_at_call
+from casebridge.intake import (
+    backdating,
+    idempotency,
+    normalise,
+    people,
+    recording,
+    risk_at_call,
+)
 from casebridge.intake.areas import AreaDirectory, ServedArea
 from casebridge.intake.errors import ComplaintNotFound, UnknownLandlord
 from casebridge.intake.idempotency import Claim
@@ -77,16 +84,18 @@ async def log_complaints(
     (a chosen log, an uncertain match, a retried key) use the session."""
     outcomes: list[Response | AppError | None] = [None] * len(drafts)
     served: dict[int, ServedArea] = {}
+    backdated: dict[int, str | None] = {}
+    now = utcnow()
     for i, draft in enumerate(drafts):
         try:
             served[i] = await areas.get(session, draft.principal.area_id)
+            backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
         except AppError as error:
             outcomes[i] = error
     await _check_landlords(session, drafts, outcomes, partners)
     scored = _score_risk(drafts, served, outcomes)
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    now = utcnow()
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
     probes = [
         people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
@@ -98,7 +107,7 @@ async def log_complaints(
     batch = recording.Batch()
     for i in [i for i in todo if outcomes[i] is None]:
         draft, area, who = drafts[i], served[i], found.get(i)
-        complaint = _new_complaint(draft, area, matched[i].sequence, who)
+        complaint = _new_complaint(draft, area, matched[i].sequence, who, backdated[i])
         _stage(batch, complaint, area, who)
         if i in scored:
             complaint = risk_at_call.stage(batch, complaint, area, draft.principal, scored[i], who)
@@ -303,7 +312,11 @@ def _count_towards_repeat_victim(
 
 
 def _new_complaint(
-    draft: Draft, area: ServedArea, sequence: int, found: people.Found | None
+    draft: Draft,
+    area: ServedArea,
+    sequence: int,
+    found: people.Found | None,
+    backdated: str | None,
 ) -> LoggedComplaint:
     principal, data, now = draft.principal, draft.data, utcnow()
     reported_at = data.reported_at or now
@@ -339,6 +352,8 @@ def _new_complaint(
         open311_client_id=draft.open311_client_id,
         occurred_at=data.occurred_at,
         reported_at=reported_at,
+        backdated_reason=backdated,
+        backdated_by=principal.subject if backdated else None,
         created_at=now,
         updated_at=now,
         agency_references=[
@@ -425,6 +440,10 @@ def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> Co
             {p.landlord_agency_id for p in complaint.perpetrators if p.landlord_agency_id}
         ),
         override_purposes=list(complaint.override_purposes),
+        recorded_at=complaint.created_at,
+        backdated=complaint.backdated_reason is not None,
+        backdated_reason=complaint.backdated_reason,
+        backdated_by=complaint.backdated_by,
     )
 
 

@@ -78,6 +78,8 @@ class LoggedComplaint:
     open311_client_id: UUID | None
     occurred_at: datetime
     reported_at: datetime
+    backdated_reason: str | None
+    backdated_by: str | None
     created_at: datetime
     updated_at: datetime
     agency_references: list[LoggedReference]

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
 from casebridge.common.isp.directory import replica_directory
+from casebridge.common.revocation import replica_revocations
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.recorder import Recorder
@@ -44,4 +45,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=routers,
         on_startup=[load_area_configs, start_recorder],
         on_shutdown=[stop_recorder],
+        revocations=replica_revocations,
     )

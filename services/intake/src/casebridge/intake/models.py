@@ -210,7 +210,11 @@ class Complaint(Base):
     )
     open311_client_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("open311_client.id"))
     occurred_at: Mapped[datetime]
+    # When the complaint was made to the agency; created_at is when intake recorded it (the
+    # server's own time, kept beside it). An earlier day says who back-dated it and why.
     reported_at: Mapped[datetime]
+    backdated_reason: Mapped[str | None] = mapped_column(String(500))
+    backdated_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 

@@ -19,6 +19,7 @@ from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
+from casebridge.common.periods import add_months
 from casebridge.intake import names, normalise
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
@@ -156,6 +157,8 @@ def _arm(columns: tuple[str, ...]) -> str:
     given = " AND ".join(f"q.{probe_column} IS NOT NULL" for _, probe_column in pairs)
     equal = " AND ".join(f"p.{column} = q.{probe_column}" for column, probe_column in pairs)
     return f"{given} AND {equal}"
+
+
 _PROBE_COLUMNS = (
     "i int, area_id uuid, person_id uuid, name_norm text, surname_key text, phone text,"
     " email text, date_of_birth date, postcode text, since timestamptz"
@@ -413,13 +416,7 @@ async def get_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) 
 
 def months_ago(now: datetime, months: int) -> datetime:
     """Calendar months back, clamped to the month's last day (31 May - 3 months = 28 Feb)."""
-    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
-    for day in range(now.day, 27, -1):
-        try:
-            return now.replace(year=year, month=month + 1, day=day)
-        except ValueError:
-            continue
-    return now.replace(year=year, month=month + 1, day=min(now.day, 28))
+    return add_months(now, -months)
 
 
 def repeat_window_start(rule: RepeatVictimRule, now: datetime) -> datetime:

@@ -65,6 +65,10 @@ def complaint_values(complaint: Complaint | LoggedComplaint) -> dict[str, Any]:
         "consent_status": complaint.consent_status,
         "consent_recorded_at": complaint.consent_recorded_at,
         "shared_by_override": complaint.share_override_at is not None,
+        "recorded_at": complaint.created_at,
+        "backdated": complaint.backdated_reason is not None,
+        "backdated_reason": complaint.backdated_reason,
+        "backdated_by": complaint.backdated_by,
         "created_at": complaint.created_at,
         "updated_at": complaint.updated_at,
     }

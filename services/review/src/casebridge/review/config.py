@@ -8,7 +8,7 @@ of at most three qualifying complaints, s104(7)) is the one rule an area cannot 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import yaml
@@ -17,7 +17,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 STATUTORY_MAX_THRESHOLD = 3
 
 
-LETTER_KINDS = ("acknowledgement", "threshold_decision", "outcome", "closure")
+LETTER_KINDS = (
+    "acknowledgement",
+    "threshold_decision",
+    "outcome",
+    "escalation_received",
+    "escalation_decision",
+    "closure",
+)
+# The events a stage's clock may start from, in the order they happen.
+START_EVENTS = ("receipt", "acknowledgement", "threshold_decision", "meeting")
+StartEvent = Literal[
+    "receipt", "acknowledgement", "threshold_decision", "meeting", "escalation_request"
+]
+# Each stage's clock starts, unless the area says otherwise, at the event that opens it.
+DEFAULT_STARTS: dict[str, StartEvent] = {
+    "acknowledge": "receipt",
+    "threshold_decision": "receipt",
+    "meeting": "threshold_decision",
+    "outcome": "meeting",
+    "escalation_decision": "escalation_request",
+}
 
 
 class _Strict(BaseModel):
@@ -72,15 +92,37 @@ class DayUnit(StrEnum):
 class Timescale(_Strict):
     days: int = Field(ge=1, le=365)
     unit: DayUnit = DayUnit.working
+    starts: StartEvent | None = Field(
+        default=None,
+        description="the event the clock starts from (default: the one that opens the stage)",
+    )
 
 
 class Timescales(_Strict):
-    """Each stage's limit, counted from the event that starts it (see deadlines.STAGES)."""
+    """Each stage's limit, counted from the event that starts it (DEFAULT_STARTS, or the
+    area's own `starts`: Staffordshire counts its 28-day conclusion from receipt)."""
 
     acknowledge: Timescale = Timescale(days=2)
     threshold_decision: Timescale = Timescale(days=10)
     meeting: Timescale = Timescale(days=10)
     outcome: Timescale = Timescale(days=30)
+    escalation_decision: Timescale = Timescale(days=20)
+
+    @model_validator(mode="after")
+    def _starts_before_the_stage(self) -> Timescales:
+        for stage, default in DEFAULT_STARTS.items():
+            starts = getattr(self, stage).starts
+            if starts is None or starts == default:
+                continue
+            if (
+                starts not in START_EVENTS
+                or default not in START_EVENTS
+                or START_EVENTS.index(starts) > START_EVENTS.index(default)
+            ):
+                raise ValueError(
+                    f"{stage} cannot start from {starts}: its clock starts at or before {default}"
+                )
+        return self
 
 
 class Subdivision(StrEnum):
@@ -102,6 +144,13 @@ class PanelMember(_Strict):
 class MajorityRule(_Strict):
     required: int = Field(default=2, ge=1, le=20)
     of: int = Field(default=3, ge=1, le=20)
+    quorum: int | None = Field(
+        default=None,
+        ge=1,
+        le=20,
+        description="fewest votes cast for the panel to decide (default: 2, or 1 for a panel "
+        "of one); with fewer, because partners abstained, the SPOC decides",
+    )
 
     @model_validator(mode="after")
     def _is_a_majority(self) -> MajorityRule:
@@ -109,7 +158,13 @@ class MajorityRule(_Strict):
             raise ValueError("required votes cannot exceed the number of core partners")
         if self.required * 2 <= self.of:
             raise ValueError("required votes must be a majority of the core partners")
+        if self.quorum is not None and self.quorum > self.of:
+            raise ValueError("the quorum cannot exceed the number of core partners")
         return self
+
+    @property
+    def minimum_votes(self) -> int:
+        return self.quorum if self.quorum is not None else min(2, self.of)
 
 
 class Panel(_Strict):
@@ -138,9 +193,38 @@ class Contact(_Strict):
     agency_id: UUID | None = None
 
 
+class EscalationKind(StrEnum):
+    csp_chair = "csp_chair"
+    pcc = "pcc"
+    independent_chair = "independent_chair"
+
+
 class Escalation(_Strict):
+    """Who looks again when the applicant is dissatisfied, and how long they may take."""
+
     body: Annotated[str, Field(min_length=1, max_length=200)] = "Chair of the CSP"
+    kind: EscalationKind = EscalationKind.csp_chair
     contact: str | None = Field(default=None, max_length=200)
+    request_within: Timescale = Field(
+        default=Timescale(days=20),
+        description="how long after the decision (or outcome) letter the applicant may ask",
+    )
+
+
+class Ombudsman(_Strict):
+    """Named in the closing letter: where the applicant goes when the local route is done."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] = (
+        "Local Government and Social Care Ombudsman"
+    )
+    contact: str | None = Field(default="www.lgo.org.uk", max_length=200)
+
+
+class Backdating(_Strict):
+    """A receipt date earlier than the day it is recorded: at most this many days, with a
+    reason (older history is imported, not typed in)."""
+
+    max_days: int = Field(default=14, ge=0, le=90)
 
 
 class AreaRules(_Strict):
@@ -158,6 +242,8 @@ class AreaRules(_Strict):
     panel: Panel = Panel()
     spoc: Contact = Contact(name="Case review SPOC")
     escalation: Escalation = Escalation()
+    ombudsman: Ombudsman = Ombudsman()
+    backdating: Backdating = Backdating()
     letters: dict[str, Annotated[str, Field(max_length=20_000)]] = Field(default_factory=dict)
 
     @model_validator(mode="after")

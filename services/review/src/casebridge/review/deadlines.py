@@ -7,7 +7,6 @@ import asyncio
 import logging
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 from sqlalchemy import select
@@ -16,21 +15,33 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from casebridge.common.contracts.review import DeadlineMissed
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
+from casebridge.common.periods import local_date
 from casebridge.common.worker import PeriodicJob
-from casebridge.review.config import AreaRules, DayUnit, Subdivision, Timescale
-from casebridge.review.models import CaseReview, ReviewDeadline
+from casebridge.review.config import (
+    DEFAULT_STARTS,
+    AreaRules,
+    DayUnit,
+    StartEvent,
+    Subdivision,
+    Timescale,
+)
+from casebridge.review.models import CaseReview, ReviewDeadline, ReviewTransition
 
 log = logging.getLogger(__name__)
 
-LONDON = ZoneInfo("Europe/London")
 SUBDIVISION_NAMES = {Subdivision.ENG: "England", Subdivision.WLS: "Wales"}
-
-# Which event starts each stage's clock, and which stage it belongs to.
-STAGES = {
-    "acknowledge": "received",
-    "threshold_decision": "received",
-    "meeting": "threshold_met",
-    "outcome": "meeting_held",
+START_NAMES: dict[str, str] = {
+    "receipt": "receipt of the application",
+    "acknowledgement": "the acknowledgement",
+    "threshold_decision": "the threshold decision",
+    "meeting": "the review meeting",
+    "escalation_request": "receipt of the escalation request",
+}
+# The transitions that mark each start event (the latest one counts).
+_START_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "acknowledgement": ("acknowledge",),
+    "threshold_decision": ("decide_threshold", "spoc_decision", "decide_escalation"),
+    "meeting": ("hold_meeting",),
 }
 
 
@@ -43,11 +54,6 @@ def bank_holidays(subdivision: str, year: int) -> frozenset[date]:
 
 def is_working_day(day: date, subdivision: Subdivision) -> bool:
     return day.weekday() < 5 and day not in bank_holidays(subdivision.value, day.year)
-
-
-def local_date(moment: datetime) -> date:
-    """The day in England and Wales on which `moment` happened."""
-    return moment.astimezone(LONDON).date()
 
 
 def due_date(start: date, timescale: Timescale, subdivision: Subdivision) -> date:
@@ -63,32 +69,72 @@ def due_date(start: date, timescale: Timescale, subdivision: Subdivision) -> dat
     return day
 
 
-def describe(start: date, timescale: Timescale, subdivision: Subdivision) -> str:
+def describe(
+    start: date, timescale: Timescale, subdivision: Subdivision, starts: str | None = None
+) -> str:
+    event = f" ({START_NAMES[starts]})" if starts else ""
     if timescale.unit is DayUnit.calendar:
-        return f"{timescale.days} calendar days after {start.isoformat()} (Europe/London)"
+        return f"{timescale.days} calendar days after {start.isoformat()}{event} (Europe/London)"
     return (
-        f"{timescale.days} working days after {start.isoformat()} "
+        f"{timescale.days} working days after {start.isoformat()}{event} "
         f"(weekends and {SUBDIVISION_NAMES[subdivision]} bank holidays excluded, "
         f"Europe/London)"
     )
 
 
+async def start_time(
+    session: AsyncSession, review: CaseReview, event: StartEvent, at: datetime
+) -> datetime:
+    """When `event` happened for this review (`at` if it has not yet: it is happening)."""
+    if event == "receipt":
+        return review.applied_at
+    if event == "escalation_request":
+        return review.escalation_requested_at or at
+    happened = await session.scalar(
+        select(ReviewTransition.at)
+        .where(
+            ReviewTransition.review_id == review.id,
+            ReviewTransition.action.in_(_START_TRANSITIONS[event]),
+        )
+        .order_by(ReviewTransition.at.desc())
+        .limit(1)
+    )
+    return happened or at
+
+
+async def open_deadlines(
+    session: AsyncSession, review: CaseReview, opened_by: StartEvent, *, rules: AreaRules
+) -> None:
+    """Open every stage `opened_by` makes pending (receipt: acknowledge and decide)."""
+    at = review.applied_at if opened_by == "receipt" else utcnow()
+    for stage, opener in DEFAULT_STARTS.items():
+        if opener == opened_by:
+            await open_deadline(session, review, stage, rules=rules, at=at)
+
+
 async def open_deadline(
     session: AsyncSession, review: CaseReview, stage: str, *, rules: AreaRules, at: datetime
 ) -> ReviewDeadline:
-    """Start `stage`'s clock at `at`; the due date and its rule are stored together."""
+    """The stage is pending from `at`; its clock starts at the area's start event for it (by
+    default `at` itself); the due date and its rule are stored together. A stage pending again
+    (a second escalation) gets its deadline anew."""
     timescale: Timescale = getattr(rules.timescales, stage)
-    start = local_date(at)
+    starts = timescale.starts or DEFAULT_STARTS[stage]
+    start = local_date(await start_time(session, review, starts, at))
     subdivision = rules.calendar.subdivision
-    deadline = ReviewDeadline(
-        review_id=review.id,
-        area_id=review.area_id,
-        stage=stage,
-        starts_on=start,
-        due_on=due_date(start, timescale, subdivision),
-        rule=describe(start, timescale, subdivision),
+    deadline = await session.scalar(
+        select(ReviewDeadline).where(
+            ReviewDeadline.review_id == review.id, ReviewDeadline.stage == stage
+        )
     )
-    session.add(deadline)
+    if deadline is None:
+        deadline = ReviewDeadline(review_id=review.id, area_id=review.area_id, stage=stage)
+        session.add(deadline)
+    deadline.starts_on = start
+    deadline.due_on = due_date(start, timescale, subdivision)
+    deadline.rule = describe(start, timescale, subdivision, starts)
+    deadline.met_at = None
+    deadline.overdue_raised_at = None
     await session.flush()
     return deadline
 

@@ -6,14 +6,16 @@ Every intake contract review acts on is imported and registered here, unconditio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import (
     ComplaintLogged,
+    ComplaintUpdated,
     IncidentLinked,
     IncidentUnlinked,
     PersonMerged,
@@ -21,19 +23,29 @@ from casebridge.common.contracts.intake import (
 )
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Envelope
-from casebridge.review import areas, index, triggers, workflow
+from casebridge.review import applications, areas, index, triggers
 from casebridge.review.index import Windows
 from casebridge.review.models import CaseReview, IndexedComplaint, Trigger
 from casebridge.review.rules import Finding
 
 
+class NotIndexedYet(Exception):
+    """A change to a complaint whose ComplaintLogged has not arrived yet: retried later (the
+    consumer naks it with backoff), so the change is applied after the complaint, whatever
+    the order in which intake's events arrive."""
+
+
 async def on_complaint_logged(session: AsyncSession, envelope: Envelope, data: Any) -> None:
     """Index the complaint and evaluate the triggers it may complete (one round trip unless a
-    trigger is raised)."""
+    trigger is raised). A complaint made before others already indexed (it arrived late, or
+    was back-dated) joins their windows too: those are evaluated again."""
     assert isinstance(data, ComplaintLogged)
-    windows = await index.index_complaint(session, data)
-    if windows is not None:
-        await _evaluate(session, windows)
+    windows = await index.index_complaint(session, data, event_id=envelope.id)
+    if windows is None:
+        return
+    await _evaluate(session, windows)
+    if windows.later:
+        await _reevaluate(session, envelope.area_id, [data.complaint_id])
 
 
 async def _evaluate(session: AsyncSession, windows: Windows) -> None:
@@ -42,7 +54,7 @@ async def _evaluate(session: AsyncSession, windows: Windows) -> None:
     if rules.auto_start_review:
         for trigger in raised:
             if trigger.kind in triggers.THRESHOLD_KINDS and trigger.person_id is not None:
-                await workflow.start_from_trigger(session, trigger=trigger)
+                await applications.start_from_trigger(session, trigger=trigger)
 
 
 async def _reevaluate(session: AsyncSession, area_id: UUID, complaint_ids: Sequence[UUID]) -> None:
@@ -64,23 +76,60 @@ async def _reevaluate(session: AsyncSession, area_id: UUID, complaint_ids: Seque
 async def on_incident_linked(session: AsyncSession, envelope: Envelope, data: Any) -> None:
     """Linked complaints now count once, and may join two strands of the same behaviour."""
     assert isinstance(data, IncidentLinked)
-    await _set_incident(session, data.complaint_id, data.incident_id)
-    await _reevaluate(session, envelope.area_id, [data.complaint_id])
+    values = {"incident_id": data.incident_id}
+    if await _change(session, envelope, data.complaint_id, data.linked_at, values):
+        await _reevaluate(session, envelope.area_id, [data.complaint_id])
 
 
 async def on_incident_unlinked(session: AsyncSession, envelope: Envelope, data: Any) -> None:
     """An unlinked complaint is its own incident again, so it may now complete a threshold."""
     assert isinstance(data, IncidentUnlinked)
-    await _set_incident(session, data.complaint_id, data.incident_id)
-    await _reevaluate(session, envelope.area_id, [data.complaint_id])
+    values = {"incident_id": data.incident_id}
+    if await _change(session, envelope, data.complaint_id, data.unlinked_at, values):
+        await _reevaluate(session, envelope.area_id, [data.complaint_id])
 
 
-async def _set_incident(session: AsyncSession, complaint_id: UUID, incident_id: UUID) -> None:
-    await session.execute(
+async def on_complaint_updated(session: AsyncSession, envelope: Envelope, data: Any) -> None:
+    """A corrected type or hate flag may move the complaint to another behaviour."""
+    assert isinstance(data, ComplaintUpdated)
+    values = {
+        "asb_type": data.asb_type,
+        "nsir_category": data.nsir_category,
+        "hate_motivated": data.hate_motivated,
+    }
+    if await _change(session, envelope, data.complaint_id, data.updated_at, values):
+        await _reevaluate(session, envelope.area_id, [data.complaint_id])
+
+
+async def _change(
+    session: AsyncSession,
+    envelope: Envelope,
+    complaint_id: UUID,
+    at: datetime,
+    values: dict[str, Any],
+) -> bool:
+    """Apply intake's change made `at` unless a newer one was applied already (changes may
+    arrive out of order); False when this one is older and so changes nothing."""
+    changed = await session.scalar(
         update(IndexedComplaint)
-        .where(IndexedComplaint.complaint_id == complaint_id)
-        .values(incident_id=incident_id)
+        .where(
+            IndexedComplaint.complaint_id == complaint_id,
+            or_(
+                IndexedComplaint.intake_changed_at.is_(None),
+                IndexedComplaint.intake_changed_at <= at,
+            ),
+        )
+        .values(**values, intake_changed_at=at, intake_event_id=envelope.id)
+        .returning(IndexedComplaint.complaint_id)
     )
+    if changed is not None:
+        return True
+    known = await session.scalar(
+        select(IndexedComplaint.complaint_id).where(IndexedComplaint.complaint_id == complaint_id)
+    )
+    if known is None:
+        raise NotIndexedYet(f"complaint {complaint_id} is not indexed yet")
+    return False
 
 
 async def on_person_merged(session: AsyncSession, envelope: Envelope, data: Any) -> None:
@@ -97,7 +146,7 @@ async def on_person_merged(session: AsyncSession, envelope: Envelope, data: Any)
                     IndexedComplaint.person_id == data.merged_id,
                 )
             )
-            .values(person_id=data.survivor_id)
+            .values(person_id=data.survivor_id, intake_event_id=envelope.id)
             .returning(IndexedComplaint.complaint_id)
         )
     )
@@ -135,6 +184,7 @@ async def on_risk_assessed(session: AsyncSession, envelope: Envelope, data: Any)
 def intake_handlers() -> dict[str, Handler]:
     return {
         ComplaintLogged.event_type(): on_complaint_logged,
+        ComplaintUpdated.event_type(): on_complaint_updated,
         IncidentLinked.event_type(): on_incident_linked,
         IncidentUnlinked.event_type(): on_incident_unlinked,
         PersonMerged.event_type(): on_person_merged,

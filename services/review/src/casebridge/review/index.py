@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,9 +19,11 @@ from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.review.dates import add_months
+from casebridge.common.periods import add_months, local_date
 from casebridge.review.models import IndexedComplaint
 
+# Read ranges by timestamp a little wider than the periods, which count calendar dates.
+MARGIN = timedelta(days=3)
 # Trigger kinds decided from the windows (high_risk comes from intake's assessment instead).
 WINDOW_KINDS = ["second_report", "statutory", "community", "hate"]
 
@@ -52,6 +55,7 @@ class Windows:
     config_id: UUID | None
     area_id: UUID
     anchor: Row[Any]
+    later: bool
     person: list[Row[Any]]
     problem: list[Row[Any]]
     earlier: list[EarlierTrigger]
@@ -60,9 +64,12 @@ class Windows:
 # One statement, written out whole. `:insert` chooses the anchor: the new complaint, inserted
 # once (ON CONFLICT: a re-emitted event yields no anchor, so nothing is evaluated twice), or
 # an indexed complaint read back for re-evaluation. The windows cannot see the row inserted by
-# the same statement, so each adds the anchor itself. Months are counted in UTC wall time and
-# clamped at month ends, as dates.add_months does. A qualifying complaint is made within one
-# month of the behaviour (s104(13)).
+# the same statement, so each adds the anchor itself. The ranges are read by timestamp with a
+# margin of a few days (so an index range serves them); the rules then keep exactly the
+# complaints the statutory periods hold, by calendar date (rules.in_window, periods.py).
+# `later` says whether a complaint of the anchor's victim or problem was made after it: the
+# anchor arrived out of order (or was back-dated), and the later windows must be evaluated
+# again with it.
 WINDOWS = text(
     """
 WITH cfg AS (
@@ -73,60 +80,65 @@ WITH cfg AS (
         coalesce((SELECT (rules #>> '{statutory,window_months}')::int FROM cfg), 6)
             AS person_months,
         (SELECT (rules #>> '{local_thresholds,community,window_months}')::int FROM cfg)
-            AS problem_months,
-        coalesce((SELECT (rules #>> '{statutory,qualifying_months}')::int FROM cfg), 1)
-            AS qualifying_months
+            AS problem_months
 ), inserted AS (
     INSERT INTO indexed_complaint (complaint_id, reference, area_id, receiving_agency_id,
         person_id, incident_id, nsir_category, asb_type, place_key, perpetrator_keys,
-        hate_motivated, anonymous, occurred_at, reported_at, qualifies)
+        hate_motivated, anonymous, occurred_at, reported_at, occurred_on, reported_on,
+        recorded_at, backdated_reason, backdated_by, intake_changed_at, intake_event_id)
     SELECT :complaint_id, :reference, :area_id, :receiving_agency_id, :person_id, :incident_id,
         :nsir_category, :asb_type, :place_key, CAST(:perpetrator_keys AS varchar(120)[]),
-        :hate_motivated, :anonymous, :occurred_at, :reported_at,
-        (:reported_at AT TIME ZONE 'UTC')
-            <= (:occurred_at AT TIME ZONE 'UTC') + make_interval(months => w.qualifying_months)
-    FROM w WHERE :insert
+        :hate_motivated, :anonymous, :occurred_at, :reported_at, :occurred_on, :reported_on,
+        :recorded_at, :backdated_reason, :backdated_by, :intake_changed_at, :intake_event_id
+    WHERE :insert
     ON CONFLICT (complaint_id) DO NOTHING
     RETURNING complaint_id, area_id, person_id, incident_id, asb_type, place_key,
-        perpetrator_keys, hate_motivated, qualifies, reported_at
+        perpetrator_keys, hate_motivated, occurred_on, reported_on, reported_at
 ), a AS (
     SELECT * FROM inserted
     UNION ALL
     SELECT complaint_id, area_id, person_id, incident_id, asb_type, place_key,
-        perpetrator_keys, hate_motivated, qualifies, reported_at
+        perpetrator_keys, hate_motivated, occurred_on, reported_on, reported_at
     FROM indexed_complaint WHERE NOT :insert AND complaint_id = :complaint_id
 ), person AS (
     SELECT c.complaint_id, c.area_id, c.person_id, c.incident_id, c.asb_type, c.place_key,
-        c.perpetrator_keys, c.hate_motivated, c.qualifies, c.reported_at
+        c.perpetrator_keys, c.hate_motivated, c.occurred_on, c.reported_on, c.reported_at
     FROM a CROSS JOIN w JOIN indexed_complaint c
       ON c.person_id = a.person_id
      AND c.reported_at >= ((a.reported_at AT TIME ZONE 'UTC')
-                           - make_interval(months => w.person_months)) AT TIME ZONE 'UTC'
+           - make_interval(months => w.person_months, days => 3)) AT TIME ZONE 'UTC'
      AND c.reported_at <= a.reported_at
      AND c.area_id = a.area_id
      AND c.complaint_id <> a.complaint_id
 ), problem AS (
     SELECT c.complaint_id, c.area_id, c.person_id, c.incident_id, c.asb_type, c.place_key,
-        c.perpetrator_keys, c.hate_motivated, c.qualifies, c.reported_at
+        c.perpetrator_keys, c.hate_motivated, c.occurred_on, c.reported_on, c.reported_at
     FROM a CROSS JOIN w JOIN indexed_complaint c
       ON w.problem_months IS NOT NULL
      AND c.area_id = a.area_id AND c.asb_type = a.asb_type AND c.place_key = a.place_key
      AND c.reported_at >= ((a.reported_at AT TIME ZONE 'UTC')
-                           - make_interval(months => w.problem_months)) AT TIME ZONE 'UTC'
+           - make_interval(months => w.problem_months, days => 3)) AT TIME ZONE 'UTC'
      AND c.reported_at <= a.reported_at
      AND c.complaint_id <> a.complaint_id
 )
 SELECT 'anchor' AS part, (SELECT id FROM cfg) AS config_id,
-       (SELECT problem_months IS NOT NULL FROM w) AS community, a.*,
+       (SELECT problem_months IS NOT NULL FROM w) AS community,
+       (EXISTS (SELECT 1 FROM indexed_complaint c WHERE c.person_id = a.person_id
+                AND c.reported_at > a.reported_at AND c.area_id = a.area_id)
+        OR (SELECT problem_months IS NOT NULL FROM w)
+           AND EXISTS (SELECT 1 FROM indexed_complaint c WHERE c.area_id = a.area_id
+                AND c.asb_type = a.asb_type AND c.place_key = a.place_key
+                AND c.reported_at > a.reported_at)) AS later,
+       a.*,
        NULL::text AS kind, NULL::text AS subject_key, NULL::uuid[] AS trigger_complaint_ids
 FROM a
 UNION ALL
-SELECT 'person', NULL, NULL, person.*, NULL, NULL, NULL FROM person
+SELECT 'person', NULL, NULL, NULL, person.*, NULL, NULL, NULL FROM person
 UNION ALL
-SELECT 'problem', NULL, NULL, problem.*, NULL, NULL, NULL FROM problem
+SELECT 'problem', NULL, NULL, NULL, problem.*, NULL, NULL, NULL FROM problem
 UNION ALL
-SELECT 'trigger', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       t.kind, t.subject_key, t.complaint_ids
+SELECT 'trigger', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, t.kind, t.subject_key, t.complaint_ids
 FROM a CROSS JOIN LATERAL (
     -- one equality per subject, so each is an index range (an IN list here is a filter)
     VALUES (a.person_id::text), (a.asb_type || '@' || a.place_key)) s(subject_key)
@@ -153,6 +165,13 @@ _NOT_INSERTED = {
     "anonymous": None,
     "occurred_at": None,
     "reported_at": None,
+    "occurred_on": None,
+    "reported_on": None,
+    "recorded_at": None,
+    "backdated_reason": None,
+    "backdated_by": None,
+    "intake_changed_at": None,
+    "intake_event_id": None,
 }
 
 
@@ -166,6 +185,7 @@ def _windows(rows: Sequence[Row[Any]]) -> Windows | None:
         config_id=anchor.config_id,
         area_id=anchor.area_id,
         anchor=anchor,
+        later=bool(anchor.later),
         person=[anchor, *person] if anchor.person_id is not None else [],
         problem=[anchor, *problem] if anchor.community and anchor.place_key else [],
         earlier=[
@@ -176,8 +196,9 @@ def _windows(rows: Sequence[Row[Any]]) -> Windows | None:
     )
 
 
-def window_params(event: ComplaintLogged) -> dict[str, Any]:
+def window_params(event: ComplaintLogged, *, event_id: UUID | None = None) -> dict[str, Any]:
     """The parameters of WINDOWS that index `event` and read its windows."""
+    recorded_at = event.recorded_at
     return {
         "insert": True,
         "complaint_id": event.complaint_id,
@@ -194,16 +215,25 @@ def window_params(event: ComplaintLogged) -> dict[str, Any]:
         "anonymous": event.anonymous,
         "occurred_at": event.occurred_at,
         "reported_at": event.reported_at,
+        "occurred_on": local_date(event.occurred_at),
+        "reported_on": local_date(event.reported_at),
+        "recorded_at": recorded_at,
+        "backdated_reason": event.backdated_reason,
+        "backdated_by": event.backdated_by,
+        "intake_changed_at": recorded_at or event.reported_at,
+        "intake_event_id": event_id,
         "kinds": WINDOW_KINDS,
     }
 
 
-async def index_complaint(session: AsyncSession, event: ComplaintLogged) -> Windows | None:
+async def index_complaint(
+    session: AsyncSession, event: ComplaintLogged, *, event_id: UUID | None = None
+) -> Windows | None:
     """Record the complaint once and read its windows, in one round trip.
 
     Returns None when the complaint was already indexed (a re-emitted event): it was evaluated
     when it first arrived."""
-    result = await session.execute(WINDOWS, window_params(event))
+    result = await session.execute(WINDOWS, window_params(event, event_id=event_id))
     return _windows(result.all())
 
 
@@ -241,7 +271,7 @@ async def complaints_after(
         ).where(
             IndexedComplaint.area_id == c.area_id,
             IndexedComplaint.reported_at >= c.reported_at,
-            IndexedComplaint.reported_at <= add_months(c.reported_at, months),
+            IndexedComplaint.reported_at <= add_months(c.reported_at, months) + MARGIN,
         )
         queries = []
         if c.person_id is not None:

@@ -1,4 +1,5 @@
-"""Letters to the applicant, rendered from the area's Jinja2 templates (HTML, autoescaped).
+"""Letters to the applicant, rendered from the area's Jinja2 templates (HTML, autoescaped),
+and as PDF for the post and the case file (fpdf2: pure Python, no system libraries).
 
 An area may replace any template in its procedure; those run in Jinja2's sandbox, since
 they are data, not code.
@@ -6,9 +7,13 @@ they are data, not code.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from fpdf import FPDF
 from jinja2 import PackageLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
@@ -17,15 +22,63 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.contracts.review import LetterIssued
 from casebridge.common.errors import NotFound
 from casebridge.common.events import outbox
+from casebridge.common.periods import local_date
 from casebridge.review.config import AreaRules
-from casebridge.review.deadlines import local_date
 from casebridge.review.models import CaseReview, ReviewDeadline, ReviewLetter
+
+
+def _day(value: date | datetime | None) -> str:
+    """A date as a letter writes it (1 April 2027), a moment by its date in London."""
+    if value is None:
+        return ""
+    day = local_date(value) if isinstance(value, datetime) else value
+    return f"{day.day} {day.strftime('%B %Y')}"
+
 
 _ENV = SandboxedEnvironment(
     loader=PackageLoader("casebridge.review", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
 )
+_ENV.filters["day"] = _day
+
+# A Unicode font when the system has one (DejaVu: fonts-dejavu-core on Debian); else the PDF
+# core font, which has Latin-1 only, and other characters are shown as "?".
+FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/local/share/fonts/dejavu"),
+)
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+_HEADER = re.compile(r"</?header[^>]*>", re.IGNORECASE)
+
+
+@cache
+def _unicode_font() -> Path | None:
+    for folder in FONT_CANDIDATES:
+        if (folder / "DejaVuSans.ttf").is_file() and (folder / "DejaVuSans-Bold.ttf").is_file():
+            return folder
+    return None
+
+
+def to_pdf(html: str, *, title: str) -> bytes:
+    """The letter as an A4 PDF: the body of the HTML letter, as rendered and stored."""
+    match = _BODY.search(html)
+    body = _HEADER.sub("", match.group(1) if match else html)
+    pdf = FPDF(format="A4")
+    pdf.set_title(title)
+    pdf.set_margins(25, 25, 25)
+    pdf.add_page()
+    fonts = _unicode_font()
+    if fonts is not None:
+        pdf.add_font("DejaVu", "", str(fonts / "DejaVuSans.ttf"))
+        pdf.add_font("DejaVu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
+        pdf.set_font("DejaVu", size=11)
+    else:
+        pdf.set_font("helvetica", size=11)
+        body = body.encode("latin-1", "replace").decode("latin-1")
+    pdf.write_html(body)
+    return bytes(pdf.output())
 
 
 def render(kind: str, rules: AreaRules, context: dict[str, Any]) -> str:
@@ -60,6 +113,7 @@ async def issue_letter(
         letter_id=letter.id,
         kind=kind,
         issued_at=at,
+        formats=["html", "pdf"],
     )
     outbox.add(session, event, area_id=review.area_id, aggregate_id=review.id)
     return letter

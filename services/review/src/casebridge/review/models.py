@@ -35,6 +35,7 @@ __all__ = [
     "PlannedAction",
     "ProcessedMessage",
     "ReviewDeadline",
+    "ReviewDecision",
     "ReviewLetter",
     "ReviewTransition",
     "ReviewVote",
@@ -87,7 +88,17 @@ class IndexedComplaint(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean)
     occurred_at: Mapped[datetime]
     reported_at: Mapped[datetime]
-    qualifies: Mapped[bool] = mapped_column(Boolean)
+    # The calendar dates in Europe/London that the statutory periods count (periods.py).
+    occurred_on: Mapped[date]
+    reported_on: Mapped[date]
+    # A report date earlier than the day intake recorded it: who, why, and when recorded.
+    recorded_at: Mapped[datetime | None]
+    backdated_reason: Mapped[str | None] = mapped_column(String(500))
+    backdated_by: Mapped[str | None] = mapped_column(String(200))
+    # The newest intake change applied to this complaint: its time in intake (the complaint's
+    # updated_at there) and its event, so a client can wait until review has seen a change.
+    intake_changed_at: Mapped[datetime | None]
+    intake_event_id: Mapped[uuid.UUID | None]
     indexed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (
@@ -165,6 +176,12 @@ class CaseReview(Base):
     received_by_agency_id: Mapped[uuid.UUID]
     summary: Mapped[str] = mapped_column(Text)
     complaint_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    # Listed by the applicant (only these count), or found (the victim's, up to receipt).
+    complaints_listed: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The behaviour the application concerns, named by one complaint about it (None: every
+    # behaviour among the complaints, each decided on its own).
+    behaviour_complaint_id: Mapped[uuid.UUID | None]
+    behaviour_note: Mapped[str | None] = mapped_column(Text)
     trigger_id: Mapped[uuid.UUID | None]
     state: Mapped[str] = mapped_column(String(30))
     threshold_met: Mapped[bool | None]
@@ -180,8 +197,17 @@ class CaseReview(Base):
     victim_consulted: Mapped[bool | None]
     outcome: Mapped[str | None] = mapped_column(Text)
     escalation_reason: Mapped[str | None] = mapped_column(Text)
+    escalation_of: Mapped[str | None] = mapped_column(String(20))
+    escalation_requested_at: Mapped[datetime | None]
+    escalation_upheld: Mapped[bool | None]
+    escalation_decision: Mapped[str | None] = mapped_column(Text)
     closure_reason: Mapped[str | None] = mapped_column(Text)
+    # When the application was received (every deadline runs from it); may be earlier than
+    # recorded_at, the server's own time, and then says who back-dated it and why.
     applied_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    backdated_reason: Mapped[str | None] = mapped_column(String(500))
+    backdated_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
@@ -205,16 +231,35 @@ class ReviewTransition(Base):
 
 
 class ReviewVote(Base):
-    """A core partner's vote on whether the threshold is met (one per agency)."""
+    """A core partner's vote on whether the threshold is met, or its abstention (met is
+    None), with the reason either way (one per agency)."""
 
     __tablename__ = "review_vote"
 
     review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), primary_key=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    met: Mapped[bool] = mapped_column(Boolean)
+    met: Mapped[bool | None] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
     voted_by: Mapped[str] = mapped_column(String(200))
     voted_at: Mapped[datetime]
+
+
+class ReviewDecision(Base):
+    """A threshold decision as made: by whom (the statutory rule, the panel, the SPOC when
+    the panel has no quorum, the escalation body), and every complaint it considered."""
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), index=True)
+    decided_by: Mapped[str] = mapped_column(String(20))
+    met: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[str] = mapped_column(Text)
+    counting: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    votes: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    actor: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[uuid.UUID | None]
+    decided_at: Mapped[datetime]
 
 
 class PlannedAction(Base):

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from casebridge.common.schemas import Page, ReadSchema, Schema, ShortText
 
@@ -21,6 +21,7 @@ ReviewState = Literal[
     "outcome_communicated",
     "accepted",
     "escalated",
+    "escalation_decided",
     "closed",
 ]
 LongText = Annotated[str, Field(min_length=1, max_length=5_000)]
@@ -55,6 +56,13 @@ class Explanation(Schema):
     note: str | None = Field(default=None, max_length=2_000)
 
 
+class BehaviourChoice(Schema):
+    """The behaviour the application concerns, named by one complaint about it."""
+
+    complaint_id: UUID = Field(description="a complaint about it (one of the victim's)")
+    note: ShortText | None = Field(default=None, description="the behaviour in their words")
+
+
 class ReviewApply(Schema):
     """An application by the victim, or by a representative with the victim's consent."""
 
@@ -69,6 +77,18 @@ class ReviewApply(Schema):
     victim_consent: bool = False
     summary: LongText
     complaint_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    behaviour: BehaviourChoice | None = Field(
+        default=None,
+        description="the behaviour the application concerns; without it every behaviour among "
+        "the complaints is decided on its own",
+    )
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the application was received (e.g. a letter entered days later); "
+        "every deadline runs from it. Never in the future; an earlier day than today needs "
+        "backdated_reason and may be at most the area's backdating.max_days back (default 14)",
+    )
+    backdated_reason: ShortText | None = None
 
     @model_validator(mode="after")
     def _who_applies(self) -> ReviewApply:
@@ -97,6 +117,8 @@ class ReviewRead(ReadSchema):
     received_by_agency_id: UUID
     summary: str
     complaint_ids: list[UUID]
+    behaviour_complaint_id: UUID | None
+    behaviour_note: str | None
     trigger_id: UUID | None
     config_version: int
     threshold_met: bool | None
@@ -110,8 +132,15 @@ class ReviewRead(ReadSchema):
     victim_consulted: bool | None
     outcome: str | None
     escalation_reason: str | None
+    escalation_of: str | None
+    escalation_requested_at: datetime | None
+    escalation_upheld: bool | None
+    escalation_decision: str | None
     closure_reason: str | None
-    applied_at: datetime
+    applied_at: datetime = Field(description="when the application was received")
+    recorded_at: datetime = Field(description="when it was recorded (the server's time)")
+    backdated_reason: str | None
+    backdated_by: str | None
     updated_at: datetime
     closed_at: datetime | None
     allowed_actions: list[str] = []
@@ -121,8 +150,30 @@ ReviewPage = Page[ReviewRead]
 
 
 class VoteCreate(Schema):
+    """A core partner's vote (met true or false), or its abstention (abstain true: conflict of
+    interest, no involvement), with the reason either way."""
+
+    met: bool | None = None
+    abstain: bool = False
+    reason: LongText
+
+    @model_validator(mode="after")
+    def _vote_or_abstain(self) -> VoteCreate:
+        if self.abstain == (self.met is not None):
+            raise ValueError("give met (true or false), or abstain: true, but not both")
+        return self
+
+
+class SpocDecision(Schema):
     met: bool
     reason: LongText
+
+
+class BehaviourChange(Schema):
+    """The SPOC names the behaviour the application concerns (before the decision)."""
+
+    complaint_id: UUID
+    note: ShortText | None = None
 
 
 class MeetingSchedule(Schema):
@@ -154,7 +205,20 @@ class Outcome(Schema):
 
 
 class Escalation(Schema):
+    """The applicant asks the area's escalation body to look again (within its window)."""
+
     reason: LongText
+    received_at: AwareDatetime | None = Field(
+        default=None, description="when the request was received (default: now)"
+    )
+    backdated_reason: ShortText | None = None
+
+
+class EscalationDecision(Schema):
+    """The escalation body's decision: upheld (for a "not met" threshold: met after all)."""
+
+    upheld: bool
+    reasons: LongText
 
 
 class Closure(Schema):
@@ -186,6 +250,58 @@ class LetterRead(ReadSchema):
     created_at: datetime
 
 
+class ConsideredRead(Schema):
+    complaint_id: UUID
+    reference: str
+    receiving_agency_id: UUID
+    behaviour: int
+    occurred_on: date
+    reported_on: date
+    counted: bool
+    reason: Literal[
+        "counted",
+        "other_behaviour",
+        "after_application",
+        "late_report",
+        "outside_six_months",
+        "same_incident",
+    ]
+    explanation: str
+    same_incident_as: str | None
+    backdated_reason: str | None
+    backdated_by: str | None
+    as_of: datetime | None = Field(
+        default=None,
+        description="the time (in intake) of the newest change to this complaint review has "
+        "applied: wait for it to reach the change you made",
+    )
+
+
+class BehaviourRead(Schema):
+    number: int
+    label: str
+    concerned: bool
+    qualifying_incidents: int
+    met: bool
+
+
+class CountingRead(Schema):
+    """What the application counts: per behaviour, and each complaint with its reason."""
+
+    reference: str
+    decided: bool = Field(description="true: as the decision counted it; false: as of now")
+    decided_by: str | None
+    applied_on: date
+    threshold: int
+    met: bool
+    qualifying_incidents: int
+    behaviours: list[BehaviourRead]
+    complaints: list[ConsideredRead]
+    intake_as_of: datetime | None = Field(
+        description="the newest intake change review has applied to these complaints"
+    )
+
+
 class NextDeadline(Schema):
     stage: str
     due_on: date
@@ -206,3 +322,4 @@ class ReviewStatus(Schema):
     next_deadline: NextDeadline | None
     spoc: SpocContact
     escalation_body: str
+    ombudsman: str

@@ -16,7 +16,6 @@ from casebridge.review.models import CaseReview, PlannedAction, ReviewDeadline
 from casebridge.review.schemas import (
     ActionPlanCreate,
     Closure,
-    Escalation,
     MeetingHeld,
     MeetingSchedule,
     Outcome,
@@ -113,17 +112,6 @@ async def accept(session: AsyncSession, *, principal: Principal, reference: str)
     return review
 
 
-async def escalate(
-    session: AsyncSession, *, principal: Principal, reference: str, data: Escalation
-) -> CaseReview:
-    """The applicant is dissatisfied: the area's escalation body (CSP chair, PCC) looks again."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
-    await transition(session, review, "escalate", actor=Actor.of(principal), reason=data.reason)
-    review.escalation_reason = data.reason
-    await session.flush()
-    return review
-
-
 async def close(
     session: AsyncSession, *, principal: Principal, reference: str, data: Closure
 ) -> CaseReview:
@@ -165,4 +153,5 @@ async def status(session: AsyncSession, *, principal: Principal, reference: str)
         ),
         "spoc": rules.spoc.model_dump(exclude={"agency_id"}),
         "escalation_body": rules.escalation.body,
+        "ombudsman": rules.ombudsman.name,
     }

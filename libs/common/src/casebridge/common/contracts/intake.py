@@ -54,6 +54,13 @@ class ComplaintLogged(_IntakeEvent):
     perpetrator_landlord_ids: list[UUID] = []
     override_purposes: list[str] = []
 
+    # Added with issue 11 (additive): the server's own recording time beside `reported_at`,
+    # and, when the report date was back-dated to an earlier day, who did it and why.
+    recorded_at: datetime | None = None
+    backdated: bool = False
+    backdated_reason: str | None = None
+    backdated_by: str | None = None
+
 
 @register
 class ComplaintUpdated(_IntakeEvent):

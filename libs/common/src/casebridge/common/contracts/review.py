@@ -69,6 +69,12 @@ class ReviewApplied(_ReviewEvent):
     automatic: bool = False
     applied_at: datetime
 
+    # Added with issue 11 (additive): applied_at is when the application was received (every
+    # deadline runs from it); recorded_at the server's own time; backdated when the receipt
+    # was recorded on a later day.
+    recorded_at: datetime | None = None
+    backdated: bool = False
+
 
 @register
 class ReviewTransitioned(_ReviewEvent):
@@ -86,6 +92,14 @@ class ReviewTransitioned(_ReviewEvent):
     at: datetime
 
 
+class BehaviourCount(BaseModel):
+    """One behaviour an application concerns, as the threshold decision counted it."""
+
+    number: int
+    qualifying_incidents: int
+    met: bool
+
+
 @register
 class ThresholdDecided(_ReviewEvent):
     """The threshold was decided: automatically under the statutory rule, or by panel votes."""
@@ -101,6 +115,16 @@ class ThresholdDecided(_ReviewEvent):
     votes_met: int = 0
     votes_not_met: int = 0
     decided_at: datetime
+
+    # Added with issue 11 (additive). decided_by: statutory | panel | spoc (the panel had no
+    # quorum) | escalation (a re-decision by the area's escalation body).
+    decided_by: str | None = None
+    votes_abstained: int = 0
+    abstained_agency_ids: list[UUID] = []
+    # Per behaviour the application concerns: {number, qualifying_incidents, met}.
+    behaviours: list[BehaviourCount] = []
+    considered_complaints: int | None = None
+    counted_complaint_ids: list[UUID] = []
 
 
 class ActionSummary(BaseModel):
@@ -141,6 +165,27 @@ class DeadlineMissed(_ReviewEvent):
 
 
 @register
+class EscalationDecided(_ReviewEvent):
+    """The area's escalation body decided on an applicant's request to look again.
+
+    escalated: threshold (a "not met" decision) | outcome. upheld: the request succeeded (for
+    a threshold, the re-decision is "met" and the review goes ahead).
+    """
+
+    name: ClassVar[str] = "case_review.escalation_decided"
+    aggregate_type: ClassVar[str] = "case_review"
+
+    review_id: UUID
+    reference: str
+    escalated: str
+    body: str
+    body_kind: str
+    upheld: bool
+    requested_at: datetime
+    decided_at: datetime
+
+
+@register
 class LetterIssued(_ReviewEvent):
     """A letter to the applicant was rendered and stored with the review."""
 
@@ -152,3 +197,6 @@ class LetterIssued(_ReviewEvent):
     letter_id: UUID
     kind: str
     issued_at: datetime
+
+    # Added with issue 11 (additive): the letter can be fetched as PDF as well as HTML.
+    formats: list[str] = ["html"]

@@ -1,4 +1,8 @@
-"""Tables every service has: outbox, inbox (processed messages), dead letters."""
+"""Tables every service has: outbox, inbox (processed messages), dead letters.
+
+Each service's first migration creates them with the DDL written out in that revision (history
+never changes). A change here is a new revision in every service: tests/test_migrations.py
+fails on the drift until each has one."""
 
 from __future__ import annotations
 

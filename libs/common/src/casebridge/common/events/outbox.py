@@ -10,25 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.common.events.models import OutboxMessage
 
+# Each service's first migration installs a trigger that notifies this channel on every outbox
+# INSERT, so the relay wakes on commit. NOTIFY is only a hint; polling is the guarantee.
 NOTIFY_CHANNEL = "casebridge_outbox"
-
-# Migration helper: every service's first migration installs this trigger so the relay wakes
-# on commit. NOTIFY is only a hint; polling is the guarantee.
-NOTIFY_TRIGGER_SQL = [
-    f"""
-    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger AS $$
-    BEGIN PERFORM pg_notify('{NOTIFY_CHANNEL}', ''); RETURN NULL; END;
-    $$ LANGUAGE plpgsql
-    """,
-    """
-    CREATE TRIGGER outbox_message_notify AFTER INSERT ON outbox_message
-    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
-    """,
-]
-DROP_NOTIFY_TRIGGER_SQL = [
-    "DROP TRIGGER IF EXISTS outbox_message_notify ON outbox_message",
-    "DROP FUNCTION IF EXISTS outbox_notify()",
-]
 
 
 def envelope_for(event: Contract, *, area_id: UUID) -> Envelope:

@@ -101,7 +101,9 @@ COMPLAINT = DataClass(
         "occurred_at": _NONE,
         "reported_at": _NONE,
         "recorded_at": _NONE,
+        "backdated": _NONE,
         "backdated_reason": _TEXT,
+        "backdated_by": _P,  # the officer who back-dated it
         "address": _ID,  # the place of the behaviour: often the victim's home
         "postcode": _ID,
         "postcode_district": _NONE,

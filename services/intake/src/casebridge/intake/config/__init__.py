@@ -1,4 +1,5 @@
-"""Per-area configuration: risk matrix, repeat-victim rule, duplicate window (YAML)."""
+"""Per-area configuration: risk matrix, repeat-victim rule, duplicate window, back-dating
+limit (YAML)."""
 
 from __future__ import annotations
 
@@ -97,11 +98,18 @@ class DuplicateRule(_Strict):
     window_hours: int = Field(ge=1, le=24 * 90)
 
 
+class BackdatingRule(_Strict):
+    """How many days back a call handler may date a report (with a reason)."""
+
+    max_days: int = Field(default=14, ge=0, le=90)
+
+
 class AreaConfig(_Strict):
     version: str = Field(min_length=1, max_length=60)
     risk: RiskMatrix
     repeat_victim: RepeatVictimRule
     duplicates: DuplicateRule
+    backdating: BackdatingRule = BackdatingRule()
 
 
 class AreaConfigError(Exception):

@@ -155,7 +155,13 @@ class ComplaintCreate(Schema):
     anonymous: bool = False
     agency_references: Annotated[list[AgencyReferenceIn], Field(max_length=5)] = []
     occurred_at: AwareDatetime
-    reported_at: AwareDatetime | None = None
+    reported_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the complaint was made to the agency (default: now). An earlier day "
+        "than today needs backdated_reason and may be at most the area's backdating.max_days "
+        "back (default 14); never in the future, never before occurred_at",
+    )
+    backdated_reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     location: Location
     nsir_category: NsirCategory
     asb_type: AsbType
@@ -340,6 +346,14 @@ class ComplaintRead(SharedView):
     consent_status: ConsentStatus | None = None
     consent_recorded_at: datetime | None = None
     shared_by_override: bool | None = None
+    recorded_at: datetime | None = Field(
+        default=None, description="when intake recorded it (the server's time)"
+    )
+    backdated: bool | None = Field(
+        default=None, description="reported_at is an earlier day than recorded_at"
+    )
+    backdated_reason: str | None = None
+    backdated_by: str | None = None
     risk_band: str | None = Field(
         default=None, description="The band of the complaint's latest risk assessment"
     )

@@ -6,19 +6,24 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from casebridge.common.db import DbSession
 from casebridge.common.schemas import Limit
-from casebridge.review import letters, stages, threshold, workflow
+from casebridge.review import applications, escalation, letters, stages, threshold, workflow
 from casebridge.review.models import CaseReview, ReviewDeadline, ReviewLetter, ReviewTransition
 from casebridge.review.routes.common import CanRead, CanVote, CanWrite, parse_cursor
 from casebridge.review.schemas import (
     ActionPlanCreate,
+    BehaviourChange,
     Closure,
+    CountingRead,
     DeadlineRead,
     Escalation,
+    EscalationDecision,
     LetterRead,
     MeetingHeld,
     MeetingSchedule,
@@ -28,6 +33,7 @@ from casebridge.review.schemas import (
     ReviewRead,
     ReviewState,
     ReviewStatus,
+    SpocDecision,
     TransitionRead,
     VoteCreate,
 )
@@ -45,8 +51,9 @@ def read(review: CaseReview) -> ReviewRead:
 
 @router.post("", status_code=201, response_model=ReviewRead)
 async def apply(data: ReviewApply, session: DbSession, who: CanWrite) -> ReviewRead:
-    """Receive an application (never anonymous); complaints are listed or found."""
-    return read(await workflow.apply_for_review(session, principal=who, data=data))
+    """Receive an application (never anonymous); complaints are listed or found. The receipt
+    date may be back-dated (bounded by the area, with a reason): every deadline runs from it."""
+    return read(await applications.apply_for_review(session, principal=who, data=data))
 
 
 @router.get("", response_model=ReviewPage)
@@ -72,6 +79,46 @@ async def get_review(reference: Reference, session: DbSession, who: CanRead) -> 
 async def status(reference: Reference, session: DbSession, who: CanRead) -> dict[str, Any]:
     """The applicant's view: stage, next deadline, the SPOC's contact."""
     return await stages.status(session, principal=who, reference=reference)
+
+
+@router.get(
+    "/{reference}/counting",
+    response_model=CountingRead,
+    responses={409: {"description": "not_caught_up: review has not applied the change yet"}},
+)
+async def counting(
+    reference: Reference,
+    session: DbSession,
+    who: CanRead,
+    not_older_than: AwareDatetime | None = None,
+    complaint_id: Annotated[list[UUID] | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """Each complaint considered, the behaviour it is about, and whether and why it counts;
+    as the decision counted it once decided. `not_older_than` with `complaint_id`s: answer
+    only once review has applied intake's changes to them up to that time (else 409 with
+    Retry-After), e.g. the `updated_at` intake returned for a link."""
+    if not_older_than is not None and not complaint_id:
+        raise RequestValidationError(
+            [{"loc": ("query", "complaint_id"), "msg": "name the complaints not_older_than is for"}]
+        )
+    return await threshold.read_counting(
+        session,
+        principal=who,
+        reference=reference,
+        not_older_than=not_older_than,
+        changed=complaint_id,
+    )
+
+
+@router.post("/{reference}/behaviour", response_model=ReviewRead)
+async def change_behaviour(
+    reference: Reference, data: BehaviourChange, session: DbSession, who: CanWrite
+) -> ReviewRead:
+    """The SPOC names the behaviour the application concerns (before the decision)."""
+    review = await applications.change_behaviour(
+        session, principal=who, reference=reference, data=data
+    )
+    return read(review)
 
 
 @router.get("/{reference}/history", response_model=list[TransitionRead])
@@ -104,6 +151,26 @@ async def get_letter(
     return HTMLResponse(letter.html)
 
 
+@router.get(
+    "/{reference}/letters/{letter_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the letter as PDF"}},
+)
+async def get_letter_pdf(
+    reference: Reference, letter_id: UUID, session: DbSession, who: CanRead
+) -> Response:
+    """The letter as sent, as an A4 PDF for the post and the case file."""
+    review = await workflow.get_review(session, principal=who, reference=reference)
+    letter = await letters.get_letter(session, review, letter_id)
+    pdf = letters.to_pdf(letter.html, title=f"{review.reference} {letter.kind}")
+    name = f"{review.reference}-{letter.kind}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
 @router.post("/{reference}/acknowledge", response_model=ReviewRead)
 async def acknowledge(reference: Reference, session: DbSession, who: CanWrite) -> ReviewRead:
     return read(await stages.acknowledge(session, principal=who, reference=reference))
@@ -113,8 +180,18 @@ async def acknowledge(reference: Reference, session: DbSession, who: CanWrite) -
 async def vote(
     reference: Reference, data: VoteCreate, session: DbSession, who: CanVote
 ) -> ReviewRead:
-    """A core partner's vote on the threshold; the area's majority rule decides."""
+    """A core partner's vote on the threshold, or its abstention with a reason; the area's
+    majority rule decides over the votes cast."""
     return read(await threshold.vote(session, principal=who, reference=reference, data=data))
+
+
+@router.post("/{reference}/threshold", response_model=ReviewRead)
+async def spoc_decision(
+    reference: Reference, data: SpocDecision, session: DbSession, who: CanWrite
+) -> ReviewRead:
+    """The SPOC decides the threshold when abstentions leave the panel without a quorum."""
+    review = await threshold.spoc_decision(session, principal=who, reference=reference, data=data)
+    return read(review)
 
 
 @router.post("/{reference}/meeting", response_model=ReviewRead)
@@ -160,7 +237,20 @@ async def accept(reference: Reference, session: DbSession, who: CanWrite) -> Rev
 async def escalate(
     reference: Reference, data: Escalation, session: DbSession, who: CanWrite
 ) -> ReviewRead:
-    return read(await stages.escalate(session, principal=who, reference=reference, data=data))
+    """The applicant asks the area's escalation body to look again at a "not met" decision
+    or at the outcome, within the area's window (409 after it)."""
+    return read(await escalation.escalate(session, principal=who, reference=reference, data=data))
+
+
+@router.post("/{reference}/escalation/decision", response_model=ReviewRead)
+async def decide_escalation(
+    reference: Reference, data: EscalationDecision, session: DbSession, who: CanWrite
+) -> ReviewRead:
+    """The escalation body's decision; upholding a "not met" request re-decides it as met."""
+    review = await escalation.decide_escalation(
+        session, principal=who, reference=reference, data=data
+    )
+    return read(review)
 
 
 @router.post("/{reference}/close", response_model=ReviewRead)

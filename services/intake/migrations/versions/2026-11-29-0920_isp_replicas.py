@@ -2,8 +2,8 @@
 purpose, the perpetrator's landlord, and the log's consent
 
 Revision ID: 5c1e0f3a9d21
-Revises: db8a04bfe429
-Create Date: 2026-11-29 09:00:00
+Revises: 5b6c7d8e9f01
+Create Date: 2026-11-29 09:20:00
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "5c1e0f3a9d21"
-down_revision: str | None = "db8a04bfe429"
+down_revision: str | None = "5b6c7d8e9f01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
