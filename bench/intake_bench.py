@@ -58,7 +58,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from casebridge.devstack import free_port
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.intake.people import match_statement, probe
+from casebridge.intake.matching import match_statement, probe
 from casebridge.intake.schemas.people import Complainant, PersonDetails
 from casebridge.testing.harness import migrate
 from casebridge.testing.tokens import TokenFactory

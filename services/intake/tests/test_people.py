@@ -7,8 +7,8 @@ from pydantic_core import to_json
 from sqlalchemy import text
 
 from casebridge.devstack.demo import DEMO_AREA_ID
+from casebridge.intake.matching import match_statement, probe
 from casebridge.intake.models import Complaint, Person, PersonMerge
-from casebridge.intake.people import match_statement, probe
 from casebridge.intake.schemas.people import Complainant, PersonDetails
 
 from .conftest import POLICE, Intake
@@ -231,7 +231,26 @@ async def test_matching_uses_indexes_not_scans(intake: Intake) -> None:
             ),
             {"a": DEMO_AREA_ID},
         )
+        # And complaints on those logs: an empty, freshly analysed complaint table would
+        # make a scan of it the cheapest plan for the recent-complaints join.
+        await session.execute(
+            text(
+                "WITH i AS (INSERT INTO incident (id, area_id) SELECT gen_random_uuid(), :a"
+                " FROM generate_series(1, 5000) RETURNING id),"
+                " ni AS (SELECT id, row_number() OVER () AS n FROM i),"
+                " np AS (SELECT id, row_number() OVER () AS n FROM person LIMIT 5000)"
+                " INSERT INTO complaint (id, reference, sequence, area_id, receiving_agency_id,"
+                " recorded_by, channel, person_id, incident_id, nsir_category, asb_type,"
+                " description, hate_motivated, anonymous, occurred_at, reported_at)"
+                " SELECT gen_random_uuid(), 'TST-' || ni.n, ni.n, :a, :a, 'test', 'phone', np.id,"
+                " ni.id, 'personal', 'noise', 'x', false, false,"
+                " now() - ni.n * interval '1 hour', now() - ni.n * interval '1 hour'"
+                " FROM ni JOIN np USING (n)"
+            ),
+            {"a": DEMO_AREA_ID},
+        )
         await session.execute(text("ANALYZE person"))
+        await session.execute(text("ANALYZE complaint"))
         connection = await session.connection()
         explain = f"EXPLAIN {match_statement()}"
         rows = await connection.exec_driver_sql(explain, (to_json(probes).decode(),))

@@ -25,6 +25,7 @@ from casebridge.common.isp.directory import Directory
 from casebridge.intake import (
     backdating,
     idempotency,
+    matching,
     normalise,
     people,
     recording,
@@ -98,10 +99,10 @@ async def log_complaints(
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
     probes = [
-        people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
+        matching.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
         for i in todo
     ]
-    matched = await people.match_many(driver, probes)
+    matched = await matching.match_many(driver, probes)
     viewers = {i: await partners.viewer(session, drafts[i].principal) for i in todo}
     found = await _resolve_complainants(session, drafts, todo, matched, outcomes, viewers)
     batch = recording.Batch()
@@ -200,14 +201,14 @@ async def _resolve_complainants(
     session: AsyncSession,
     drafts: Sequence[Draft],
     todo: list[int],
-    matched: dict[int, people.Matched],
+    matched: dict[int, matching.Matched],
     outcomes: list[Response | AppError | None],
     viewers: dict[int, Viewer],
-) -> dict[int, people.Found]:
+) -> dict[int, matching.Found]:
     """Each complainant's log, by the draft's position; a complainant who cannot be
     resolved (an uncertain match, a log the caller may not see) is that draft's error."""
-    found: dict[int, people.Found] = {}
-    created: list[people.Found] = []
+    found: dict[int, matching.Found] = {}
+    created: list[matching.Found] = []
     for i in todo:
         complainant = drafts[i].data.complainant
         if complainant is None:
@@ -232,7 +233,7 @@ def _stage(
     batch: recording.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
-    found: people.Found | None,
+    found: matching.Found | None,
 ) -> None:
     """Add a complaint's rows (and its log's, if new) to the batch; the log's word on
     sharing follows the complaint's consent if it is the latest."""
@@ -268,7 +269,7 @@ def _later_word(complaint: LoggedComplaint, log_consent_at: datetime | None) -> 
 
 
 def _disclosed_match(
-    viewer: Viewer, complaint: LoggedComplaint, found: people.Found | None
+    viewer: Viewer, complaint: LoggedComplaint, found: matching.Found | None
 ) -> str | None:
     """How the log was found, as far as the protocol lets the caller know whether the
     complainant was already known: matching keeps one log, it tells nobody anything."""
@@ -286,7 +287,7 @@ def _count_towards_repeat_victim(
     batch: recording.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
-    found: people.Found | None,
+    found: matching.Found | None,
     since: datetime,
 ) -> None:
     """Apply the area's repeat-victim rule to a kept log not marked yet: this complaint is
@@ -315,7 +316,7 @@ def _new_complaint(
     draft: Draft,
     area: ServedArea,
     sequence: int,
-    found: people.Found | None,
+    found: matching.Found | None,
     backdated: str | None,
 ) -> LoggedComplaint:
     principal, data, now = draft.principal, draft.data, utcnow()

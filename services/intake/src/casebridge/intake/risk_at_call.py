@@ -15,7 +15,7 @@ from casebridge.common.db import new_id
 from casebridge.intake import recording, vulnerability
 from casebridge.intake.areas import ServedArea
 from casebridge.intake.logged import LoggedComplaint
-from casebridge.intake.people import Found
+from casebridge.intake.matching import Found
 from casebridge.intake.schemas.complaints import ComplaintCreate
 from casebridge.intake.scoring import score_answers
 
