@@ -13,7 +13,7 @@ from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
 from casebridge.intake import normalise
-from casebridge.intake.complaints import get_complaint
+from casebridge.intake.complaint_reads import get_complaint
 from casebridge.intake.errors import TooManyReferences
 from casebridge.intake.models import AgencyReference, Complaint
 from casebridge.intake.visibility import Seen, seen_complaints

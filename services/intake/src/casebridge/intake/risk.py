@@ -12,7 +12,7 @@ from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Decision, Viewer
 from casebridge.intake import vulnerability
-from casebridge.intake.complaints import get_complaint
+from casebridge.intake.complaint_reads import get_complaint
 from casebridge.intake.config import AreaConfig
 from casebridge.intake.models import Complaint, RiskAssessment
 from casebridge.intake.scoring import score_answers

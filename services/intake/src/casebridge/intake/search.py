@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.db import utcnow
 from casebridge.common.isp import Viewer
 from casebridge.intake import normalise, pagination
-from casebridge.intake.complaints import by_reference_statement
+from casebridge.intake.complaint_reads import by_reference_statement
 from casebridge.intake.models import Complaint, Person
 from casebridge.intake.people import get_person, months_ago
 from casebridge.intake.visibility import (

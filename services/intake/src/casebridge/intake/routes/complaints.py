@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.auth import Principal
 from casebridge.common.db import DbSession
 from casebridge.common.isp import Decision, Viewer
-from casebridge.intake import agency_references, changes, complaints, incidents, search
+from casebridge.intake import (
+    agency_references,
+    changes,
+    complaint_reads,
+    complaints,
+    incidents,
+    search,
+)
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
 from casebridge.intake.logged import LoggedComplaint
 from casebridge.intake.models import Complaint
@@ -89,7 +96,7 @@ def _created(complaint: LoggedComplaint, how: str | None) -> Response:
 
 async def _own(session: AsyncSession, complaint: Complaint) -> Response:
     """The receiving agency's own complaint, whole."""
-    extras = await complaints.read_extras(session, [complaint])
+    extras = await complaint_reads.read_extras(session, [complaint])
     return json_response(complaint_read(complaint, OWN, extras=extras[complaint.id]))
 
 
@@ -128,7 +135,7 @@ async def list_complaints(
     page = await search.list_complaints(
         session, viewer=who, filters=filters, cursor=cursor, limit=limit
     )
-    extras = await complaints.read_extras(session, [c.record for c in page.items])
+    extras = await complaint_reads.read_extras(session, [c.record for c in page.items])
     return ComplaintPage(
         items=[
             complaint_summary(c.record, c.decision, flagged(extras, c.record.id))
@@ -148,8 +155,8 @@ async def find_by_reference(
 ) -> ComplaintMatches:
     """A Casebridge reference (its check character is verified: a misheard one is a 422) or
     any agency's own reference."""
-    found = await complaints.find_by_reference(session, viewer=who, value=reference)
-    extras = await complaints.read_extras(session, [c.record for c in found])
+    found = await complaint_reads.find_by_reference(session, viewer=who, value=reference)
+    extras = await complaint_reads.read_extras(session, [c.record for c in found])
     return ComplaintMatches(items=[_read(c, who, extras) for c in found])
 
 
@@ -160,8 +167,8 @@ async def get_complaint(
     complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints
 ) -> ComplaintRead:
     """The complaint as the caller may see it (the information-sharing protocol decides)."""
-    seen = await complaints.read_complaint(session, viewer=who, complaint_id=complaint_id)
-    return _read(seen, who, await complaints.read_extras(session, [seen.record]))
+    seen = await complaint_reads.read_complaint(session, viewer=who, complaint_id=complaint_id)
+    return _read(seen, who, await complaint_reads.read_extras(session, [seen.record]))
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintRead)
@@ -283,7 +290,7 @@ async def add_reference(
         seen, added = await agency_references.add_reference(
             session, viewer=who, complaint_id=complaint_id, reference=data.reference
         )
-        extras = await complaints.read_extras(session, [seen.record])
+        extras = await complaint_reads.read_extras(session, [seen.record])
         return json_response(_read(seen, who, extras), 201 if added else 200)
 
     return await idem.run(produce, caller=caller(_principal(who)))
