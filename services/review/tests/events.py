@@ -65,3 +65,15 @@ async def deliver(
     runner = ConsumerRunner(consumer, NatsLink("nats://unused", name="test"), sessions)
     handler = consumer.handlers[event.event_type()]
     return await runner._apply(handler, envelope(event, event_id=event_id), event)
+
+
+async def known(
+    sessions: async_sessionmaker[AsyncSession], person: UUID, agency: UUID = COUNCIL
+) -> None:
+    """The victim's log is known to `agency`: it took one of their complaints, long ago
+    (outside every window, so it counts towards nothing). An application for a victim the
+    applying agency may not know is refused as unknown."""
+    await deliver(
+        sessions,
+        complaint(person, reported_at=NOW - timedelta(days=400), receiving_agency_id=agency),
+    )

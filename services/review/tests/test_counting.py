@@ -153,12 +153,14 @@ async def test_the_behaviour_cannot_change_under_the_panels_votes(review: Review
 
 async def test_behaviour_naming_a_complaint_not_the_victims_is_refused(review: Review) -> None:
     someone_else = await logged(review, new_id(), **recent(3))
+    victim = new_id()
+    await logged(review, victim, **recent(2))
     body = {
         "applicant_kind": "victim",
         "applicant_name": "Alex Example",
         "applicant_contact": "07700 900123",
         "summary": "Noise",
-        "person_id": str(new_id()),
+        "person_id": str(victim),
         "behaviour": {"complaint_id": str(someone_else.complaint_id)},
     }
     response = await review.client.post("/reviews", json=body, headers=review.auth())

@@ -11,6 +11,7 @@ from casebridge.review.deadlines import due_date, local_date, raise_overdue
 from casebridge.review.models import OutboxMessage, ReviewDeadline
 
 from .conftest import Review
+from .events import known
 
 ENG = Subdivision.ENG
 
@@ -57,9 +58,11 @@ def test_local_date_is_the_day_in_london() -> None:
 
 
 async def apply(review: Review) -> str:
+    person = new_id()
+    await known(review.sessions, person)
     body = {
         "applicant_kind": "victim",
-        "person_id": str(new_id()),
+        "person_id": str(person),
         "applicant_name": "Sam",
         "applicant_contact": "sam@example.org",
         "summary": "Repeated noise",

@@ -19,6 +19,7 @@ from casebridge.review import letters as letters_module
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewTransition
 
 from .conftest import COUNCIL, HOUSING, POLICE, Review
+from .events import known
 from .test_reviews import PLAN, VICTIM, act, apply, complaints_for, count
 
 DAY = timedelta(days=1)
@@ -35,7 +36,9 @@ async def events(review: Review, kind: str) -> list[dict[str, Any]]:
 
 
 async def post_application(review: Review, **changes: Any) -> Any:
-    body = {**VICTIM, "person_id": str(new_id()), **changes}
+    person = new_id()
+    await known(review.sessions, person)
+    body = {**VICTIM, "person_id": str(person), **changes}
     return await review.client.post("/reviews", json=body, headers=review.auth())
 
 

@@ -13,8 +13,8 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewLetter
 from casebridge.review.workflow import TRANSITIONS
 
-from .conftest import COUNCIL, HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
-from .events import complaint, deliver
+from .conftest import COUNCIL, HEALTH, HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
+from .events import complaint, deliver, known
 
 DAY = timedelta(days=1)
 VICTIM = {
@@ -42,6 +42,7 @@ async def complaints_for(review: Review, person: UUID, ages_in_days: list[int]) 
 
 
 async def apply(review: Review, person: UUID, **changes: Any) -> dict[str, Any]:
+    await known(review.sessions, person)
     body = {**VICTIM, "person_id": str(person), **changes}
     response = await review.client.post("/reviews", json=body, headers=review.auth())
     assert response.status_code == 201, response.text
@@ -108,11 +109,13 @@ async def test_anonymous_application_is_refused_with_the_reason(review: Review) 
 
 
 async def test_representative_needs_the_victims_consent(review: Review) -> None:
+    person = new_id()
+    await known(review.sessions, person)
     body = {
         **VICTIM,
         "applicant_kind": "representative",
         "relationship": "councillor",
-        "person_id": str(new_id()),
+        "person_id": str(person),
     }
     response = await review.client.post("/reviews", json=body, headers=review.auth())
     assert response.status_code == 422
@@ -125,7 +128,9 @@ async def test_representative_needs_the_victims_consent(review: Review) -> None:
 
 
 async def test_application_with_unknown_complaints_is_refused(review: Review) -> None:
-    body = {**VICTIM, "person_id": str(new_id()), "complaint_ids": [str(new_id())]}
+    person = new_id()
+    await known(review.sessions, person)
+    body = {**VICTIM, "person_id": str(person), "complaint_ids": [str(new_id())]}
     response = await review.client.post("/reviews", json=body, headers=review.auth())
     assert response.status_code == 409
     assert response.json()["error"] == "unknown_complaints"
@@ -171,7 +176,9 @@ async def test_panel_majority_rule_two_of_three(
 
 async def test_panel_votes_are_one_per_core_partner(review: Review) -> None:
     reference = await panel_review(review)
-    assert (await vote(review, reference, OTHER_AGENCY, True)).status_code == 403
+    # Another area's agency, or one of this area not on the panel, cannot see the review.
+    assert (await vote(review, reference, OTHER_AGENCY, True)).status_code == 404
+    assert (await vote(review, reference, HEALTH, True)).status_code == 404
     assert (await vote(review, reference, COUNCIL, True)).status_code == 200
     again = await vote(review, reference, COUNCIL, True)
     assert again.status_code == 409

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ReviewApplied
 from casebridge.common.db import utcnow
-from casebridge.common.errors import AppError, Conflict
+from casebridge.common.errors import AppError, Conflict, NotFound
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.common.periods import days_back, earliest_start, local_date
 from casebridge.review import areas, deadlines, threshold
 from casebridge.review.config import AreaRules
@@ -27,6 +28,7 @@ from casebridge.review.models import (
     Trigger,
 )
 from casebridge.review.schemas import BehaviourChange, ReviewApply
+from casebridge.review.visibility import complaint_sight, person_visible, principal_of
 from casebridge.review.workflow import (
     SYSTEM,
     TRANSITIONS,
@@ -39,6 +41,10 @@ from casebridge.review.workflow import (
 class AnonymousApplication(AppError):
     status_code = 409
     code = "anonymous_application_refused"
+
+
+class UnknownVictim(NotFound):
+    code = "person_not_found"
 
 
 class UnknownComplaints(Conflict):
@@ -113,9 +119,10 @@ async def complaints_in_window(
 
 
 async def apply_for_review(
-    session: AsyncSession, *, principal: Principal, data: ReviewApply
+    session: AsyncSession, *, viewer: Viewer, data: ReviewApply
 ) -> CaseReview:
     """Receive an application from the victim or a representative with consent."""
+    principal = principal_of(viewer)
     if data.anonymous:
         raise AnonymousApplication(
             "an ASB case review cannot be applied for anonymously (Anti-social Behaviour, "
@@ -127,8 +134,11 @@ async def apply_for_review(
     received_at, backdated = check_receipt(
         data.received_at, data.backdated_reason, rules=rules, now=now
     )
+    if not await person_visible(session, viewer, data.person_id):
+        # Unknown, another area's, or a victim the caller may not know: all the same to it.
+        raise UnknownVictim("no complaint log with that id is known to your agency")
     if data.complaint_ids:
-        complaint_ids = await _listed_complaints(session, principal, data.complaint_ids)
+        complaint_ids = await _listed_complaints(session, viewer, data.complaint_ids)
     else:
         found = await complaints_in_window(
             session,
@@ -167,17 +177,12 @@ async def apply_for_review(
 
 
 async def _listed_complaints(
-    session: AsyncSession, principal: Principal, listed: list[UUID]
+    session: AsyncSession, viewer: Viewer, listed: list[UUID]
 ) -> list[UUID]:
-    known = set(
-        await session.scalars(
-            select(IndexedComplaint.complaint_id).where(
-                IndexedComplaint.complaint_id.in_(listed),
-                IndexedComplaint.area_id == principal.area_id,
-            )
-        )
-    )
-    missing = [str(c) for c in listed if c not in known]
+    """Complaints the application names: each must be one the caller may see (an unknown
+    one, another area's and one it may not see are all the same to it)."""
+    sight = await complaint_sight(session, viewer, listed)
+    missing = [str(c) for c in listed if not sight.visible(c)]
     if missing:
         raise UnknownComplaints(
             {"message": "complaints not known in this area", "complaint_ids": missing}
@@ -202,12 +207,13 @@ async def _check_behaviour(
 
 
 async def change_behaviour(
-    session: AsyncSession, *, principal: Principal, reference: str, data: BehaviourChange
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: BehaviourChange
 ) -> CaseReview:
     """The SPOC says which behaviour the application concerns, until the threshold is decided;
     not once the panel has started voting on another (its votes would be about something else).
     Acknowledged, it is checked against the statutory rule again."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     if review.state not in TRANSITIONS["change_behaviour"][0]:
         raise InvalidTransition(review, "change_behaviour")
     if await session.scalar(select(ReviewVote.agency_id).where(ReviewVote.review_id == review.id)):

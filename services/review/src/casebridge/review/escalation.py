@@ -10,16 +10,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import EscalationDecided
 from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.common.periods import local_date
 from casebridge.review import areas, deadlines, letters, threshold
 from casebridge.review.applications import check_receipt
 from casebridge.review.models import CaseReview, ReviewTransition
 from casebridge.review.schemas import Escalation, EscalationDecision
+from casebridge.review.visibility import principal_of
 from casebridge.review.workflow import TRANSITIONS, Actor, InvalidTransition, get_review, transition
 
 
@@ -39,11 +40,12 @@ async def _entered_state(session: AsyncSession, review: CaseReview) -> datetime:
 
 
 async def escalate(
-    session: AsyncSession, *, principal: Principal, reference: str, data: Escalation
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: Escalation
 ) -> CaseReview:
     """The applicant is dissatisfied with a "not met" decision or with the outcome: the
     request must be received within the area's window after that letter (409 after it)."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     if review.state not in TRANSITIONS["escalate"][0]:
         raise InvalidTransition(review, "escalate")
     rules = await areas.rules_for(session, review.area_id)
@@ -72,12 +74,13 @@ async def escalate(
 
 
 async def decide_escalation(
-    session: AsyncSession, *, principal: Principal, reference: str, data: EscalationDecision
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: EscalationDecision
 ) -> CaseReview:
     """The escalation body's decision. Upholding a "not met" request re-decides the threshold
     as met (the review goes ahead to its meeting); otherwise the decision stands and the
     review is closed next, the letter naming the Ombudsman."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     if review.state not in TRANSITIONS["decide_escalation"][0]:
         raise InvalidTransition(review, "decide_escalation")
     rules = await areas.rules_for(session, review.area_id)

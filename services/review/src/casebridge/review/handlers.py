@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.contracts.intake import (
     ComplaintLogged,
     ComplaintUpdated,
+    ConsentChanged,
     IncidentLinked,
     IncidentUnlinked,
     PersonMerged,
@@ -92,13 +93,38 @@ async def on_incident_unlinked(session: AsyncSession, envelope: Envelope, data: 
 async def on_complaint_updated(session: AsyncSession, envelope: Envelope, data: Any) -> None:
     """A corrected type or hate flag may move the complaint to another behaviour."""
     assert isinstance(data, ComplaintUpdated)
-    values = {
+    values: dict[str, Any] = {
         "asb_type": data.asb_type,
         "nsir_category": data.nsir_category,
         "hate_motivated": data.hate_motivated,
+        "override_purposes": list(data.override_purposes),
     }
     if await _change(session, envelope, data.complaint_id, data.updated_at, values):
         await _reevaluate(session, envelope.area_id, [data.complaint_id])
+
+
+async def on_consent_changed(session: AsyncSession, envelope: Envelope, data: Any) -> None:
+    """The victim's consent decides what partners may see of the complaint in review's reads
+    (the information-sharing protocol); the latest decision wins, whatever the order."""
+    assert isinstance(data, ConsentChanged)
+    changed = await session.scalar(
+        update(IndexedComplaint)
+        .where(
+            IndexedComplaint.complaint_id == data.complaint_id,
+            or_(
+                IndexedComplaint.consent_recorded_at.is_(None),
+                IndexedComplaint.consent_recorded_at <= data.recorded_at,
+            ),
+        )
+        .values(
+            consent_status=data.consent_to_share,
+            consent_recorded_at=data.recorded_at,
+            override_purposes=list(data.override_purposes),
+        )
+        .returning(IndexedComplaint.complaint_id)
+    )
+    if changed is None and not await _indexed(session, data.complaint_id):
+        raise NotIndexedYet(f"complaint {data.complaint_id} is not indexed yet")
 
 
 async def _change(
@@ -124,12 +150,16 @@ async def _change(
     )
     if changed is not None:
         return True
-    known = await session.scalar(
-        select(IndexedComplaint.complaint_id).where(IndexedComplaint.complaint_id == complaint_id)
-    )
-    if known is None:
+    if not await _indexed(session, complaint_id):
         raise NotIndexedYet(f"complaint {complaint_id} is not indexed yet")
     return False
+
+
+async def _indexed(session: AsyncSession, complaint_id: UUID) -> bool:
+    found = await session.scalar(
+        select(IndexedComplaint.complaint_id).where(IndexedComplaint.complaint_id == complaint_id)
+    )
+    return found is not None
 
 
 async def on_person_merged(session: AsyncSession, envelope: Envelope, data: Any) -> None:
@@ -185,6 +215,7 @@ def intake_handlers() -> dict[str, Handler]:
     return {
         ComplaintLogged.event_type(): on_complaint_logged,
         ComplaintUpdated.event_type(): on_complaint_updated,
+        ConsentChanged.event_type(): on_consent_changed,
         IncidentLinked.event_type(): on_incident_linked,
         IncidentUnlinked.event_type(): on_incident_unlinked,
         PersonMerged.event_type(): on_person_merged,

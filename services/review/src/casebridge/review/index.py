@@ -85,11 +85,14 @@ WITH cfg AS (
     INSERT INTO indexed_complaint (complaint_id, reference, area_id, receiving_agency_id,
         person_id, incident_id, nsir_category, asb_type, place_key, perpetrator_keys,
         hate_motivated, anonymous, occurred_at, reported_at, occurred_on, reported_on,
-        recorded_at, backdated_reason, backdated_by, intake_changed_at, intake_event_id)
+        recorded_at, backdated_reason, backdated_by, intake_changed_at, intake_event_id,
+        consent_status, consent_recorded_at, override_purposes, perpetrator_landlord_ids)
     SELECT :complaint_id, :reference, :area_id, :receiving_agency_id, :person_id, :incident_id,
         :nsir_category, :asb_type, :place_key, CAST(:perpetrator_keys AS varchar(120)[]),
         :hate_motivated, :anonymous, :occurred_at, :reported_at, :occurred_on, :reported_on,
-        :recorded_at, :backdated_reason, :backdated_by, :intake_changed_at, :intake_event_id
+        :recorded_at, :backdated_reason, :backdated_by, :intake_changed_at, :intake_event_id,
+        :consent_status, :consent_recorded_at, CAST(:override_purposes AS varchar(40)[]),
+        CAST(:perpetrator_landlord_ids AS uuid[])
     WHERE :insert
     ON CONFLICT (complaint_id) DO NOTHING
     RETURNING complaint_id, area_id, person_id, incident_id, asb_type, place_key,
@@ -172,6 +175,10 @@ _NOT_INSERTED = {
     "backdated_by": None,
     "intake_changed_at": None,
     "intake_event_id": None,
+    "consent_status": None,
+    "consent_recorded_at": None,
+    "override_purposes": None,
+    "perpetrator_landlord_ids": None,
 }
 
 
@@ -222,6 +229,10 @@ def window_params(event: ComplaintLogged, *, event_id: UUID | None = None) -> di
         "backdated_by": event.backdated_by,
         "intake_changed_at": recorded_at or event.reported_at,
         "intake_event_id": event_id,
+        "consent_status": event.consent_to_share,
+        "consent_recorded_at": event.consent_recorded_at,
+        "override_purposes": list(event.override_purposes),
+        "perpetrator_landlord_ids": list(event.perpetrator_landlord_ids),
         "kinds": WINDOW_KINDS,
     }
 

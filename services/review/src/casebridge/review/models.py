@@ -24,21 +24,31 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
+from casebridge.common.isp.models import (
+    CaseInvitation,
+    PartnerAgency,
+    ProtocolVersion,
+    RevokedClient,
+)
 
 __all__ = [
     "AreaConfig",
     "Base",
+    "CaseInvitation",
     "CaseReview",
     "DeadLetter",
     "IndexedComplaint",
     "OutboxMessage",
+    "PartnerAgency",
     "PlannedAction",
     "ProcessedMessage",
+    "ProtocolVersion",
     "ReviewDeadline",
     "ReviewDecision",
     "ReviewLetter",
     "ReviewTransition",
     "ReviewVote",
+    "RevokedClient",
     "Trigger",
 ]
 
@@ -99,6 +109,16 @@ class IndexedComplaint(Base):
     # updated_at there) and its event, so a client can wait until review has seen a change.
     intake_changed_at: Mapped[datetime | None]
     intake_event_id: Mapped[uuid.UUID | None]
+    # What the information-sharing protocol decides a complaint's sharing by: the victim's
+    # consent, the purposes of overrides recorded, the landlords of the alleged perpetrators.
+    consent_status: Mapped[str] = mapped_column(String(12), server_default="not_asked")
+    consent_recorded_at: Mapped[datetime | None]
+    override_purposes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), server_default=text("'{}'")
+    )
+    perpetrator_landlord_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), server_default=text("'{}'")
+    )
     indexed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from casebridge.common.schemas import Page, ReadSchema, Schema, ShortText
+from casebridge.common.schemas import Page, ReadSchema, Schema, SharedView, ShortText
 
 ReviewState = Literal[
     "received",
@@ -36,17 +36,19 @@ class AreaConfigRead(ReadSchema):
     created_at: datetime
 
 
-class TriggerRead(ReadSchema):
-    id: UUID
-    kind: str
-    state: str
-    person_id: UUID | None
-    complaint_ids: list[UUID]
-    detail: dict[str, Any]
-    raised_at: datetime
-    explained_at: datetime | None
-    explained_by_agency_id: UUID | None
-    review_id: UUID | None
+class TriggerRead(SharedView):
+    """A trigger as the caller may see it (the information-sharing protocol decides)."""
+
+    id: UUID | None = None
+    kind: str | None = None
+    state: str | None = None
+    person_id: UUID | None = None
+    complaint_ids: list[UUID] | None = None
+    detail: dict[str, Any] | None = None
+    raised_at: datetime | None = None
+    explained_at: datetime | None = None
+    explained_by_agency_id: UUID | None = None
+    review_id: UUID | None = None
 
 
 TriggerPage = Page[TriggerRead]
@@ -104,46 +106,54 @@ class ReviewApply(Schema):
         return self
 
 
-class ReviewRead(ReadSchema):
-    id: UUID
-    reference: str
-    state: str
-    person_id: UUID | None
-    applicant_kind: str
-    applicant_name: str
-    applicant_contact: str
-    relationship: str | None
-    consent_recorded: bool
-    received_by_agency_id: UUID
-    summary: str
-    complaint_ids: list[UUID]
-    behaviour_complaint_id: UUID | None
-    behaviour_note: str | None
-    trigger_id: UUID | None
-    config_version: int
-    threshold_met: bool | None
-    threshold_automatic: bool | None
-    threshold_reasons: str | None
-    meeting_at: datetime | None
-    minutes: str | None
-    information_supplied: dict[str, str]
-    lead_agency_id: UUID | None
-    recommendations: list[str]
-    victim_consulted: bool | None
-    outcome: str | None
-    escalation_reason: str | None
-    escalation_of: str | None
-    escalation_requested_at: datetime | None
-    escalation_upheld: bool | None
-    escalation_decision: str | None
-    closure_reason: str | None
-    applied_at: datetime = Field(description="when the application was received")
-    recorded_at: datetime = Field(description="when it was recorded (the server's time)")
-    backdated_reason: str | None
-    backdated_by: str | None
-    updated_at: datetime
-    closed_at: datetime | None
-    allowed_actions: list[str] = []
+class ReviewRead(SharedView):
+    """A review as the caller may see it: the fields the area's information-sharing protocol
+    grants it (the SPOC and the panel see the application whole; the applicant's details go
+    to nobody else), its complaints as far as the caller may see them."""
+
+    id: UUID | None = None
+    reference: str | None = None
+    state: str | None = None
+    person_id: UUID | None = None
+    applicant_kind: str | None = None
+    applicant_name: str | None = None
+    applicant_contact: str | None = None
+    relationship: str | None = None
+    consent_recorded: bool | None = None
+    received_by_agency_id: UUID | None = None
+    summary: str | None = None
+    complaint_ids: list[UUID] | None = None
+    behaviour_complaint_id: UUID | None = None
+    behaviour_note: str | None = None
+    trigger_id: UUID | None = None
+    config_version: int | None = None
+    threshold_met: bool | None = None
+    threshold_automatic: bool | None = None
+    threshold_reasons: str | None = None
+    meeting_at: datetime | None = None
+    minutes: str | None = None
+    information_supplied: dict[str, str] | None = None
+    lead_agency_id: UUID | None = None
+    recommendations: list[str] | None = None
+    victim_consulted: bool | None = None
+    outcome: str | None = None
+    escalation_reason: str | None = None
+    escalation_of: str | None = None
+    escalation_requested_at: datetime | None = None
+    escalation_upheld: bool | None = None
+    escalation_decision: str | None = None
+    closure_reason: str | None = None
+    applied_at: datetime | None = Field(
+        default=None, description="when the application was received"
+    )
+    recorded_at: datetime | None = Field(
+        default=None, description="when it was recorded (the server's time)"
+    )
+    backdated_reason: str | None = None
+    backdated_by: str | None = None
+    updated_at: datetime | None = None
+    closed_at: datetime | None = None
+    allowed_actions: list[str] | None = None
 
 
 ReviewPage = Page[ReviewRead]

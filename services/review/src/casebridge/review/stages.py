@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ActionSummary, RecommendationsMade
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.review import areas, deadlines, letters, threshold
 from casebridge.review.models import CaseReview, PlannedAction, ReviewDeadline
 from casebridge.review.schemas import (
@@ -20,12 +20,14 @@ from casebridge.review.schemas import (
     MeetingSchedule,
     Outcome,
 )
+from casebridge.review.visibility import principal_of
 from casebridge.review.workflow import Actor, get_review, transition
 
 
-async def acknowledge(session: AsyncSession, *, principal: Principal, reference: str) -> CaseReview:
+async def acknowledge(session: AsyncSession, *, viewer: Viewer, reference: str) -> CaseReview:
     """Acknowledge in writing; with enough qualifying complaints the threshold is met at once."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     actor, now = Actor.of(principal), utcnow()
     await transition(session, review, "acknowledge", actor=actor, at=now)
     rules = await areas.rules_for(session, review.area_id)
@@ -36,9 +38,10 @@ async def acknowledge(session: AsyncSession, *, principal: Principal, reference:
 
 
 async def schedule_meeting(
-    session: AsyncSession, *, principal: Principal, reference: str, data: MeetingSchedule
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: MeetingSchedule
 ) -> CaseReview:
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     await transition(session, review, "schedule_meeting", actor=Actor.of(principal))
     review.meeting_at = data.meeting_at
     await session.flush()
@@ -46,10 +49,11 @@ async def schedule_meeting(
 
 
 async def hold_meeting(
-    session: AsyncSession, *, principal: Principal, reference: str, data: MeetingHeld
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: MeetingHeld
 ) -> CaseReview:
     """The meeting is minuted with what each agency supplied (Schedule 4 para 7)."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     now = utcnow()
     await transition(session, review, "hold_meeting", actor=Actor.of(principal), at=now)
     review.minutes = data.minutes
@@ -61,9 +65,10 @@ async def hold_meeting(
 
 
 async def agree_action_plan(
-    session: AsyncSession, *, principal: Principal, reference: str, data: ActionPlanCreate
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: ActionPlanCreate
 ) -> CaseReview:
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     now = utcnow()
     await transition(session, review, "agree_action_plan", actor=Actor.of(principal), at=now)
     review.lead_agency_id = data.lead_agency_id
@@ -93,10 +98,11 @@ async def agree_action_plan(
 
 
 async def communicate_outcome(
-    session: AsyncSession, *, principal: Principal, reference: str, data: Outcome
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: Outcome
 ) -> CaseReview:
     """The applicant is told the outcome in writing."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     now = utcnow()
     await transition(session, review, "communicate_outcome", actor=Actor.of(principal), at=now)
     review.outcome = data.outcome
@@ -106,17 +112,19 @@ async def communicate_outcome(
     return review
 
 
-async def accept(session: AsyncSession, *, principal: Principal, reference: str) -> CaseReview:
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+async def accept(session: AsyncSession, *, viewer: Viewer, reference: str) -> CaseReview:
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     await transition(session, review, "accept", actor=Actor.of(principal))
     return review
 
 
 async def close(
-    session: AsyncSession, *, principal: Principal, reference: str, data: Closure
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: Closure
 ) -> CaseReview:
     """Closed with reasons, and the applicant told why (2025 guidance)."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     now = utcnow()
     await transition(
         session, review, "close", actor=Actor.of(principal), reason=data.reason, at=now
@@ -139,9 +147,9 @@ async def _open_deadlines(session: AsyncSession, review: CaseReview) -> list[Rev
     )
 
 
-async def status(session: AsyncSession, *, principal: Principal, reference: str) -> dict[str, Any]:
+async def status(session: AsyncSession, *, viewer: Viewer, reference: str) -> dict[str, Any]:
     """The applicant's view: the stage, the next deadline and the SPOC; nothing else."""
-    review = await get_review(session, principal=principal, reference=reference)
+    review = await get_review(session, viewer=viewer, reference=reference)
     rules = await areas.rules_for(session, review.area_id)
     pending = sorted(await _open_deadlines(session, review), key=lambda d: d.due_on)
     return {

@@ -12,18 +12,19 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import BehaviourCount, ThresholdDecided
 from casebridge.common.db import utcnow
-from casebridge.common.errors import Conflict, Forbidden
+from casebridge.common.errors import Conflict, Forbidden, NotFound
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.common.periods import earliest_start, local_date
 from casebridge.review import areas, deadlines, letters
 from casebridge.review.config import AreaRules, MajorityRule
 from casebridge.review.counting import Counting, count
 from casebridge.review.models import CaseReview, IndexedComplaint, ReviewDecision, ReviewVote
 from casebridge.review.schemas import SpocDecision, VoteCreate
-from casebridge.review.workflow import Actor, InvalidTransition, get_review, transition
+from casebridge.review.visibility import Seen, complaint_sight, complaints_shown, principal_of
+from casebridge.review.workflow import Actor, InvalidTransition, get_review, read_review, transition
 
 
 class AlreadyVoted(Conflict):
@@ -119,11 +120,12 @@ async def decide_if_statutory(
 
 
 async def vote(
-    session: AsyncSession, *, principal: Principal, reference: str, data: VoteCreate
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: VoteCreate
 ) -> CaseReview:
     """A core partner's vote or abstention (each with its reason); the majority rule decides
     as soon as it can."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     if review.state != "acknowledged":
         raise InvalidTransition(review, "vote")
     rules = await areas.rules_for(session, review.area_id)
@@ -156,11 +158,12 @@ async def vote(
 
 
 async def spoc_decision(
-    session: AsyncSession, *, principal: Principal, reference: str, data: SpocDecision
+    session: AsyncSession, *, viewer: Viewer, reference: str, data: SpocDecision
 ) -> CaseReview:
     """When abstentions leave the panel without a quorum, nobody on it decides: the SPOC
     does, with reasons (409 while the panel can still decide)."""
-    review = await get_review(session, principal=principal, reference=reference, lock=True)
+    principal = principal_of(viewer)
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     if review.state != "acknowledged":
         raise InvalidTransition(review, "spoc_decision")
     rules = await areas.rules_for(session, review.area_id)
@@ -306,7 +309,7 @@ class NotCaughtUp(Conflict):
 async def read_counting(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     reference: str,
     not_older_than: datetime | None = None,
     changed: list[UUID] | None = None,
@@ -314,7 +317,10 @@ async def read_counting(
     """What the application counts: as the decision counted it once decided, else as of now.
     With `not_older_than`, answer only once review has applied intake's changes up to that
     time to each complaint in `changed` (409 with Retry-After until then)."""
-    review = await get_review(session, principal=principal, reference=reference)
+    seen = await read_review(session, viewer=viewer, reference=reference)
+    if not seen.decision.shows("counting"):
+        raise NotFound("case review not found")
+    review = seen.record
     rules = await areas.rules_for(session, review.area_id)
     if not_older_than is not None:
         await _caught_up(session, changed or [], not_older_than)
@@ -329,6 +335,7 @@ async def read_counting(
         if decision is not None
         else (await counting(session, review, rules)).as_json()
     )
+    body = await _as_seen(session, viewer, seen, body)
     stamps = [c["as_of"] for c in body["complaints"] if c.get("as_of")]
     return {
         **body,
@@ -337,6 +344,17 @@ async def read_counting(
         "decided_by": decision.decided_by if decision is not None else None,
         "intake_as_of": max(stamps) if stamps else None,
     }
+
+
+async def _as_seen(
+    session: AsyncSession, viewer: Viewer, seen: Seen[CaseReview], body: dict[str, Any]
+) -> dict[str, Any]:
+    """The complaints considered, as far as the caller may see them (the SPOC and the panel
+    see every one the review relies on)."""
+    ids = [UUID(str(c["complaint_id"])) for c in body["complaints"]]
+    shown = set(complaints_shown(seen, ids, await complaint_sight(session, viewer, ids)))
+    kept = [c for c, i in zip(body["complaints"], ids, strict=True) if i in shown]
+    return {**body, "complaints": kept}
 
 
 async def _caught_up(session: AsyncSession, changed: list[UUID], since: datetime) -> None:

@@ -6,20 +6,27 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import TriggerExplained, TriggerRaised
 from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.review.config import AreaRules
 from casebridge.review.index import EarlierTrigger, Windows
 from casebridge.review.models import Trigger
 from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.rules import Finding, community_finding, victim_findings
+from casebridge.review.visibility import (
+    Seen,
+    principal_of,
+    roles_of,
+    seen_triggers,
+    visible_triggers,
+)
 
 KINDS = ("second_report", "statutory", "community", "hate", "high_risk")
 STATES = ("open", "explained", "review_started")
@@ -28,11 +35,6 @@ THRESHOLD_KINDS = frozenset({"statutory", "community", "hate"})
 
 class NotExplainable(Conflict):
     code = "trigger_not_explainable"
-
-
-def visible_triggers(principal: Principal) -> Select[Trigger]:
-    """Triggers are seen by the agencies of their area only."""
-    return select(Trigger).where(Trigger.area_id == principal.area_id)
 
 
 async def evaluate(session: AsyncSession, windows: Windows, rules: AreaRules) -> list[Trigger]:
@@ -137,41 +139,55 @@ def _raised_event(trigger: Trigger) -> TriggerRaised:
 
 
 async def get_trigger(
-    session: AsyncSession, *, principal: Principal, trigger_id: UUID, lock: bool = False
+    session: AsyncSession, *, viewer: Viewer, trigger_id: UUID, lock: bool = False
 ) -> Trigger:
-    query = visible_triggers(principal).where(Trigger.id == trigger_id)
+    roles = await roles_of(session, viewer)
+    query = visible_triggers(viewer, roles).where(Trigger.id == trigger_id)
     trigger = await session.scalar(query.with_for_update() if lock else query)
     if trigger is None:
         raise NotFound("trigger not found")
     return trigger
 
 
+async def read_trigger(session: AsyncSession, *, viewer: Viewer, trigger_id: UUID) -> Seen[Trigger]:
+    trigger = await get_trigger(session, viewer=viewer, trigger_id=trigger_id)
+    (seen,) = await seen_triggers(session, viewer, [trigger], await roles_of(session, viewer))
+    return seen
+
+
 async def list_triggers(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     person_id: UUID | None,
     kind: str | None,
     state: str | None,
     cursor: Cursor | None,
     limit: int,
-) -> tuple[list[Trigger], Cursor | None]:
-    """Newest first; the SPOC's work list."""
-    query = visible_triggers(principal)
+) -> tuple[list[Seen[Trigger]], Cursor | None]:
+    """Newest first; the SPOC's work list. A filter on the victim matches only triggers
+    whose victim the caller may see."""
+    roles = await roles_of(session, viewer)
+    query = visible_triggers(viewer, roles)
     if person_id is not None:
         query = query.where(Trigger.person_id == person_id)
     if kind is not None:
         query = query.where(Trigger.kind == kind)
     if state is not None:
         query = query.where(Trigger.state == state)
-    return await page_after(session, query, Trigger.raised_at, Trigger.id, cursor, limit)
+    rows, after = await page_after(session, query, Trigger.raised_at, Trigger.id, cursor, limit)
+    seen = await seen_triggers(session, viewer, rows, roles)
+    if person_id is not None:
+        seen = [s for s in seen if s.decision.shows("person_id")]
+    return seen, after
 
 
 async def record_explained(
-    session: AsyncSession, *, principal: Principal, trigger_id: UUID, note: str | None
+    session: AsyncSession, *, viewer: Viewer, trigger_id: UUID, note: str | None
 ) -> Trigger:
     """The 2025 guidance: the case review was explained to a victim reporting a second time."""
-    trigger = await get_trigger(session, principal=principal, trigger_id=trigger_id, lock=True)
+    principal = principal_of(viewer)
+    trigger = await get_trigger(session, viewer=viewer, trigger_id=trigger_id, lock=True)
     if trigger.kind != "second_report":
         raise NotExplainable("only a second-report trigger is closed by an explanation")
     if trigger.explained_at is not None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import get_args
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -22,9 +22,11 @@ from casebridge.common.contracts.review import ReviewTransitioned
 from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events import outbox
+from casebridge.common.isp import Viewer
 from casebridge.review.models import CaseReview, ReviewTransition
 from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.schemas import ReviewState
+from casebridge.review.visibility import Seen, roles_of, seen_reviews, visible_reviews
 
 # action -> (states it may be taken from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -103,19 +105,27 @@ class Actor:
 SYSTEM = Actor("casebridge-review", None)
 
 
-def visible_reviews(principal: Principal) -> Select[CaseReview]:
-    """A review is seen only by the agencies of its area (the relevant bodies)."""
-    return select(CaseReview).where(CaseReview.area_id == principal.area_id)
-
-
 async def get_review(
-    session: AsyncSession, *, principal: Principal, reference: str, lock: bool = False
+    session: AsyncSession, *, viewer: Viewer, reference: str, lock: bool = False
 ) -> CaseReview:
-    query = visible_reviews(principal).where(CaseReview.reference == reference)
+    """A review the caller may see (the information-sharing protocol decides); to any other
+    caller it does not exist."""
+    roles = await roles_of(session, viewer)
+    query = visible_reviews(viewer, roles).where(CaseReview.reference == reference)
     review = await session.scalar(query.with_for_update() if lock else query)
     if review is None:
         raise NotFound("case review not found")
     return review
+
+
+async def read_review(session: AsyncSession, *, viewer: Viewer, reference: str) -> Seen[CaseReview]:
+    review = await get_review(session, viewer=viewer, reference=reference)
+    return await see_review(session, viewer, review)
+
+
+async def see_review(session: AsyncSession, viewer: Viewer, review: CaseReview) -> Seen[CaseReview]:
+    (seen,) = await seen_reviews(session, viewer, [review], await roles_of(session, viewer))
+    return seen
 
 
 async def transition(
@@ -165,25 +175,31 @@ async def transition(
 async def list_reviews(
     session: AsyncSession,
     *,
-    principal: Principal,
+    viewer: Viewer,
     state: str | None,
     cursor: Cursor | None,
     limit: int,
-) -> tuple[list[CaseReview], Cursor | None]:
-    query = visible_reviews(principal)
+) -> tuple[list[Seen[CaseReview]], Cursor | None]:
+    roles = await roles_of(session, viewer)
+    query = visible_reviews(viewer, roles)
     if state is not None:
         query = query.where(CaseReview.state == state)
-    return await page_after(session, query, CaseReview.applied_at, CaseReview.id, cursor, limit)
+    rows, after = await page_after(
+        session, query, CaseReview.applied_at, CaseReview.id, cursor, limit
+    )
+    return await seen_reviews(session, viewer, rows, roles), after
 
 
 async def history(
-    session: AsyncSession, *, principal: Principal, reference: str
+    session: AsyncSession, *, viewer: Viewer, reference: str
 ) -> list[ReviewTransition]:
-    review = await get_review(session, principal=principal, reference=reference)
+    seen = await read_review(session, viewer=viewer, reference=reference)
+    if not seen.decision.shows("history"):
+        raise NotFound("case review not found")
     return list(
         await session.scalars(
             select(ReviewTransition)
-            .where(ReviewTransition.review_id == review.id)
+            .where(ReviewTransition.review_id == seen.record.id)
             .order_by(ReviewTransition.at, ReviewTransition.id)
         )
     )

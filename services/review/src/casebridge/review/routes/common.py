@@ -7,11 +7,18 @@ from typing import Annotated
 from fastapi.exceptions import RequestValidationError
 
 from casebridge.common.auth import Principal, Scoped
+from casebridge.common.isp import Viewer
+from casebridge.common.isp.directory import Viewing
 from casebridge.review.pagination import Cursor
 
+# The area's own procedure: any agency of the area reads it, by scope.
 CanRead = Annotated[Principal, Scoped("reviews:read")]
 CanWrite = Annotated[Principal, Scoped("reviews:write")]
-CanVote = Annotated[Principal, Scoped("reviews:panel")]
+# Reviews and triggers: the information-sharing protocol decides what the caller sees of
+# them, and a review the caller may not see cannot be acted on either (it does not exist).
+Reads = Annotated[Viewer, Viewing("reviews:read")]
+Writes = Annotated[Viewer, Viewing("reviews:write")]
+Votes = Annotated[Viewer, Viewing("reviews:panel")]
 
 
 def parse_cursor(token: str | None) -> Cursor | None:

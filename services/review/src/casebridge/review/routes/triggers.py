@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from casebridge.common.db import DbSession
 from casebridge.common.schemas import Limit
 from casebridge.review import triggers
-from casebridge.review.models import Trigger
-from casebridge.review.routes.common import CanRead, CanWrite, parse_cursor
+from casebridge.review.presenters import present_trigger, shared_response
+from casebridge.review.routes.common import Reads, Writes, parse_cursor
 from casebridge.review.schemas import Explanation, TriggerPage, TriggerRead
 
 router = APIRouter(tags=["triggers"])
@@ -20,10 +20,10 @@ Kind = Literal["second_report", "statutory", "community", "hate", "high_risk"]
 State = Literal["open", "explained", "review_started"]
 
 
-@router.get("/triggers", response_model=TriggerPage)
+@router.get("/triggers", response_model=TriggerPage, response_model_exclude_unset=True)
 async def list_triggers(
     session: DbSession,
-    who: CanRead,
+    who: Reads,
     person_id: UUID | None = None,
     kind: Kind | None = None,
     state: State | None = None,
@@ -33,7 +33,7 @@ async def list_triggers(
     """Triggers raised in the caller's area, newest first."""
     items, after = await triggers.list_triggers(
         session,
-        principal=who,
+        viewer=who,
         person_id=person_id,
         kind=kind,
         state=state,
@@ -41,20 +41,24 @@ async def list_triggers(
         limit=limit,
     )
     return TriggerPage(
-        items=[TriggerRead.model_validate(t) for t in items],
+        items=[await present_trigger(session, who, seen) for seen in items],
         next_cursor=after.encode() if after else None,
     )
 
 
-@router.get("/triggers/{trigger_id}", response_model=TriggerRead)
-async def get_trigger(trigger_id: UUID, session: DbSession, who: CanRead) -> Trigger:
-    return await triggers.get_trigger(session, principal=who, trigger_id=trigger_id)
+@router.get("/triggers/{trigger_id}", response_model=TriggerRead, response_model_exclude_unset=True)
+async def get_trigger(trigger_id: UUID, session: DbSession, who: Reads) -> TriggerRead:
+    """A trigger as the caller may see it (the information-sharing protocol decides)."""
+    seen = await triggers.read_trigger(session, viewer=who, trigger_id=trigger_id)
+    return await present_trigger(session, who, seen)
 
 
 @router.post("/triggers/{trigger_id}/explained", response_model=TriggerRead)
 async def record_explained(
-    trigger_id: UUID, session: DbSession, who: CanWrite, data: Explanation | None = None
-) -> Trigger:
+    trigger_id: UUID, session: DbSession, who: Writes, data: Explanation | None = None
+) -> Response:
     """Record that the case review was explained to the victim (second report)."""
     note = data.note if data else None
-    return await triggers.record_explained(session, principal=who, trigger_id=trigger_id, note=note)
+    await triggers.record_explained(session, viewer=who, trigger_id=trigger_id, note=note)
+    seen = await triggers.read_trigger(session, viewer=who, trigger_id=trigger_id)
+    return shared_response(await present_trigger(session, who, seen))
