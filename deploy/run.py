@@ -156,6 +156,14 @@ def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, s
         env[f"{prefix}_ISSUERS"] = issuers
         env[f"{prefix}_DATA_DIR"] = str(cfg.var)
         env.setdefault(f"{prefix}_LOG_JSON", "true" if json_logs else "false")
+    if cfg.database_url_base is None:
+        # The embedded server trusts local logins: sharing's API and worker connect as its
+        # application role (created by its migrations), which may only add to the disclosure
+        # log; the migrations run as the owner. External servers: see deploy/README.md.
+        owner = env["SHARING_DATABASE_URL"]
+        env["SHARING_MIGRATION_DATABASE_URL"] = owner
+        role = os.environ.get("SHARING_APP_ROLE", "casebridge_sharing_app")
+        env["SHARING_DATABASE_URL"] = owner.replace("://postgres@", f"://{role}@", 1)
     return env
 
 

@@ -20,6 +20,7 @@ from casebridge.review.settings import Settings as ReviewSettings
 from casebridge.stats.main import create_app as stats_app
 from casebridge.stats.settings import Settings as StatsSettings
 from casebridge.testing.harness import committed_client
+from casebridge.testing.plugin import MigratedDatabase
 from casebridge.testing.tokens import TokenFactory
 from tests.conftest import COMPLAINT
 
@@ -99,7 +100,15 @@ APPS: dict[str, tuple[Callable[..., FastAPI], type[BaseServiceSettings], list[st
 }
 
 
+@pytest.fixture(scope="module")
+async def databases(migrated_database: MigratedDatabase) -> dict[str, str]:
+    """Each service's own database: a caller is authenticated (its token, its client not
+    revoked, its agency as the registry knows it) before its input is validated."""
+    return {service: await migrated_database(service) for service in APPS}
+
+
 async def call(
+    databases: dict[str, str],
     service: str,
     tokens: TokenFactory,
     method: str,
@@ -109,10 +118,7 @@ async def call(
     content: bytes | None = None,
 ) -> httpx.Response:
     create, settings_cls, scopes = APPS[service]
-    # Validation answers before any query, so an unreachable database proves it too.
-    settings = settings_cls(
-        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none", log_json=False
-    )
+    settings = settings_cls(database_url=databases[service], log_json=False)
     headers = tokens.headers(
         scopes=scopes,
         agency_id=uuid.uuid4(),
@@ -140,21 +146,24 @@ async def test_bad_input_is_422_naming_the_field(
     params: Any,
     field: str,
     tokens: TokenFactory,
+    databases: dict[str, str],
 ) -> None:
-    response = await call(service, tokens, method, path, body, params)
+    response = await call(databases, service, tokens, method, path, body, params)
     assert response.status_code == 422, (name, response.text)
     payload = response.json()
     assert payload["error"] == "validation_error"
     assert any(field in item["field"] for item in payload["detail"]), payload
 
 
-async def test_oversized_body_is_413(tokens: TokenFactory) -> None:
+async def test_oversized_body_is_413(tokens: TokenFactory, databases: dict[str, str]) -> None:
     huge = b'{"description": "' + b"x" * 300_000 + b'"}'
-    response = await call("intake", tokens, "POST", "/complaints", content=huge)
+    response = await call(databases, "intake", tokens, "POST", "/complaints", content=huge)
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
 
 
-async def test_malformed_json_is_422(tokens: TokenFactory) -> None:
-    response = await call("intake", tokens, "POST", "/complaints", content=b'{"channel": ')
+async def test_malformed_json_is_422(tokens: TokenFactory, databases: dict[str, str]) -> None:
+    response = await call(
+        databases, "intake", tokens, "POST", "/complaints", content=b'{"channel": '
+    )
     assert response.status_code == 422

@@ -18,7 +18,7 @@ from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.events.models import OutboxMessage
 from casebridge.devstack import NatsServer
 from casebridge.devstack.demo import DEMO_AREA_ID
-from casebridge.intake.complaints import Draft, LoggedComplaint, log_complaints
+from casebridge.intake.complaints import Draft, LoggedComplaint, log_complaints, preflight
 from casebridge.intake.main import create_app
 from casebridge.intake.models import (
     Complaint,
@@ -220,13 +220,14 @@ async def test_two_calls_about_one_new_complainant_at_once_make_one_log(
         return Draft(draft(0).principal, ComplaintCreate.model_validate(body), draft(0).respond)
 
     # One batch, as the recorder makes it when both calls arrive while it is idle.
+    drafts = [call("CNL-1"), call("CNL-2")]
+    async with intake.sessions() as session:
+        checked = await preflight(session, drafts, recorder.partners)
     async with intake.sessions() as session:
         connection = await session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
         async with driver.transaction():
-            answers = await log_complaints(
-                session, driver, [call("CNL-1"), call("CNL-2")], recorder.areas, recorder.partners
-            )
+            answers = await log_complaints(session, driver, drafts, recorder.areas, checked)
             await session.commit()
     assert [getattr(a, "status_code", a) for a in answers] == [201, 201]
     assert await count(intake, Person) == 1
@@ -315,12 +316,12 @@ async def test_risk_answers_in_one_batch_flag_a_log_once(committed: tuple[Intake
 
     calls = [call("New Caller", "07911 123458"), call("Kept Caller", "07911 123459")] * 2
     async with intake.sessions() as session:
+        checked = await preflight(session, calls, recorder.partners)
+    async with intake.sessions() as session:
         connection = await session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
         async with driver.transaction():
-            results = await log_complaints(
-                session, driver, calls, recorder.areas, recorder.partners
-            )
+            results = await log_complaints(session, driver, calls, recorder.areas, checked)
             await session.commit()
     assert [getattr(r, "status_code", r) for r in results] == [201] * 4
     async with intake.sessions() as session:

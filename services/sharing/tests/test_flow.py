@@ -18,14 +18,15 @@ from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.models import OutboxMessage
 from casebridge.common.events.relay import OutboxRelay, RelayConfig
+from casebridge.common.isp.document import parse
 from casebridge.devstack import NatsServer
-from casebridge.sharing import worker
+from casebridge.sharing import protocol, worker
 from casebridge.sharing.models import Agency, Area, Disclosure
 from casebridge.sharing.settings import Settings
 from casebridge.testing.plugin import MigratedDatabase
 from casebridge.testing.poll import poll
 
-from .conftest import complaint_logged
+from .conftest import as_app_role, complaint_logged, protocol_yaml
 
 
 @pytest.fixture
@@ -34,7 +35,13 @@ async def committed(
 ) -> AsyncIterator[tuple[Settings, async_sessionmaker[AsyncSession]]]:
     # Its own nats-server: the durable consumer meets no other test's messages.
     database_url = await migrated_database("sharing")
-    settings = settings.model_copy(update={"database_url": database_url, "nats_url": own_nats.url})
+    settings = settings.model_copy(
+        update={
+            "database_url": as_app_role(database_url),
+            "migration_database_url": database_url,
+            "nats_url": own_nats.url,
+        }
+    )
     engine = make_engine(settings)
     yield settings, make_sessionmaker(engine)
     await engine.dispose()
@@ -47,16 +54,27 @@ async def test_complaint_reaches_each_partner_subject(
     # A fresh area, so no other test's messages share these subjects.
     area, council, police, housing = new_id(), new_id(), new_id(), new_id()
     async with sessions() as session:
-        session.add(Area(id=area, code=str(area)[-6:], name="Flow test area"))
+        flow_area = Area(id=area, code=str(area)[-6:], name="Flow test area")
+        session.add(flow_area)
         await session.flush()
         for agency_id, kind in ((council, "council"), (police, "police"), (housing, "housing")):
-            session.add(Agency(id=agency_id, area_id=area, name=kind, kind=kind))
+            # The housing provider is not a core partner here: it hears as the landlord.
+            core = kind != "housing"
+            session.add(Agency(id=agency_id, area_id=area, name=kind, kind=kind, core_partner=core))
+        await protocol.publish_document(
+            session,
+            area=flow_area,
+            protocol=parse(protocol_yaml()),
+            by=protocol.Publisher("flow-test", "flow-test", None),
+        )
         await session.commit()
-    envelope, event = complaint_logged(receiving=council, area_id=area)
+    envelope, event = complaint_logged(
+        receiving=council, area_id=area, consent="given", perpetrator_landlord_ids=[housing]
+    )
 
     link = NatsLink(settings.nats_url, name="sharing-flow-test")
     await link.connect()
-    (consumer,) = worker.consumers(settings)
+    consumer, _ = worker.consumers(settings)
     consumer = dataclasses.replace(consumer, name=f"sharing-flow-{area.hex[:12]}")
     runner = ConsumerRunner(consumer, link, sessions, fetch_timeout=0.2)
     engine = make_engine(settings)
@@ -93,5 +111,11 @@ async def test_complaint_reaches_each_partner_subject(
         await link.close()
         await engine.dispose()
     assert received[police]["postcode"] == event.postcode
+    assert received[police]["person_id"] == str(event.person_id)
+    assert received[police]["protocol_version"] == 1
+    # The perpetrator's landlord learns what its tenant is said to have done, never who
+    # complained, even with the victim's consent to share.
     assert "postcode" not in received[housing]
+    assert "person_id" not in received[housing]
     assert received[housing]["reference"] == event.reference
+    assert received[housing]["perpetrators"] == ["flat-3"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from casebridge.common.events.models import OutboxMessage
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_ID
 from casebridge.devstack.seeds.sharing import DEMO_CLIENTS_FILE, credentials_table, seed
 from casebridge.sharing.credentials import verify_secret
 from casebridge.sharing.main import create_app
-from casebridge.sharing.models import Agency, Area, OAuthClient
+from casebridge.sharing.models import Agency, Area, OAuthClient, PublishedProtocol
 from casebridge.sharing.settings import Settings
 from casebridge.testing.harness import committed_client
 from casebridge.testing.plugin import MigratedDatabase
+
+from .conftest import as_app_role
 
 OPEN311_ENTRY = {"open311_api_key": "k-123", "agency_id": "x", "name": "FixMyStreet"}
 
@@ -26,7 +30,9 @@ OPEN311_ENTRY = {"open311_api_key": "k-123", "agency_id": "x", "name": "FixMyStr
 async def seeded_settings(migrated_database: MigratedDatabase, settings: Settings) -> Settings:
     """A fresh, committed database (the seed commits) and an empty data directory."""
     url = await migrated_database("sharing")
-    return settings.model_copy(update={"database_url": url})
+    return settings.model_copy(
+        update={"database_url": as_app_role(url), "migration_database_url": url}
+    )
 
 
 def file_mode(path: Path) -> int:
@@ -68,6 +74,44 @@ async def test_seed_creates_demo_partners_and_credentials(seeded_settings: Setti
     assert "shares:admin" not in by_kind["police"]["scopes"]
     assert "reviews:panel" in by_kind["housing"]["scopes"]
     assert "demo-council" in credentials_table(ours)
+
+
+async def test_seed_registers_and_announces_the_demo_partnership(seeded_settings: Settings) -> None:
+    await seed(seeded_settings)
+    await seed(seeded_settings)  # again: nothing new to announce
+    engine = create_async_engine(seeded_settings.database_url, poolclass=NullPool)
+    async with engine.connect() as conn:
+        announced = (
+            (
+                await conn.execute(
+                    select(OutboxMessage.event_type).order_by(OutboxMessage.created_at)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        agencies = (await conn.execute(select(Agency.kind, Agency.core_partner))).all()
+        version = (
+            await conn.execute(select(PublishedProtocol.version, PublishedProtocol.document))
+        ).one()
+    await engine.dispose()
+    assert sorted(announced) == sorted(
+        ["registry.area.registered.v1", "registry.protocol.published.v1"]
+        + ["registry.agency.changed.v1"] * 3
+    )
+    assert sorted(agencies) == [("council", True), ("housing", True), ("police", True)]
+    assert version.version == 1
+    review = date.fromisoformat(version.document["review_date"])
+    assert review - date.today() >= timedelta(days=364)  # the demo keeps sharing for a year
+
+
+async def test_the_demo_council_administers_and_every_demo_agency_audits(
+    seeded_settings: Settings,
+) -> None:
+    by_id = {e["client_id"]: e for e in await seed(seeded_settings)}
+    assert by_id["demo-council"]["roles"] == ["dpo", "partnership_admin"]
+    assert by_id["demo-police"]["roles"] == ["dpo"]
+    assert all("audit:read" in e["scopes"] for e in by_id.values())
 
 
 async def test_seed_is_idempotent_and_keeps_secrets(seeded_settings: Settings) -> None:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from joserfc import jwt
@@ -301,8 +301,6 @@ ROLES: dict[str, str] = {
 def Scoped(*scopes: str, role: str | None = None) -> Any:  # noqa: N802 - reads like a type
     """Declare the scopes (and the role, if any) a route requires; the one way routes
     authenticate."""
-    from fastapi import Security
-
     if role is None:
         return Security(current_principal, scopes=list(scopes))
     return Security(_role_check(role), scopes=list(scopes))
@@ -318,8 +316,8 @@ def _role_check(role: str) -> Any:
         raise ValueError(f"unknown role {role}")
     check = _ROLE_CHECKS.get(role)
     if check is None:
-        from fastapi import Security
-
+        # FastAPI resolves this signature's (postponed) annotations in the module's globals:
+        # `Security` must be imported there, not here.
         async def check(
             principal: Annotated[Principal, Security(current_principal)],
         ) -> Principal:

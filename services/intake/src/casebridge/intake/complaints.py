@@ -57,7 +57,7 @@ async def log_complaints(
     driver: asyncpg.Connection[Any],
     drafts: Sequence[Draft],
     areas: AreaDirectory,
-    partners: Directory,
+    preflight: Sequence[Viewer | AppError],
 ) -> list[Response | AppError]:
     """Record complaints on their complainants' logs and give each a reference at once; the
     ComplaintLogged events (and repeat-victim marks, if due) commit with them. The REST
@@ -77,7 +77,12 @@ async def log_complaints(
             backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
         except AppError as error:
             outcomes[i] = error
-    await _check_landlords(session, drafts, outcomes, partners)
+    viewers: dict[int, Viewer] = {}
+    for i, checked in enumerate(preflight):
+        if isinstance(checked, AppError):
+            outcomes[i] = outcomes[i] or checked
+        else:
+            viewers[i] = checked
     scored = _score_risk(drafts, served, outcomes)
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
@@ -87,7 +92,6 @@ async def log_complaints(
         for i in todo
     ]
     matched = await matching.match_many(driver, probes)
-    viewers = {i: await partners.viewer(session, drafts[i].principal) for i in todo}
     found = await _resolve_complainants(session, drafts, todo, matched, outcomes, viewers)
     batch = recording.Batch()
     for i in [i for i in todo if outcomes[i] is None]:
@@ -131,32 +135,37 @@ def _score_risk(
     return scored
 
 
-async def _check_landlords(
-    session: AsyncSession,
-    drafts: Sequence[Draft],
-    outcomes: list[Response | AppError | None],
-    partners: Directory,
-) -> None:
-    """A landlord named for a perpetrator must be a registered agency of the caller's area
-    (the protocol keeps the complainant's identity from it: it must be the real one)."""
-    for i, draft in enumerate(drafts):
-        if outcomes[i] is not None:
-            continue
-        area = draft.principal.area_id
-        for n, perpetrator in enumerate(draft.data.perpetrators):
-            landlord = perpetrator.landlord_agency_id
-            if landlord is None:
-                continue
-            if not (await partners.recipient(session, landlord, area)).active:
-                outcomes[i] = UnknownLandlord(
-                    [
-                        {
-                            "field": f"body.perpetrators.{n}.landlord_agency_id",
-                            "reason": "not a registered agency of your area",
-                        }
-                    ]
-                )
-                break
+async def preflight(
+    session: AsyncSession, drafts: Sequence[Draft], partners: Directory
+) -> list[Viewer | AppError]:
+    """What each draft's caller may know (its Viewer), or why the draft cannot be logged: a
+    perpetrator's landlord that is not a registered agency of the caller's area (the
+    protocol keeps the complainant's identity from the landlord: it must be the real one).
+    Done before the batch's transaction, on a session of its own: the directory reads the
+    registry at most once a `protocol_cache_seconds`, never inside the write."""
+    checked: list[Viewer | AppError] = []
+    for draft in drafts:
+        viewer = await partners.viewer(session, draft.principal)
+        checked.append(await _landlords_checked(session, draft, viewer, partners))
+    return checked
+
+
+async def _landlords_checked(
+    session: AsyncSession, draft: Draft, viewer: Viewer, partners: Directory
+) -> Viewer | AppError:
+    area = draft.principal.area_id
+    for n, perpetrator in enumerate(draft.data.perpetrators):
+        landlord = perpetrator.landlord_agency_id
+        if landlord is not None and not (await partners.recipient(session, landlord, area)).active:
+            return UnknownLandlord(
+                [
+                    {
+                        "field": f"body.perpetrators.{n}.landlord_agency_id",
+                        "reason": "not a registered agency of your area",
+                    }
+                ]
+            )
+    return viewer
 
 
 async def _claim_keys(

@@ -42,9 +42,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from casebridge.common.errors import AppError
 from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.isp import Viewer
 from casebridge.common.isp.directory import Directory
 from casebridge.intake.areas import AreaDirectory
-from casebridge.intake.complaints import Draft, log_complaints
+from casebridge.intake.complaints import Draft, log_complaints, preflight
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = Histogram(
@@ -138,8 +139,11 @@ class Recorder:
         return batch
 
     async def _record(self, batch: list[_Pending], slot: int) -> None:
+        drafts = [p.draft for p in batch]
         try:
-            outcomes = await self._transaction([p.draft for p in batch], slot)
+            async with self._sessions()() as session:  # rarely used: the directory caches
+                checked = await preflight(session, drafts, self.partners)
+            outcomes = await self._transaction(drafts, checked, slot)
         except Exception as exc:
             if len(batch) > 1 and not is_infrastructure_error(exc):
                 log.warning("a batch of %d failed (%s): logging one at a time", len(batch), exc)
@@ -152,17 +156,19 @@ class Recorder:
         for pending, outcome in zip(batch, outcomes, strict=True):
             _settle(pending, outcome)
 
-    async def _transaction(self, drafts: list[Draft], slot: int) -> list[Response | AppError]:
+    async def _transaction(
+        self, drafts: list[Draft], checked: list[Viewer | AppError], slot: int
+    ) -> list[Response | AppError]:
         connection = await self._connection(slot)
         try:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             if _one_statement_will_do(drafts, driver):
-                outcomes = await self._log(connection, driver, drafts)
+                outcomes = await self._log(connection, driver, drafts, checked)
             else:
                 # BEGIN, or a savepoint when the connection is in a transaction (tests).
                 async with driver.transaction():
-                    outcomes = await self._log(connection, driver, drafts)
+                    outcomes = await self._log(connection, driver, drafts, checked)
         except Exception as exc:  # the caller settles the drafts; here: keep the link sound
             if is_infrastructure_error(exc):
                 await self._drop(slot)  # a lost or broken connection: the next batch reconnects
@@ -172,7 +178,11 @@ class Recorder:
         return outcomes
 
     async def _log(
-        self, connection: AsyncConnection, driver: asyncpg.Connection[Any], drafts: list[Draft]
+        self,
+        connection: AsyncConnection,
+        driver: asyncpg.Connection[Any],
+        drafts: list[Draft],
+        checked: list[Viewer | AppError],
     ) -> list[Response | AppError]:
         """The domain's work, with a session on the same connection for its ORM steps (its
         transaction or savepoint ends here, inside the caller's)."""
@@ -180,7 +190,7 @@ class Recorder:
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
         try:
-            outcomes = await log_complaints(session, driver, drafts, self.areas, self.partners)
+            outcomes = await log_complaints(session, driver, drafts, self.areas, checked)
             await session.commit()
         finally:
             await session.close()

@@ -7,8 +7,15 @@ import asyncio
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
-from casebridge.sharing import keys
-from casebridge.sharing.routes import router
+from casebridge.sharing import (
+    admin_routes,
+    audit_routes,
+    case_routes,
+    clients,
+    keys,
+    protocol_routes,
+    routes,
+)
 from casebridge.sharing.settings import Settings
 
 
@@ -23,8 +30,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="Casebridge sharing",
-        description="Partner registry, OAuth2 token endpoint and JWKS, partner deliveries and "
-        "the disclosure log.",
-        routers=[router],
+        description="The partner registry, the OAuth2 token endpoint and JWKS, the "
+        "information-sharing protocol, case invitations, partner deliveries and the "
+        "disclosure log.",
+        routers=[
+            routes.router,
+            admin_routes.router,
+            protocol_routes.router,
+            case_routes.router,
+            audit_routes.router,
+        ],
         on_startup=[load_signing_key],
+        revocations=clients.revoked_client_ids,
     )

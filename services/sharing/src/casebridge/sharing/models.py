@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     func,
     text,
@@ -23,23 +25,33 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
+from casebridge.common.isp.catalogue import AGENCY_KINDS
 
 __all__ = [
     "AGENCY_KINDS",
+    "APPEND_ONLY_TABLES",
     "Agency",
     "Area",
     "Base",
+    "CaseIndex",
     "ClientAuthFailure",
     "DeadLetter",
     "Delivery",
     "Disclosure",
+    "InvitationChange",
+    "NatsUser",
     "OAuthClient",
     "OutboxMessage",
     "ProcessedMessage",
+    "PublishedProtocol",
+    "WebhookEndpoint",
 ]
 
-AGENCY_KINDS = ("council", "police", "housing", "health", "other")
 OUTCOMES = ("delivered", "refused")
+CASE_KINDS = ("complaint", "review")
+# The service's own role may add rows to these and read them, never change or remove one
+# (LEG-R3): granted in the migrations, proved by tests/test_privileges.py.
+APPEND_ONLY_TABLES = ("disclosure", "protocol_version", "invitation_change")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -59,10 +71,12 @@ class Area(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     code: Mapped[str] = mapped_column(String(6), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class Agency(Base):
-    """A partner organisation in one area; its kind decides what it may receive."""
+    """A partner organisation in one area, as the registry knows it; every change bumps its
+    revision and is announced (AgencyChanged), so replicas never apply an older one."""
 
     __tablename__ = "agency"
 
@@ -70,7 +84,12 @@ class Agency(Base):
     area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
+    core_partner: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    ods_code: Mapped[str | None] = mapped_column(String(20))
+    police_force_code: Mapped[str | None] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(BigInteger, server_default=text("1"))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (CheckConstraint(_one_of("kind", AGENCY_KINDS), name="kind"),)
 
@@ -90,6 +109,92 @@ class OAuthClient(Base):
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)), server_default=text("'{}'"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    secret_rotated_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """Where a partner wants its deliveries posted (used by the delivery channels). The
+    signing secret is kept as is: the sender needs it to sign; it is shown once."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(500), server_default=text("''"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    signing_secret: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class NatsUser(Base):
+    """A partner's NATS credentials; the password is kept as the bcrypt hash nats-server's
+    own configuration takes."""
+
+    __tablename__ = "nats_user"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]
+
+
+class PublishedProtocol(Base):
+    """Append-only: one version of an area's information-sharing protocol, who published it
+    and when, its canonical text and the diff from the version before."""
+
+    __tablename__ = "protocol_version"
+
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    text: Mapped[str] = mapped_column(Text)
+    diff: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime]
+    published_by_client: Mapped[str] = mapped_column(String(100))
+    published_by_subject: Mapped[str] = mapped_column(String(200))
+    published_by_agency_id: Mapped[uuid.UUID | None]
+
+
+class CaseIndex(Base):
+    """A case sharing has heard of (a complaint or a case review), by its reference: what
+    invitations are checked against."""
+
+    __tablename__ = "case_index"
+
+    reference: Mapped[str] = mapped_column(String(40), primary_key=True)
+    area_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    case_id: Mapped[uuid.UUID]
+    person_id: Mapped[uuid.UUID | None]
+    recorder_agency_id: Mapped[uuid.UUID]
+    indexed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (CheckConstraint(_one_of("kind", CASE_KINDS), name="kind"),)
+
+
+class InvitationChange(Base):
+    """Append-only: an agency invited to one case, or removed from it; the latest change
+    per (case, agency) is in force."""
+
+    __tablename__ = "invitation_change"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_reference: Mapped[str] = mapped_column(String(40))
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    invited: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(500))
+    changed_by_client: Mapped[str] = mapped_column(String(100))
+    changed_by_subject: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_invitation_change_case", "case_reference", "agency_id", "id"),)
 
 
 class ClientAuthFailure(Base):
@@ -104,8 +209,8 @@ class ClientAuthFailure(Base):
 
 
 class Disclosure(Base):
-    """Append-only: what went (or was refused) to whom, why, and under which law. Field names,
-    never values."""
+    """Append-only: what went (or was refused) to whom, why, under which law and which
+    protocol version, about whose record. Field names, never values."""
 
     __tablename__ = "disclosure"
 
@@ -115,17 +220,29 @@ class Disclosure(Base):
     area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
     recipient_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
     fields: Mapped[list[str]] = mapped_column(ARRAY(String(60)))
-    purpose: Mapped[str] = mapped_column(String(60))
-    legal_basis: Mapped[str] = mapped_column(String(200))
+    # The first purpose and its legal basis (the lists below hold them all).
+    purpose: Mapped[str | None] = mapped_column(String(60))
+    legal_basis: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(200))
     occurred_at: Mapped[datetime]
+    data_class: Mapped[str | None] = mapped_column(String(30))
+    redacted: Mapped[list[str]] = mapped_column(ARRAY(String(60)), server_default=text("'{}'"))
+    purposes: Mapped[list[str]] = mapped_column(ARRAY(String(60)), server_default=text("'{}'"))
+    legal_bases: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    protocol_version: Mapped[int | None]
+    controller_agency_id: Mapped[uuid.UUID | None]
+    source_reference: Mapped[str | None] = mapped_column(String(40))
+    person_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (
         CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
         # One decision per partner per event, whatever the inbox says.
         UniqueConstraint("source_event_id", "recipient_agency_id"),
         Index("ix_disclosure_recipient", "recipient_agency_id", "id"),
+        Index("ix_disclosure_controller", "controller_agency_id", "id"),
+        Index("ix_disclosure_person", "person_id", "id"),
+        Index("ix_disclosure_reference", "source_reference", "id"),
     )
 
 

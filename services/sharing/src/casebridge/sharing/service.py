@@ -1,4 +1,5 @@
-"""Sharing's domain functions. They flush, never commit: the boundary owns the transaction."""
+"""Partners' views (agencies, deliveries, disclosures) and the token endpoint's clients and
+lockout. Domain functions flush, never commit: the boundary owns the transaction."""
 
 from __future__ import annotations
 
@@ -14,12 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from casebridge.common.auth import Principal
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.sharing import DisclosureRecorded
-from casebridge.common.db import new_id, utcnow
-from casebridge.common.events import outbox
-from casebridge.common.events.envelope import Envelope
-from casebridge.sharing import isp
 from casebridge.sharing.models import (
     Agency,
     Base,
@@ -34,8 +29,6 @@ from casebridge.sharing.settings import Settings
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Base)
-
-DELIVERY_TYPE = "sharing.delivery.complaint.logged.v1"
 
 
 # ---- who may see what: one statement builder per aggregate ---------------------------------
@@ -70,7 +63,7 @@ class Slice(Generic[M]):
         self.next_cursor = next_cursor
 
 
-async def _page(
+async def page(
     session: AsyncSession,
     statement: Select[M],
     id_column: InstrumentedAttribute[UUID],
@@ -95,7 +88,7 @@ async def list_agencies(session: AsyncSession, *, principal: Principal) -> Seque
 async def list_deliveries(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Delivery]:
-    return await _page(
+    return await page(
         session, visible_deliveries(principal), Delivery.id, limit=limit, cursor=cursor
     )
 
@@ -103,7 +96,7 @@ async def list_deliveries(
 async def list_disclosures(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Disclosure]:
-    return await _page(
+    return await page(
         session, visible_disclosures(principal), Disclosure.id, limit=limit, cursor=cursor
     )
 
@@ -178,100 +171,3 @@ async def record_auth_failure(session: AsyncSession, client_id: str, *, settings
 
 async def clear_auth_failures(session: AsyncSession, client_id: str) -> None:
     await session.execute(delete(ClientAuthFailure).where(ClientAuthFailure.client_id == client_id))
-
-
-# ---- partner deliveries ---------------------------------------------------------------------
-async def share_complaint(
-    session: AsyncSession, *, envelope: Envelope, event: ComplaintLogged
-) -> list[Disclosure]:
-    """Apply the sharing rule for every other active agency of the area: one disclosure row per
-    partner, and a delivery (outbox + feed) for each partner that may receive anything."""
-    partners = (
-        await session.scalars(
-            select(Agency)
-            .where(
-                Agency.area_id == event.area_id,
-                Agency.active,
-                Agency.id != event.receiving_agency_id,
-            )
-            .order_by(Agency.id)
-        )
-    ).all()
-    if not partners:
-        log.warning(
-            "complaint %s: no partners registered in area %s", event.complaint_id, event.area_id
-        )
-    decided = [(agency, isp.decide_complaint(event, agency.kind)) for agency in partners]
-    disclosures = [_disclosure(envelope, event, agency, decision) for agency, decision in decided]
-    session.add_all(disclosures)
-    await session.flush()
-    for disclosure, (agency, decision) in zip(disclosures, decided, strict=True):
-        if decision.outcome == "delivered":
-            _deliver(session, disclosure, agency, decision)
-        outbox.add(
-            session,
-            _recorded(disclosure, agency.kind),
-            area_id=event.area_id,
-            aggregate_id=disclosure.id,
-        )
-    await session.flush()
-    return disclosures
-
-
-def _disclosure(
-    envelope: Envelope, event: ComplaintLogged, agency: Agency, decision: isp.Decision
-) -> Disclosure:
-    return Disclosure(
-        id=new_id(),
-        source_event_id=envelope.id,
-        source_event_type=envelope.type,
-        area_id=event.area_id,
-        recipient_agency_id=agency.id,
-        fields=decision.fields,
-        purpose=isp.PURPOSE,
-        legal_basis=isp.LEGAL_BASIS,
-        outcome=decision.outcome,
-        reason=decision.reason,
-        occurred_at=utcnow(),
-    )
-
-
-def _deliver(
-    session: AsyncSession, disclosure: Disclosure, agency: Agency, decision: isp.Decision
-) -> None:
-    """The partner's copy goes on its own subject, so NATS permissions can fence it."""
-    envelope = Envelope(
-        source="casebridge/sharing",
-        type=DELIVERY_TYPE,
-        subject=f"share.{disclosure.area_id}.{agency.id}.complaint.logged.v1",
-        area_id=disclosure.area_id,
-        data={**decision.data, "disclosure_id": str(disclosure.id)},
-    )
-    outbox.add_envelope(session, envelope, aggregate_type="delivery", aggregate_id=disclosure.id)
-    session.add(
-        Delivery(
-            id=envelope.id,
-            disclosure_id=disclosure.id,
-            area_id=disclosure.area_id,
-            recipient_agency_id=agency.id,
-            subject=envelope.subject,
-            event_type=envelope.type,
-            data=envelope.data,
-        )
-    )
-
-
-def _recorded(disclosure: Disclosure, recipient_kind: str) -> DisclosureRecorded:
-    return DisclosureRecorded(
-        disclosure_id=disclosure.id,
-        source_event_id=disclosure.source_event_id,
-        source_event_type=disclosure.source_event_type,
-        recipient_agency_id=disclosure.recipient_agency_id,
-        fields=list(disclosure.fields),
-        outcome=disclosure.outcome,
-        occurred_at=disclosure.occurred_at,
-        purpose=disclosure.purpose,
-        legal_basis=disclosure.legal_basis,
-        recipient_kind=recipient_kind,
-        reason=disclosure.reason,
-    )

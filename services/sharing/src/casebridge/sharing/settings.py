@@ -10,7 +10,13 @@ class Settings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SHARING_", extra="ignore", frozen=True)
 
     service_name: str = "sharing"
+    # The API and the worker should connect as the application role (`app_role`), which
+    # may not change or remove disclosures or the protocol and invitation history (LEG-R3);
+    # migrations run as the tables' owner (`migration_database_url`, else `database_url`).
+    # `make run` and the tests do so; deploy/README.md says how in production.
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5433/casebridge_sharing"
+    migration_database_url: str | None = None
+    app_role: str = Field(default="casebridge_sharing_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     issuer_url: str = DEFAULT_ISSUER
     signing_key_file: Path = Path("var/keys/signing-key.json")
     # Short-lived tokens: a leaked one is useful for minutes, not days (AUTH-R1).
@@ -18,6 +24,9 @@ class Settings(BaseServiceSettings):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_window_seconds: int = Field(default=300, ge=1)
     lockout_seconds: int = Field(default=300, ge=1)
+    # Webhook endpoints must be https on a public address; tests and `make run` may allow
+    # a receiver on loopback (http or https) with this.
+    webhook_allow_loopback: bool = False
 
     @property
     def token_endpoint(self) -> str:
@@ -26,3 +35,7 @@ class Settings(BaseServiceSettings):
     @property
     def jwks_uri(self) -> str:
         return f"{self.issuer_url.rstrip('/')}/.well-known/jwks.json"
+
+    @property
+    def owner_database_url(self) -> str:
+        return self.migration_database_url or self.database_url

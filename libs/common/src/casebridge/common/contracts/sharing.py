@@ -32,6 +32,15 @@ class DisclosureRecorded(_SharingEvent):
     legal_basis: str | None = None
     recipient_kind: str | None = None
     reason: str | None = None
+    # Added with the protocol (issue 9, additive): every purpose and legal basis the
+    # disclosure relied on, the fields withheld, the protocol version that decided it, the
+    # record's controller (the agency that recorded it) and the case's reference.
+    purposes: list[str] = []
+    legal_bases: list[str] = []
+    redacted: list[str] = []
+    protocol_version: int | None = None
+    controller_agency_id: UUID | None = None
+    source_reference: str | None = None
 
 
 # ---- the partner registry and the information-sharing protocol -----------------------------

@@ -7,6 +7,8 @@ fixes them in one go. A valid document is immutable; a new version replaces it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, Literal
 from uuid import UUID
@@ -95,58 +97,124 @@ def parse(text: str | bytes) -> Protocol:
     if len(text) > MAX_DOCUMENT_BYTES:
         raise InvalidProtocol([Problem(path="", problem="document larger than 200 kB")])
     try:
+        _refuse_aliases(text)
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidProtocol([Problem(path="", problem=f"not YAML: {exc}")]) from exc
     return validate(loaded)
 
 
+def _refuse_aliases(text: str | bytes) -> None:
+    """An alias re-uses a node: a few kilobytes of nested aliases make a document whose
+    validation walks billions of values. A protocol writes each value out."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.YAMLError("aliases (*name) are not allowed: write each value out")
+
+
 def validate(loaded: Any) -> Protocol:
+    """The document as a Protocol, or InvalidProtocol with every problem at once: those of
+    its shape, and the rules' own (of every rule that has a shape to check)."""
     if not isinstance(loaded, dict):
         raise InvalidProtocol([Problem(path="", problem="the document must be a mapping")])
+    unstorable = list(_unstorable(loaded, ""))
+    if unstorable:  # nothing else is checked in text that cannot be kept
+        raise InvalidProtocol(unstorable)
+    protocol: Protocol | None = None
+    problems: list[Problem] = []
     try:
         protocol = Protocol.model_validate(loaded)
     except ValidationError as exc:
-        raise InvalidProtocol(
-            [
-                Problem(path=".".join(str(p) for p in e["loc"]), problem=e["msg"])
-                for e in exc.errors()
-            ]
-        ) from exc
-    problems = [*_retention_problems(protocol)]
-    for i, rule in enumerate(protocol.rules):
+        problems += _shape_problems(exc)
+    purposes, retention, rules = _parts(protocol, loaded)
+    if retention is not None:  # else its shape problems say what is wrong with it
+        problems += _retention_problems(retention, rules)
+    for i, rule in rules:
         problems += [
-            Problem(path=f"rules.{i}.{p}", problem=m) for p, m in _rule_problems(protocol, rule)
+            Problem(path=f"rules.{i}.{p}", problem=m) for p, m in _rule_problems(purposes, rule)
         ]
-    if problems:
+    if problems or protocol is None:
         raise InvalidProtocol(problems)
     return protocol
 
 
-def _retention_problems(protocol: Protocol) -> list[Problem]:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unstorable(value: Any, path: str) -> Iterator[Problem]:
+    """Text PostgreSQL cannot keep (a NUL, a lone surrogate from JSON's "\\ud800"), anywhere
+    in the document, keys included."""
+    if isinstance(value, str):
+        if "\x00" in value or _SURROGATE.search(value):
+            yield Problem(path=path, problem="must not contain NUL characters or lone surrogates")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            yield from _unstorable(key, inner)
+            yield from _unstorable(item, inner)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _unstorable(item, f"{path}.{i}" if path else str(i))
+
+
+def _shape_problems(exc: ValidationError, prefix: str = "") -> list[Problem]:
+    return [
+        Problem(path=prefix + ".".join(str(p) for p in e["loc"]), problem=e["msg"])
+        for e in exc.errors()
+    ]
+
+
+def _parts(
+    protocol: Protocol | None, loaded: dict[str, Any]
+) -> tuple[set[str], dict[str, int] | None, list[tuple[int, Rule]]]:
+    """Purposes, retention and the rules to check: the protocol's, or, when its shape is
+    wrong, whatever parts of it are well-formed on their own (their own shape problems
+    are reported already)."""
+    if protocol is not None:
+        return set(protocol.purposes), protocol.retention_months, list(enumerate(protocol.rules))
+    purposes = loaded.get("purposes")
+    retention = loaded.get("retention_months")
+    rules: list[tuple[int, Rule]] = []
+    raw_rules = loaded.get("rules")
+    for i, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        try:
+            rules.append((i, Rule.model_validate(raw)))
+        except ValidationError:
+            continue
+    well_formed = isinstance(retention, dict) and all(
+        isinstance(k, str) and type(v) is int for k, v in retention.items()
+    )
+    return (
+        {k for k in purposes if isinstance(k, str)} if isinstance(purposes, dict) else set(),
+        retention if well_formed else None,
+        rules,
+    )
+
+
+def _retention_problems(retention: dict[str, int], rules: list[tuple[int, Rule]]) -> list[Problem]:
     problems = []
-    for name, months in protocol.retention_months.items():
+    for name, months in retention.items():
         if name not in CATALOGUE:
             problems.append(Problem(path=f"retention_months.{name}", problem="unknown data class"))
         elif not 1 <= months <= 1200:
             problems.append(
                 Problem(path=f"retention_months.{name}", problem="must be 1 to 1200 months")
             )
-    shared = {rule.data for rule in protocol.rules if rule.data in CATALOGUE}
-    for name in sorted(shared - protocol.retention_months.keys()):
+    shared = {rule.data for _, rule in rules if rule.data in CATALOGUE}
+    for name in sorted(shared - retention.keys()):
         problems.append(
             Problem(path="retention_months", problem=f"no retention for shared class {name}")
         )
     return problems
 
 
-def _rule_problems(protocol: Protocol, rule: Rule) -> list[tuple[str, str]]:
+def _rule_problems(purposes: set[str], rule: Rule) -> list[tuple[str, str]]:
     """Every problem of one rule, as (path within the rule, reason)."""
     data_class = CATALOGUE.get(rule.data)
     if data_class is None:
         return [("data", f"unknown data class; known: {', '.join(sorted(CATALOGUE))}")]
     problems: list[tuple[str, str]] = []
-    if rule.purpose not in protocol.purposes:
+    if rule.purpose not in purposes:
         problems.append(("purpose", "not one of the document's purposes"))
     for j, relation in enumerate(rule.to):
         if relation not in data_class.relations:

@@ -1,4 +1,7 @@
-"""Seed the demo area, its three agencies and one OAuth client each (idempotent).
+"""Seed the demo area, its three agencies (core partners), one OAuth client each and the
+default information-sharing protocol as version 1 (idempotent). The area, the agencies and
+the protocol are registered as an administrator would: announced, so intake and review
+build their replicas from the events.
 
 A secret is known only when it is made, so the seed keeps the demo secrets in
 `<data_dir>/demo-clients.json` (merged with what other seeds wrote there) and rotates a
@@ -11,17 +14,23 @@ import asyncio
 import json
 import os
 import tempfile
+from datetime import date, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.dialects.postgresql import insert
+import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.db import make_engine, make_sessionmaker
+from casebridge.common.isp.directory import today
+from casebridge.common.isp.document import Protocol, validate
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
+from casebridge.sharing import protocol, registry
 from casebridge.sharing.credentials import hash_secret, new_secret, verify_secret
 from casebridge.sharing.models import Agency, Area, OAuthClient
+from casebridge.sharing.registry_schemas import AgencyCreate, AgencyUpdate
 from casebridge.sharing.settings import Settings
 
 DEMO_CLIENTS_FILE = "demo-clients.json"
@@ -35,9 +44,15 @@ CALL_HANDLER_SCOPES = (
     "shares:read",
 )
 EXTRA_SCOPES: dict[str, tuple[str, ...]] = {
-    "council": ("reviews:panel", "shares:admin"),
-    "police": ("reviews:panel",),
-    "housing": ("reviews:panel",),
+    "council": ("reviews:panel", "shares:admin", "audit:read"),
+    "police": ("reviews:panel", "audit:read"),
+    "housing": ("reviews:panel", "audit:read"),
+}
+# The council's client administers the demo partnership; each agency's is its DPO too.
+DEMO_ROLES: dict[str, tuple[str, ...]] = {
+    "council": ("dpo", "partnership_admin"),
+    "police": ("dpo",),
+    "housing": ("dpo",),
 }
 
 
@@ -47,6 +62,15 @@ def demo_client_id(kind: str) -> str:
 
 def demo_scopes(kind: str) -> list[str]:
     return [*CALL_HANDLER_SCOPES, *EXTRA_SCOPES.get(kind, ())]
+
+
+def default_protocol(seeded_on: date) -> Protocol:
+    """The shipped default, in force for a year from the seed date (so the demo keeps
+    sharing; a real partnership signs its own)."""
+    text = files("casebridge.common.isp").joinpath("default.yaml").read_text()
+    data = yaml.safe_load(text)
+    data["review_date"] = seeded_on + timedelta(days=365)
+    return validate(data)
 
 
 def read_entries(path: Path) -> list[Any]:
@@ -98,10 +122,37 @@ async def _ensure_client(
         secret = new_secret()  # the file lost it: rotate, since nobody can know the old one
         client.secret_hash = hash_secret(secret)
     client.scopes = demo_scopes(kind)
+    client.roles = list(DEMO_ROLES.get(kind, ()))
     client.grant_types = ["client_credentials"]
-    client.active = True
-    await session.flush()
+    await session.flush()  # a demo client an administrator revoked stays revoked
     return secret
+
+
+async def _ensure_registry(session: AsyncSession) -> None:
+    """The demo area, its agencies as core partners and protocol version 1, each announced
+    when it is new (or changed)."""
+    await registry.register_area(
+        session, code=DEMO_AREA_CODE, name=DEMO_AREA_NAME, area_id=DEMO_AREA_ID
+    )
+    for kind, (agency_id, name) in DEMO_AGENCIES.items():
+        agency = await session.get(Agency, agency_id, with_for_update=True)
+        if agency is None:
+            data = AgencyCreate(name=name, kind=kind, core_partner=True)
+            await registry.register_agency(
+                session, area_id=DEMO_AREA_ID, data=data, agency_id=agency_id
+            )
+        else:  # a data folder from before the registry knew core partners
+            change = AgencyUpdate(core_partner=True, active=True)
+            await registry.apply_change(session, agency, change)
+    if await protocol.latest(session, DEMO_AREA_ID) is None:
+        area = await session.get(Area, DEMO_AREA_ID, with_for_update=True)
+        assert area is not None
+        await protocol.publish_document(
+            session,
+            area=area,
+            protocol=default_protocol(today()),
+            by=protocol.Publisher("seed", "the demo seed", None),
+        )
 
 
 async def seed(settings: Settings) -> list[dict[str, Any]]:
@@ -117,17 +168,8 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
     ours: list[dict[str, Any]] = []
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            await session.execute(
-                insert(Area)
-                .values(id=DEMO_AREA_ID, code=DEMO_AREA_CODE, name=DEMO_AREA_NAME)
-                .on_conflict_do_nothing()
-            )
+            await _ensure_registry(session)
             for kind, (agency_id, name) in DEMO_AGENCIES.items():
-                await session.execute(
-                    insert(Agency)
-                    .values(id=agency_id, area_id=DEMO_AREA_ID, name=name, kind=kind)
-                    .on_conflict_do_nothing()
-                )
                 secret = await _ensure_client(
                     session,
                     kind=kind,
@@ -142,6 +184,7 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
                         "agency_name": name,
                         "area_id": str(DEMO_AREA_ID),
                         "scopes": demo_scopes(kind),
+                        "roles": list(DEMO_ROLES.get(kind, ())),
                     }
                 )
             # Written inside the transaction: if the file cannot be written, nothing rotates.

@@ -1,0 +1,250 @@
+"""Partner deliveries, decided by the area's information-sharing protocol.
+
+One step for every shareable event: the event offers one record of a data class (in the
+catalogue's field names, with its consent and overrides), each other active agency of the
+area stands in its relations to that record (core or area partner from the registry,
+invited from the case's invitations, the perpetrator's landlord from the event), `decide`
+says what it may have, and each gets one disclosure row and, if anything is granted, a
+delivery (the partner's feed and its own NATS subject). Today `complaint.logged` is
+offered; another event is one more entry in OFFERS.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.db import new_id, utcnow
+from casebridge.common.events import outbox
+from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.common.isp.catalogue import postcode_district
+from casebridge.common.isp.decide import REFUSED, Basis, Decision, Policy, Recipient, decide
+from casebridge.common.isp.decide import relations_of as registry_relations
+from casebridge.common.isp.directory import today
+from casebridge.sharing import cases, protocol
+from casebridge.sharing.models import Agency, Delivery, Disclosure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What one event offers to share: one record, as the catalogue names its fields."""
+
+    event: str  # the delivered event's name, e.g. complaint.logged
+    data_class: str
+    area_id: UUID
+    values: Mapping[str, Any]  # JSON-ready, only the fields the event carries
+    basis: Basis
+    controller: UUID  # the agency that recorded it: it gets no copy of its own record
+    reference: str | None = None
+    person_id: UUID | None = None
+    landlords: frozenset[UUID] = frozenset()
+
+
+def complaint_logged(event: Contract) -> Offer:
+    assert isinstance(event, ComplaintLogged)
+    carried = event.model_dump(mode="json")
+    values = {
+        "id": carried["complaint_id"],
+        **{
+            name: carried[name]
+            for name in (
+                "reference", "area_id", "receiving_agency_id", "channel", "status",
+                "person_id", "incident_id", "agency_references", "occurred_at",
+                "reported_at", "postcode", "nsir_category", "asb_type", "hate_motivated",
+                "anonymous", "consent_recorded_at",
+            )
+        },
+        "postcode_district": postcode_district(event.postcode),
+        "perpetrators": carried["perpetrator_keys"],
+        "consent_status": event.consent_to_share,
+        "shared_by_override": bool(event.override_purposes),
+    }  # fmt: skip
+    return Offer(
+        event=ComplaintLogged.name,
+        data_class="complaint",
+        area_id=event.area_id,
+        values=values,
+        basis=Basis(event.consent_to_share, frozenset(event.override_purposes)),
+        controller=event.receiving_agency_id,
+        reference=event.reference,
+        person_id=event.person_id,
+        landlords=frozenset(event.perpetrator_landlord_ids),
+    )
+
+
+OFFERS: dict[str, Callable[[Contract], Offer]] = {
+    ComplaintLogged.event_type(): complaint_logged,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One recipient's share of one record: what it gets, and the grounds."""
+
+    agency: Agency
+    decision: Decision
+    data: dict[str, Any]
+    fields: list[str]
+    redacted: list[str]
+    legal_bases: list[str]
+    reason: str | None
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.fields or self.redacted)
+
+
+async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -> list[Disclosure]:
+    """Decide, record and deliver one event for every other active agency of its area."""
+    offer = OFFERS[envelope.type](event)
+    partners = (
+        await session.scalars(
+            select(Agency)
+            .where(Agency.area_id == offer.area_id, Agency.active, Agency.id != offer.controller)
+            .order_by(Agency.id)
+        )
+    ).all()
+    invited = await cases.invited_agencies(session, offer.reference) if offer.reference else set()
+    policy = await protocol.policy_in_force(session, offer.area_id)
+    day = today()
+    outcomes = [_outcome(offer, agency, policy, invited, day) for agency in partners]
+    disclosures = [_disclosure(envelope, offer, outcome, policy) for outcome in outcomes]
+    session.add_all(disclosures)
+    await session.flush()
+    for disclosure, outcome in zip(disclosures, outcomes, strict=True):
+        if outcome.delivered:
+            _deliver(session, disclosure, offer, outcome)
+        outbox.add(
+            session,
+            _recorded(disclosure, outcome.agency.kind),
+            area_id=offer.area_id,
+            aggregate_id=disclosure.id,
+        )
+    await session.flush()
+    return disclosures
+
+
+def _outcome(
+    offer: Offer, agency: Agency, policy: Policy | None, invited: set[UUID], day: date
+) -> Outcome:
+    recipient = Recipient(
+        agency.id, agency.area_id, agency.kind, agency.core_partner, agency.active
+    )
+    relations = registry_relations(
+        recipient,
+        invited=agency.id in invited,
+        perpetrator_landlord=agency.id in offer.landlords,
+    )
+    decision = decide(policy, offer.data_class, recipient, relations, offer.basis, today=day)
+    projected = decision.project(offer.values)
+    fields = sorted(k for k in projected if decision.shows(k))
+    redacted = sorted(k for k in projected if k in decision.redacted)
+    bases = []
+    if policy is not None:
+        for name in decision.purposes:
+            purpose = policy.protocol.purposes[name]
+            bases.append(f"{purpose.legal_basis}; {purpose.gateway}")
+    return Outcome(agency, decision, projected, fields, redacted, bases, _reason(offer, decision))
+
+
+def _reason(offer: Offer, decision: Decision) -> str | None:
+    """Why nothing went, or that an override (not consent) let something go."""
+    if not decision.fields and not decision.redacted:
+        reason = decision.reason or "no rule grants anything"
+        if offer.basis.consent in REFUSED:
+            reason += f" (consent {offer.basis.consent})"
+        return reason[:200]
+    overrides = sorted(set(decision.purposes) & offer.basis.override_purposes)
+    if overrides and offer.basis.consent != "given":
+        return f"shared under a recorded override for {', '.join(overrides)}"[:200]
+    return None
+
+
+def _disclosure(
+    envelope: Envelope, offer: Offer, outcome: Outcome, policy: Policy | None
+) -> Disclosure:
+    purposes = list(outcome.decision.purposes)
+    return Disclosure(
+        id=new_id(),
+        source_event_id=envelope.id,
+        source_event_type=envelope.type,
+        area_id=offer.area_id,
+        recipient_agency_id=outcome.agency.id,
+        fields=outcome.fields,
+        redacted=outcome.redacted,
+        purposes=purposes,
+        legal_bases=outcome.legal_bases,
+        purpose=purposes[0] if purposes else None,
+        legal_basis=outcome.legal_bases[0] if outcome.legal_bases else None,
+        protocol_version=policy.version if policy else None,
+        data_class=offer.data_class,
+        controller_agency_id=offer.controller,
+        source_reference=offer.reference,
+        person_id=offer.person_id,
+        outcome="delivered" if outcome.delivered else "refused",
+        reason=outcome.reason,
+        occurred_at=utcnow(),
+    )
+
+
+def _deliver(session: AsyncSession, disclosure: Disclosure, offer: Offer, outcome: Outcome) -> None:
+    """The partner's copy goes on its own subject, so NATS permissions can fence it."""
+    agency_id = outcome.agency.id
+    envelope = Envelope(
+        source="casebridge/sharing",
+        type=f"sharing.delivery.{offer.event}.v1",
+        subject=f"share.{offer.area_id}.{agency_id}.{offer.event}.v1",
+        area_id=offer.area_id,
+        data={
+            **outcome.data,
+            "disclosure_id": str(disclosure.id),
+            "protocol_version": disclosure.protocol_version,
+            "purposes": disclosure.purposes,
+            "redacted_fields": outcome.redacted,
+        },
+    )
+    outbox.add_envelope(session, envelope, aggregate_type="delivery", aggregate_id=disclosure.id)
+    session.add(
+        Delivery(
+            id=envelope.id,
+            disclosure_id=disclosure.id,
+            area_id=offer.area_id,
+            recipient_agency_id=agency_id,
+            subject=envelope.subject,
+            event_type=envelope.type,
+            data=envelope.data,
+        )
+    )
+
+
+def _recorded(disclosure: Disclosure, recipient_kind: str) -> DisclosureRecorded:
+    return DisclosureRecorded(
+        disclosure_id=disclosure.id,
+        source_event_id=disclosure.source_event_id,
+        source_event_type=disclosure.source_event_type,
+        recipient_agency_id=disclosure.recipient_agency_id,
+        fields=list(disclosure.fields),
+        outcome=disclosure.outcome,
+        occurred_at=disclosure.occurred_at,
+        purpose=disclosure.purpose,
+        legal_basis=disclosure.legal_basis,
+        recipient_kind=recipient_kind,
+        reason=disclosure.reason,
+        purposes=list(disclosure.purposes),
+        legal_bases=list(disclosure.legal_bases),
+        redacted=list(disclosure.redacted),
+        protocol_version=disclosure.protocol_version,
+        controller_agency_id=disclosure.controller_agency_id,
+        source_reference=disclosure.source_reference,
+    )
