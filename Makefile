@@ -1,6 +1,6 @@
 UV ?= uv
 
-.PHONY: install run test lint bench clean asyncapi
+.PHONY: install run test fuzz lint bench clean asyncapi
 
 install:
 	@command -v $(UV) >/dev/null 2>&1 || pip install --quiet uv
@@ -11,6 +11,12 @@ run: install
 
 test: install
 	$(UV) run pytest
+
+# Schemathesis against every service (tests/test_schemathesis.py): every check, positive
+# and negative data, 50 examples per operation, a fixed seed. Its own target: it takes
+# minutes, and `make test` leaves it out (the fuzz marker).
+fuzz: install
+	$(UV) run pytest -m fuzz tests/test_schemathesis.py
 
 lint:
 	$(UV) run ruff check .

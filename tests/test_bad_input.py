@@ -5,7 +5,7 @@ oversized body is a 413 before anything parses it (API4)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -91,7 +91,25 @@ CASES: list[tuple[str, str, str, str, Any, Any, str]] = [
         "date_from",
     ),
     ("unknown query field", "stats", "GET", "/stats/complaints", None, {"owner": "B"}, "owner"),
-]
+    # JSON's own types only (issue 8, items 7 and 8): no number is a date, no text a boolean
+    # or a number; and a number in a query string is not a date either.
+    ("number as a date", "intake", "GET", "/complaints", None, {"reported_from": "304684336"},
+     "reported_from"),
+    ("number as a date", "intake", "POST", "/complaints", COMPLAINT | {"occurred_at": 304684336},
+     None, "occurred_at"),
+    ("text as a boolean", "intake", "POST", "/complaints", COMPLAINT | {"hate_motivated": "true"},
+     None, "hate_motivated"),
+    ("number as a boolean", "intake", "POST", "/complaints", COMPLAINT | {"anonymous": 0}, None,
+     "anonymous"),
+    ("text as a number", "intake", "POST", "/complaints",
+     COMPLAINT | {"location": {"postcode": "SW1A 1AA", "uprn": "12"}}, None, "uprn"),
+    ("fraction as a number", "intake", "POST", "/complaints",
+     COMPLAINT | {"location": {"postcode": "SW1A 1AA", "uprn": 12.0}}, None, "uprn"),
+    ("text as a boolean", "review", "POST", "/reviews", APPLICATION | {"anonymous": "false"},
+     None, "anonymous"),
+    ("number as a date", "stats", "GET", "/stats/complaints", None, {"date_from": "20260101"},
+     "date_from"),
+]  # fmt: skip
 
 APPS: dict[str, tuple[Callable[..., FastAPI], type[BaseServiceSettings], list[str]]] = {
     "intake": (intake_app, IntakeSettings, ["complaints:write", "complaints:read"]),
@@ -115,7 +133,7 @@ async def call(
     path: str,
     body: Any = None,
     params: Any = None,
-    content: bytes | None = None,
+    content: bytes | AsyncIterator[bytes] | None = None,
 ) -> httpx.Response:
     create, settings_cls, scopes = APPS[service]
     settings = settings_cls(database_url=databases[service], log_json=False)
@@ -162,8 +180,26 @@ async def test_oversized_body_is_413(tokens: TokenFactory, databases: dict[str, 
     assert response.json()["error"] == "payload_too_large"
 
 
-async def test_malformed_json_is_422(tokens: TokenFactory, databases: dict[str, str]) -> None:
+async def test_oversized_body_without_a_length_is_413(
+    tokens: TokenFactory, databases: dict[str, str]
+) -> None:
+    """Sent in chunks, with no Content-Length: refused once the limit is passed, still 413."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"description": "'
+        for _ in range(40):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    response = await call(databases, "intake", tokens, "POST", "/complaints", content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+
+
+async def test_malformed_json_is_400(tokens: TokenFactory, databases: dict[str, str]) -> None:
+    """A body that is not JSON at all is not a request with an invalid field (422): 400."""
     response = await call(
         databases, "intake", tokens, "POST", "/complaints", content=b'{"channel": '
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed_body"

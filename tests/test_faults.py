@@ -8,6 +8,7 @@ or a worker is SIGKILLed and restarted, then checks: every complaint counted exa
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,17 +35,22 @@ async def post_many(
     concurrency: int = 8,
     during: Callable[[int], Awaitable[None]] | None = None,
     answers: Counter[int] | None = None,
+    keyed: bool = False,
 ) -> int:
     """POST n complaints, each until it is accepted (an outage answers 503: try again);
-    `during(i)` runs (awaited) when the i-th post is sent; `answers` counts every status."""
+    `during(i)` runs (awaited) when the i-th post is sent; `answers` counts every status.
+    `keyed`: each complaint's retries carry one Idempotency-Key, as a client must when the
+    database may crash: a batch whose COMMIT reached the disk just before the crash is
+    answered 503 (its outcome unknown), and a retry without the key logs it again."""
     sent = 0
     seen = answers if answers is not None else Counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
 
-    async def accepted() -> bool:
-        response = await client.post("/complaints", json=ANONYMOUS)
+    async def accepted(i: int) -> bool:
+        headers = {"Idempotency-Key": f"complaint-{i}"} if keyed else {}
+        response = await client.post("/complaints", json=ANONYMOUS, headers=headers)
         seen[response.status_code] += 1
         assert response.status_code in (201, 503), response.text
         return response.status_code == 201
@@ -55,7 +61,12 @@ async def post_many(
             i = queue.get_nowait()
             if during is not None:
                 await during(i)
-            await poll(accepted, timeout=30, interval=0.2, what=f"complaint {i} accepted")
+            await poll(
+                functools.partial(accepted, i),
+                timeout=30,
+                interval=0.2,
+                what=f"complaint {i} accepted",
+            )
             sent += 1
 
     await asyncio.gather(*(one_client() for _ in range(concurrency)))
@@ -201,7 +212,7 @@ async def test_postgres_crash_restart_during_flow(
         system.intake_worker(),
         system.stats_worker(),
     ):
-        sent = await post_many(intake, N // 2, during=chaos, answers=answers)
+        sent = await post_many(intake, N // 2, during=chaos, answers=answers, keyed=True)
         await wait_counted(system, sent)
     assert crashed
     assert answers[503] > 0, "the API answers 503 while the database is away"

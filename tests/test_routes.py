@@ -3,14 +3,17 @@ and refuses methods it does not serve with 405 (API5). Public routes are an expl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 
 from casebridge.common.app import PUBLIC_PATHS
 from casebridge.common.auth import SCOPES, service_of_scope
+from casebridge.common.schemas import QueryParams, Schema
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311 import PUBLIC_PATHS as OPEN311_PUBLIC
 from casebridge.review.main import create_app as review_app
@@ -52,6 +55,27 @@ def test_every_route_is_documented_with_its_security(service: str) -> None:
             assert operation.get("security"), f"{method} {path} documents no security"
 
 
+def _dependants(dependant: Dependant) -> list[Dependant]:
+    return [dependant, *(d for sub in dependant.dependencies for d in _dependants(sub))]
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_query_models_read_the_query_as_text(service: str) -> None:
+    """A model of query parameters must be a QueryParams: a Schema takes JSON's own types
+    only, and every query value is text (`?months=12` would be refused)."""
+    create, _ = APPS[service]
+    wrong = [
+        f"{method} {path}: {field.name}"
+        for path, method, route in api_routes(create())
+        for dependant in _dependants(route.dependant)
+        for field in dependant.query_params
+        if isinstance(field.field_info.annotation, type)
+        and issubclass(field.field_info.annotation, Schema)
+        and not issubclass(field.field_info.annotation, QueryParams)
+    ]
+    assert not wrong, f"query models that are not QueryParams: {wrong}"
+
+
 @pytest.mark.parametrize(
     ("service", "path"),
     [
@@ -70,6 +94,29 @@ async def test_unsupported_method_is_405(service: str, path: str) -> None:
     assert "allow" in {k.lower() for k in response.headers}
 
 
+@pytest.mark.parametrize("service", list(APPS))
+async def test_options_and_405_list_every_method_of_the_path(service: str) -> None:
+    """Each method of a path is a route of its own: the Allow header must name them all,
+    exactly as the OpenAPI document does (schemathesis' allow_header_conformance)."""
+    create, _ = APPS[service]
+    app = create()
+    documented: dict[str, set[str]] = {
+        path: {m.upper() for m in item} for path, item in app.openapi()["paths"].items()
+    }
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path, methods in documented.items():
+            concrete = re.sub(r"\{[^}]+\}", "x", path).replace("x.x", "x.json")
+            options = await client.options(concrete)
+            assert options.status_code == 204, (path, options.status_code)
+            allowed = set(options.headers["allow"].split(", "))
+            assert allowed == methods | {"OPTIONS"}, (path, allowed)
+            unused = next(m for m in ("DELETE", "PUT", "PATCH", "POST") if m not in methods)
+            refused = await client.request(unused, concrete)
+            assert refused.status_code == 405, (path, unused, refused.status_code)
+            assert set(refused.headers["allow"].split(", ")) == methods | {"OPTIONS"}
+
+
 async def test_responses_carry_security_headers_and_are_counted_by_route() -> None:
     """API8 headers on every response, errors included; metrics by route template."""
     app = stats_app()
@@ -84,3 +131,28 @@ async def test_responses_carry_security_headers_and_are_counted_by_route() -> No
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-frame-options"] == "DENY"
     assert 'route="/stats/complaints",service="stats",status="401"' in metrics.text
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_every_operation_documents_the_errors_it_sends(service: str) -> None:
+    """Issue 8, item 7: the real error bodies, not FastAPI's loc/msg/type, and the statuses
+    each kind of operation answers with."""
+    create, _ = APPS[service]
+    spec = create().openapi()
+    assert "HTTPValidationError" not in str(spec)
+    assert {"ErrorBody", "ValidationErrorBody"} <= spec["components"]["schemas"].keys()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            if path.startswith("/open311/"):  # the spec's own errors, in JSON and XML
+                assert {"400", "403", "404", "413"} <= responses.keys(), where
+                assert "422" not in responses, where
+                continue
+            assert "VALIDATION" in str(responses["422"]).upper(), where
+            if operation.get("security"):
+                assert {"401", "403"} <= responses.keys(), where
+            if "{" in path:
+                assert "404" in responses, where
+            if "requestBody" in operation:
+                assert {"400", "413"} <= responses.keys(), where

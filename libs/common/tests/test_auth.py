@@ -119,6 +119,11 @@ BAD_TOKENS = {
     "no agency claim": lambda t, s: t.sign(without(good_claims(t, s), "agency_id")),
     "no jti": lambda t, s: t.sign(without(good_claims(t, s), "jti")),
     "no exp": lambda t, s: t.sign(without(good_claims(t, s), "exp")),
+    "no iat": lambda t, s: t.sign(without(good_claims(t, s), "iat")),
+    "valid for ten years": lambda t, s: t.sign(good_claims(t, s, lifetime=10 * 365 * 86400)),
+    "one second longer than the maximum lifetime": lambda t, s: t.sign(
+        good_claims(t, s, lifetime=s.token_max_lifetime_seconds + 1)
+    ),
 }
 
 
@@ -133,6 +138,22 @@ async def test_bad_token_is_401(
     assert response.status_code == 401, (case, response.text)
     assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
     assert response.json()["error"] == "invalid_token"
+
+
+async def test_a_token_of_the_maximum_lifetime_is_accepted(
+    stats: tuple[httpx.AsyncClient, Settings], tokens: TokenFactory
+) -> None:
+    client, settings = stats
+    assert settings.token_max_lifetime_seconds == 3600  # the documented default
+    token = tokens.sign(good_claims(tokens, settings, lifetime=3600))
+    response = await client.get("/stats/complaints", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+
+
+def test_the_maximum_lifetime_is_configured_per_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATS_TOKEN_MAX_LIFETIME_SECONDS", "900")
+    settings = Settings()
+    assert TokenVerifier.from_settings(settings).max_lifetime == 900
 
 
 async def test_missing_scope_is_403(

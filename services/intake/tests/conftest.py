@@ -14,7 +14,8 @@ from casebridge.common.isp import parse
 from casebridge.devstack import NatsServer
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake.main import create_app
-from casebridge.intake.models import Area, PartnerAgency, ProtocolVersion
+from casebridge.intake.models import Area, Open311Client, PartnerAgency, ProtocolVersion
+from casebridge.intake.open311.service import key_digest
 from casebridge.intake.settings import Settings
 from casebridge.testing.harness import ServiceUnderTest, rollback_client
 from casebridge.testing.plugin import MigratedDatabase
@@ -86,3 +87,20 @@ def default_protocol() -> dict[str, Any]:
     """The shipped default protocol, as sharing publishes it (validated, as JSON)."""
     text = files("casebridge.common.isp").joinpath("default.yaml").read_text()
     return parse(text).model_dump(mode="json")
+
+
+OPEN311_KEY = "test-reporting-app-key"
+
+
+@pytest.fixture
+async def app_key(intake: Intake) -> str:
+    """A reporting app of the council, with this api_key."""
+    async with intake.sessions() as session:
+        session.add(
+            Open311Client(
+                name="Test app", api_key_sha256=key_digest(OPEN311_KEY), area_id=DEMO_AREA_ID,
+                agency_id=COUNCIL,
+            )
+        )  # fmt: skip
+        await session.commit()
+    return OPEN311_KEY

@@ -60,3 +60,36 @@ async def test_bad_key_is_422(intake: Intake) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["field"].lower().endswith("idempotency-key")
     assert await count(intake, Complaint) == 0
+
+
+async def test_a_refused_reuse_keeps_the_first_record(intake: Intake) -> None:
+    """Issue 8 item 2: the 409 for a reused key must not release the first request's record,
+    so the first request sent again is a replay of its complaint, not a second one."""
+    headers = {**intake.auth(), "Idempotency-Key": "call-46"}
+    first = await intake.client.post("/complaints", json=complaint(), headers=headers)
+    assert first.status_code == 201
+    other = await intake.client.post(
+        "/complaints", json=complaint(description="something else"), headers=headers
+    )
+    assert other.status_code == 409
+    again = await intake.client.post("/complaints", json=complaint(), headers=headers)
+    assert again.status_code == 201
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert await count(intake, Complaint) == 1
+    assert await count(intake, IdempotencyRecord) == 1
+
+
+async def test_a_refused_reuse_on_another_route_keeps_the_first_record(intake: Intake) -> None:
+    """The same for routes that work in the request's session (Idempotency.run)."""
+    logged = await intake.client.post("/complaints", json=complaint(), headers=intake.auth())
+    path = f"/complaints/{logged.json()['id']}/consent"
+    headers = {**intake.auth(), "Idempotency-Key": "consent-1"}
+    first = await intake.client.post(path, json={"status": "refused"}, headers=headers)
+    assert first.status_code == 200
+    other = await intake.client.post(path, json={"status": "withdrawn"}, headers=headers)
+    assert other.status_code == 409
+    again = await intake.client.post(path, json={"status": "refused"}, headers=headers)
+    assert again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert await count(intake, IdempotencyRecord) == 1

@@ -7,7 +7,6 @@ import httpx
 import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
-from sqlalchemy import select, update
 
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.errors import Unauthorized
@@ -15,7 +14,6 @@ from casebridge.common.settings import IssuerConfig
 from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing import tokens
 from casebridge.sharing.keys import generate_key
-from casebridge.sharing.models import ClientAuthFailure
 
 from .conftest import COUNCIL, COUNCIL_SCOPES, SECRET, Sharing
 
@@ -172,38 +170,6 @@ async def test_token_resource_out_of_reach_is_invalid_target(sharing: Sharing) -
     assert_oauth_error(response, 400, "invalid_target")
 
 
-async def test_token_lockout_after_five_failures(sharing: Sharing) -> None:
-    for _ in range(5):
-        assert_oauth_error(await sharing.token(secret="guess"), 401, "invalid_client")
-    locked = await sharing.token()  # even the right secret waits out the lockout
-    assert locked.status_code == 429, locked.text
-    assert 0 < int(locked.headers["retry-after"]) <= 300
-    assert "access_token" not in locked.json()
-    # another client is not affected
-    assert (await sharing.token("police-rms")).status_code == 200
-
-
-async def test_token_lockout_ends_and_success_clears_the_count(sharing: Sharing) -> None:
-    for _ in range(5):
-        await sharing.token(secret="guess")
-    async with sharing.sessions() as session:
-        await session.execute(
-            update(ClientAuthFailure).values(
-                locked_until=ClientAuthFailure.window_started_at,
-            )
-        )
-        await session.commit()
-    assert (await sharing.token()).status_code == 200
-    async with sharing.sessions() as session:
-        assert (await session.scalars(select(ClientAuthFailure))).all() == []
-
-
-async def test_token_failures_below_threshold_do_not_lock(sharing: Sharing) -> None:
-    for _ in range(4):
-        await sharing.token(secret="guess")
-    assert (await sharing.token()).status_code == 200
-
-
 async def verifier_for(sharing: Sharing, audience: str) -> TokenVerifier:
     """A resource server's verifier that fetches the sharing JWKS from the app itself."""
     return TokenVerifier(
@@ -249,5 +215,6 @@ async def test_token_refused_when_issuer_is_plain_http_off_loopback(sharing: Sha
             headers={},
             query="",
             form=[("grant_type", "client_credentials")],
+            source="127.0.0.1",
         )
     assert (reply.status, reply.body["error"]) == (400, "insecure_transport")

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.db import make_engine, make_sessionmaker
-from casebridge.common.errors import error_body, install_error_handlers
+from casebridge.common.errors import install_error_handlers
 from casebridge.common.events.connection import reachable
 from casebridge.common.logging import configure_logging
+from casebridge.common.openapi import api_routes, document_errors
 from casebridge.common.revocation import RevocationLoader, Revocations
+from casebridge.common.schemas import storable_url
 from casebridge.common.settings import BaseServiceSettings
 
 PROTOCOL_HEADER = "Casebridge-Protocol-Version"
@@ -38,8 +45,65 @@ LATENCY = Histogram("casebridge_http_request_seconds", "HTTP latency", ["service
 Hook = Callable[[FastAPI], Awaitable[None]]
 
 
+class ServiceApp(FastAPI):
+    """A service's FastAPI app: its OpenAPI document states the errors it really sends."""
+
+    _documented: dict[str, Any] | None = None
+
+    def openapi(self) -> dict[str, Any]:
+        document = super().openapi()
+        if self._documented is not document:
+            document_errors(document, api_routes(self.routes))
+            self._documented = document
+        return document
+
+
+class Methods:
+    """OPTIONS answers with every method of the path (204, Allow), and a 405 lists them all:
+    each method of a path is a route of its own, and the router's 405 named only the first
+    route's. Paths nothing serves are left to the router (404)."""
+
+    def __init__(self, app: ASGIApp, routes: Callable[[], Sequence[tuple[str, APIRoute]]]):
+        self.app = app
+        self._routes = routes
+        self._table: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
+
+    def allowed(self, path: str) -> str | None:
+        if self._table is None:
+            by_path: dict[str, set[str]] = {}
+            for template, route in self._routes():
+                by_path.setdefault(template, set()).update(route.methods or ())
+            self._table = [
+                (compile_path(template)[0], frozenset(methods | {"OPTIONS"}))
+                for template, methods in by_path.items()
+            ]
+        methods = {m for pattern, ms in self._table if pattern.match(path) for m in ms}
+        return ", ".join(sorted(methods)) if methods else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS" and (allow := self.allowed(scope["path"])):
+            await Response(status_code=204, headers={"Allow": allow})(scope, receive, send)
+            return
+
+        async def send_allow(message: Message) -> None:
+            # Only a 405 looks the path up: other requests pay nothing for this.
+            started = message["type"] == "http.response.start"
+            if started and message["status"] == 405 and (allow := self.allowed(scope["path"])):
+                MutableHeaders(scope=message)["allow"] = allow
+            await send(message)
+
+        await self.app(scope, receive, send_allow)
+
+
 class BodyLimit:
-    """Refuse request bodies over the limit with 413 before anything parses them (API4)."""
+    """Refuse request bodies over the limit with 413 before anything parses them (API4).
+
+    The refusal is raised where the body is read, as an HTTPException (FastAPI passes those
+    on untouched), so each route renders it in its own error format: JSON here, Open311's
+    XML or JSON on its routes."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -50,33 +114,24 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(self.max_bytes)(scope, receive, send)
-            return
+        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
         received = 0
 
         async def limited() -> Message:
             nonlocal received
+            if too_large:
+                raise _too_large(self.max_bytes)
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_bytes:
-                raise _BodyTooLarge
+                raise _too_large(self.max_bytes)
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _too_large(self.max_bytes)(scope, receive, send)
+        await self.app(scope, limited, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse(
-        error_body("payload_too_large", f"request body exceeds {limit} bytes"), status_code=413
-    )
+def _too_large(limit: int) -> StarletteHTTPException:
+    return StarletteHTTPException(413, f"request body exceeds {limit} bytes")
 
 
 def create_service_app(
@@ -101,7 +156,9 @@ def create_service_app(
         engine = make_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.token_verifier = TokenVerifier.from_settings(settings)
+        # A verifier put there before start-up (a test's, trusting its own issuer) is kept.
+        if not isinstance(getattr(app.state, "token_verifier", None), TokenVerifier):
+            app.state.token_verifier = TokenVerifier.from_settings(settings)
         if revocations is not None:
             app.state.revocations = Revocations(
                 revocations, ttl=settings.revocation_refresh_seconds
@@ -121,7 +178,7 @@ def create_service_app(
             await app.state.token_verifier.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    app = ServiceApp(
         title=title,
         description=description,
         version=version,
@@ -130,6 +187,7 @@ def create_service_app(
         redoc_url=None,
         openapi_url="/openapi.json" if settings.expose_docs else None,
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
+        dependencies=[Depends(storable_url)],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -195,8 +253,15 @@ class Observe:
 
 
 def _install_middleware(app: FastAPI, settings: BaseServiceSettings) -> None:
+    app.add_middleware(Methods, routes=lambda: list(api_routes(app.routes)))
     app.add_middleware(Observe, service=settings.service_name)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not_ready"]
+    database: str = Field(description="ok, or why not")
+    nats: str = Field(description="ok, or why not")
 
 
 def _ops_router(service: str) -> APIRouter:
@@ -209,7 +274,8 @@ def _ops_router(service: str) -> APIRouter:
     @router.get(
         "/readyz",
         summary="Readiness: database and NATS reachable",
-        responses={503: {"description": "a dependency is down"}},
+        response_model=Readiness,
+        responses={503: {"description": "a dependency is down", "model": Readiness}},
     )
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, Any] = {"database": "ok", "nats": "ok"}

@@ -3,7 +3,8 @@
 Every route declares its scopes with `Scoped(...)`; a test walks the routes and fails on one
 without. Verification is strict: RS256 only, `typ: at+jwt` required (authlib's validator
 accepts a missing one), exact issuer, this service's audience, exp/nbf/iat with small leeway,
-and a known `kid` (an unknown one triggers at most one JWKS refresh per cooldown).
+a lifetime (exp - iat) no longer than the configured maximum, and a known `kid` (an unknown
+one triggers at most one JWKS refresh per cooldown).
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class TokenVerifier:
         issuers: list[IssuerConfig],
         audience: str,
         leeway: int = 30,
+        max_lifetime: int = 3600,
         refresh_cooldown: float = 30.0,
         max_age: float = 300.0,
         remember_seconds: float = 60.0,
@@ -104,6 +106,7 @@ class TokenVerifier:
     ) -> None:
         self.audience = audience
         self.leeway = leeway
+        self.max_lifetime = max_lifetime
         self.refresh_cooldown = refresh_cooldown
         self.max_age = max_age
         self.remember_seconds = min(remember_seconds, max_age)
@@ -123,6 +126,7 @@ class TokenVerifier:
             issuers=settings.issuers,
             audience=settings.audience_or_default(),
             leeway=settings.token_leeway_seconds,
+            max_lifetime=settings.token_max_lifetime_seconds,
             refresh_cooldown=settings.jwks_refresh_cooldown_seconds,
             max_age=settings.jwks_max_age_seconds,
             remember_seconds=settings.token_remember_seconds,
@@ -171,7 +175,17 @@ class TokenVerifier:
             self._claims_registry(source.config.issuer).validate(decoded.claims)
         except JoseError as exc:
             raise Unauthorized(exc.description or exc.error) from exc
-        return _principal(decoded.claims), float(decoded.claims["exp"])
+        expires = self._within_lifetime(decoded.claims)
+        return _principal(decoded.claims), expires
+
+    def _within_lifetime(self, claims: dict[str, Any]) -> float:
+        """`exp` once `exp - iat` is known to be within the maximum lifetime."""
+        exp, iat = claims["exp"], claims["iat"]
+        if not all(type(v) in (int, float) for v in (exp, iat)):
+            raise Unauthorized("exp and iat must be numbers")
+        if exp - iat > self.max_lifetime:
+            raise Unauthorized(f"token lifetime exceeds {self.max_lifetime} seconds")
+        return float(exp)
 
     def _claims_registry(self, issuer: str) -> jwt.JWTClaimsRegistry:
         return jwt.JWTClaimsRegistry(

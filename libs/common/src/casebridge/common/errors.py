@@ -75,6 +75,9 @@ def _field_reasons(exc: RequestValidationError) -> list[dict[str, str]]:
     return reasons
 
 
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return JSONResponse(
@@ -84,12 +87,18 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    unparsed = [e for e in exc.errors() if e.get("type") == "json_invalid"]
+    if unparsed:  # not a request with an invalid field: no request at all
+        reason = str(unparsed[0].get("ctx", {}).get("error", "invalid JSON"))
+        return JSONResponse(
+            error_body("malformed_body", f"the body is not valid JSON: {reason}"), status_code=400
+        )
     return JSONResponse(error_body("validation_error", _field_reasons(exc)), status_code=422)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     return JSONResponse(
         error_body(code, exc.detail), status_code=exc.status_code, headers=exc.headers
     )

@@ -36,6 +36,9 @@ class BaseServiceSettings(BaseSettings):
     )
     audience: str = ""
     token_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    # A token may be valid for at most this long (exp - iat): a leaked long-lived token
+    # signed with a real key must not work for years (issue 8, AUTH-R1).
+    token_max_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
     jwks_refresh_cooldown_seconds: float = 30.0
     jwks_max_age_seconds: float = 300.0
     # FastAPI's own OpenTelemetry spans and metrics (exported when an OpenTelemetry SDK is

@@ -6,7 +6,7 @@ database on every complaint."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -14,8 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.intake.config import AreaConfig, AreaConfigs
-from casebridge.intake.errors import AreaNotConfigured
-from casebridge.intake.models import Area
+from casebridge.intake.errors import AreaNotConfigured, UnknownAgency
+from casebridge.intake.models import Area, PartnerAgency
+from casebridge.intake.schemas.complaints import AgencyReferenceIn
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,20 @@ class ServedArea:
     id: UUID
     code: str
     config: AreaConfig
+    agencies: frozenset[UUID] = frozenset()  # the area's agencies (for agency references)
+
+    def refuse_unknown_agencies(self, references: Sequence[AgencyReferenceIn]) -> None:
+        """An agency reference names one of the area's agencies (a 422 for the field)."""
+        unknown = [
+            {
+                "field": f"body.agency_references.{n}.agency_id",
+                "reason": "not an agency of this area",
+            }
+            for n, ref in enumerate(references)
+            if ref.agency_id not in self.agencies
+        ]
+        if unknown:
+            raise UnknownAgency(unknown)
 
 
 class AreaDirectory:
@@ -52,7 +67,12 @@ class AreaDirectory:
         if row is None:
             self._kept.pop(area_id, None)
             raise AreaNotConfigured(f"area {area_id} is not configured in intake")
-        area = ServedArea(id=row.id, code=row.code, config=self.configs.for_area(row.code))
+        agencies = frozenset(
+            await session.scalars(select(PartnerAgency.id).where(PartnerAgency.area_id == area_id))
+        )
+        area = ServedArea(
+            id=row.id, code=row.code, config=self.configs.for_area(row.code), agencies=agencies
+        )
         if self.ttl > 0:
             self._kept[area_id] = (now + self.ttl, area)
         return area

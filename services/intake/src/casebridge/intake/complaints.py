@@ -74,6 +74,7 @@ async def log_complaints(
     for i, draft in enumerate(drafts):
         try:
             served[i] = await areas.get(session, draft.principal.area_id)
+            served[i].refuse_unknown_agencies(draft.data.agency_references)
             backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
         except AppError as error:
             outcomes[i] = error
@@ -105,6 +106,8 @@ async def log_complaints(
         if draft.idempotency is not None:
             batch.responses.append(idempotency.stored(draft.idempotency, response))
         outcomes[i] = response
+    # Only a key this batch claimed, for a request that wrote nothing, is released: a key
+    # claimed before (a replay, or a 409 for another request) keeps its first response.
     batch.released = [
         idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
     ]
@@ -173,21 +176,25 @@ async def _claim_keys(
     drafts: Sequence[Draft],
     outcomes: list[Response | AppError | None],
 ) -> list[tuple[int, Claim]]:
-    """Claim the Idempotency-Keys of the drafts still to log. A key claimed before gets
-    its first response again (or a 409 for another request), in `outcomes`."""
+    """Claim the Idempotency-Keys of the drafts still to log; the answer holds the claims
+    made now. A key claimed before gets its first response again (or a 409 for another
+    request), in `outcomes`, and is not among them."""
     claims = [
         (i, d.idempotency)
         for i, d in enumerate(drafts)
         if d.idempotency is not None and outcomes[i] is None
     ]
     claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
+    ours = []
     for i, claim in claims:
-        if (claim.caller, claim.key) not in claimed:
-            try:
-                outcomes[i] = await idempotency.replay(session, claim)
-            except AppError as error:  # the key came with another request
-                outcomes[i] = error
-    return claims
+        if (claim.caller, claim.key) in claimed:
+            ours.append((i, claim))
+            continue
+        try:
+            outcomes[i] = await idempotency.replay(session, claim)
+        except AppError as error:  # the key came with another request
+            outcomes[i] = error
+    return ours
 
 
 async def _resolve_complainants(

@@ -58,3 +58,10 @@ class UnknownLandlord(AppError):
 
     status_code = 422
     code = "validation_error"
+
+
+class UnknownAgency(AppError):
+    """A reference for an agency the area does not have: a request validation error."""
+
+    status_code = 422
+    code = "validation_error"

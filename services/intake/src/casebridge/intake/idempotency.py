@@ -150,8 +150,11 @@ async def _idempotency_key(
         str | None,
         Header(
             description="Send the same key to retry safely: the first response is returned "
-            "again. Another request body with the same key is a 409.",
+            "again. Another request body with the same key is a 409. 1-200 printable ASCII "
+            "characters, no spaces.",
+            min_length=1,
             max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
         ),
     ] = None,
 ) -> IdempotencyKey:

@@ -198,13 +198,16 @@ class InvitationChange(Base):
 
 
 class ClientAuthFailure(Base):
-    """Failed secret checks per client id, shared by every API replica (brute-force lockout)."""
+    """Failed secret checks per (client id, source address), shared by every API replica
+    (the token endpoint's brute-force lockout, `casebridge.sharing.lockout`)."""
 
     __tablename__ = "client_auth_failure"
 
     client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # An IP address, or an IPv6 /64 network.
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
-    window_started_at: Mapped[datetime]
+    last_failed_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
 
 

@@ -121,7 +121,7 @@ def grant_scopes(allowed: frozenset[str], requested: str | None, resource: str |
     if resource is not None:
         service = AUDIENCES.get(resource)
         if service is None:
-            raise InvalidTargetError(f"Unknown resource {resource}.")
+            raise InvalidTargetError("Unknown resource.")
         wanted = {s for s in wanted if service_of_scope(s) == service}
         if not wanted:
             raise InvalidTargetError("The granted scopes do not reach this resource.")

@@ -12,7 +12,7 @@ from joserfc.jwk import RSAKey
 
 from casebridge.common.auth import SCOPES, Principal, Scoped
 from casebridge.common.db import DbSession
-from casebridge.sharing import service, tokens
+from casebridge.sharing import lockout, service, tokens
 from casebridge.sharing.keys import public_jwks
 from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.oauth import AUTH_METHODS, GRANT_TYPES
@@ -41,6 +41,7 @@ SigningKey = Annotated[RSAKey, Depends(_signing_key)]
 CanReadShares = Annotated[Principal, Scoped("shares:read")]
 PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 
+_VSCHAR = {"type": "string", "pattern": "^[\\x20-\\x7e]*$", "maxLength": 1000}
 _TOKEN_FORM = {
     "requestBody": {
         "required": True,
@@ -49,17 +50,60 @@ _TOKEN_FORM = {
                 "schema": {
                     "type": "object",
                     "required": ["grant_type"],
+                    "description": "RFC 6749 parameters are printable ASCII; client "
+                    "credentials in HTTP Basic or in client_id/client_secret, not both.",
                     "properties": {
                         "grant_type": {"type": "string", "enum": GRANT_TYPES},
-                        "scope": {"type": "string"},
-                        "resource": {"type": "string", "description": "RFC 8707 audience"},
-                        "client_id": {"type": "string"},
-                        "client_secret": {"type": "string"},
+                        "scope": _VSCHAR,
+                        "resource": _VSCHAR | {"description": "RFC 8707 audience"},
+                        "client_id": _VSCHAR | {"maxLength": 100},
+                        "client_secret": _VSCHAR,
                     },
                 }
             }
         },
     }
+}
+_OAUTH_ERROR = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "error_description": {"type": "string"},
+                },
+            }
+        }
+    }
+}
+_TOKEN_RESPONSES: dict[int | str, Any] = {
+    200: {
+        "description": "An access token (RFC 9068 JWT)",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["access_token", "token_type", "expires_in"],
+                    "properties": {
+                        "access_token": {"type": "string"},
+                        "token_type": {"type": "string", "enum": ["Bearer"]},
+                        "expires_in": {"type": "integer"},
+                        "scope": {"type": "string"},
+                    },
+                }
+            }
+        },
+    },
+    400: {"description": "invalid_request, invalid_scope, invalid_target, ..."} | _OAUTH_ERROR,
+    401: {"description": "invalid_client: client authentication failed"} | _OAUTH_ERROR,
+    429: {
+        "description": "temporarily_unavailable: this source failed too often for this "
+        "client; see Retry-After",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
+    | _OAUTH_ERROR,
 }
 
 
@@ -68,7 +112,7 @@ _TOKEN_FORM = {
     tags=["oauth"],
     summary="OAuth2 client-credentials token (RFC 6749 s4.4)",
     openapi_extra=_TOKEN_FORM,
-    responses={400: {}, 401: {}, 429: {}},
+    responses=_TOKEN_RESPONSES,
 )
 async def token(
     request: Request, session: DbSession, settings: SharingSettings, key: SigningKey
@@ -81,6 +125,7 @@ async def token(
         headers=request.headers,
         query=request.url.query,
         form=[(name, value) for name, value in form.multi_items() if isinstance(value, str)],
+        source=lockout.source_address(request, settings),
     )
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Interval, Select, case, delete, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -18,13 +16,11 @@ from casebridge.common.auth import Principal
 from casebridge.sharing.models import (
     Agency,
     Base,
-    ClientAuthFailure,
     Delivery,
     Disclosure,
     OAuthClient,
 )
 from casebridge.sharing.oauth import TokenClient
-from casebridge.sharing.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +97,7 @@ async def list_disclosures(
     )
 
 
-# ---- clients and the brute-force lockout ---------------------------------------------------
+# ---- clients -------------------------------------------------------------------------------
 async def find_token_client(session: AsyncSession, client_id: str) -> TokenClient | None:
     """An active client of an active agency, as the token server needs it."""
     if not client_id:
@@ -125,49 +121,3 @@ async def find_token_client(session: AsyncSession, client_id: str) -> TokenClien
         grant_types=frozenset(client.grant_types),
         roles=tuple(client.roles),
     )
-
-
-async def lockout_remaining(session: AsyncSession, client_id: str) -> int:
-    """Seconds until a locked-out client id may try again (0: not locked)."""
-    seconds = await session.scalar(
-        select(func.ceil(func.extract("epoch", ClientAuthFailure.locked_until - func.now()))).where(
-            ClientAuthFailure.client_id == client_id, ClientAuthFailure.locked_until > func.now()
-        )
-    )
-    return max(int(seconds or 0), 0)
-
-
-def _seconds(value: int) -> Any:
-    return literal(timedelta(seconds=value), Interval())
-
-
-async def record_auth_failure(session: AsyncSession, client_id: str, *, settings: Settings) -> int:
-    """Count a failed secret in the shared database; the threshold-th within the window locks
-    the client id out (every replica sees the same count)."""
-    table = ClientAuthFailure
-    expired = table.window_started_at < func.now() - _seconds(settings.lockout_window_seconds)
-    statement = (
-        insert(table)
-        .values(client_id=client_id, failures=1, window_started_at=func.now())
-        .on_conflict_do_update(
-            index_elements=[table.client_id],
-            set_={
-                "failures": case((expired, 1), else_=table.failures + 1),
-                "window_started_at": case((expired, func.now()), else_=table.window_started_at),
-            },
-        )
-        .returning(table.failures)
-    )
-    failures = int((await session.execute(statement)).scalar_one())
-    if failures >= settings.lockout_threshold:
-        await session.execute(
-            update(table)
-            .where(table.client_id == client_id)
-            .values(locked_until=func.now() + _seconds(settings.lockout_seconds))
-        )
-        log.warning("client %s locked out after %d failed secrets", client_id, failures)
-    return failures
-
-
-async def clear_auth_failures(session: AsyncSession, client_id: str) -> None:
-    await session.execute(delete(ClientAuthFailure).where(ClientAuthFailure.client_id == client_id))

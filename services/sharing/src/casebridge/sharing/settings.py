@@ -21,9 +21,17 @@ class Settings(BaseServiceSettings):
     signing_key_file: Path = Path("var/keys/signing-key.json")
     # Short-lived tokens: a leaked one is useful for minutes, not days (AUTH-R1).
     token_lifetime_seconds: int = Field(default=600, ge=60, le=900)
+    # The token endpoint's lockout, per (client id, source address): from the threshold-th
+    # failed secret on, the source waits base * 2^(failures - threshold) seconds, at most
+    # the cap; a count with no failure for the window starts again.
     lockout_threshold: int = Field(default=5, ge=1)
-    lockout_window_seconds: int = Field(default=300, ge=1)
-    lockout_seconds: int = Field(default=300, ge=1)
+    lockout_base_seconds: int = Field(default=30, ge=1)
+    lockout_max_seconds: int = Field(default=3600, ge=1)
+    lockout_window_seconds: int = Field(default=3600, ge=1)
+    # Behind a reverse proxy: the header it writes the caller's address into (e.g.
+    # X-Forwarded-For, whose last address is used). Empty: the connection's peer. Set it
+    # only when every request comes through that proxy, or callers choose their address.
+    trusted_proxy_header: str = ""
     # Webhook endpoints must be https on a public address; tests and `make run` may allow
     # a receiver on loopback (http or https) with this.
     webhook_allow_loopback: bool = False

@@ -5,10 +5,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from casebridge.common.schemas import Schema
+from casebridge.common.schemas import QueryParams
 
 
-class ComplaintStatsQuery(Schema):
+class ComplaintStatsQuery(QueryParams):
     date_from: date | None = Field(default=None, description="First month counted (inclusive)")
     date_to: date | None = Field(default=None, description="Last day counted (inclusive)")
 

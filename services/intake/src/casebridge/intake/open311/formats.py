@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import xmltodict
 from fastapi import Response
@@ -28,10 +28,43 @@ class Open311Error(Exception):
         self.description = description
 
 
-def check_format(value: str) -> str:
-    if value not in ("json", "xml"):
-        raise Open311Error(400, "format must be json or xml")
-    return value
+Format = Literal["json", "xml"]
+
+ERRORS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+XML = {"text/xml": {"schema": {"type": "string", "description": "the same, in XML"}}}
+ERROR_STATUSES = {
+    400: "A parameter or field is missing or invalid, or the body is not a form",
+    403: "api_key is invalid (or missing where one is needed)",
+    404: "No such service, request or token, or a jurisdiction_id not served here",
+    409: "The Idempotency-Key was used with another request, or the app's area is not set up",
+    413: "The request body is larger than the service accepts",
+}
+
+
+def documented(payload: dict[str, Any], *, created: bool = False) -> dict[int | str, Any]:
+    """An operation's responses as the spec has them: the payload in JSON or XML, and its
+    errors as a list of {code, description} in the same format (a database outage is the
+    services' own 503 body)."""
+    ok = 201 if created else 200
+    responses: dict[int | str, Any] = {
+        ok: {"description": "In the format asked for", "content": {
+            "application/json": {"schema": payload}, **XML}},
+        503: {"description": "A dependency is unavailable; retry shortly", "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}},
+    }  # fmt: skip
+    for status, description in ERROR_STATUSES.items():
+        responses[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": ERRORS_SCHEMA}, **XML},
+        }
+    return responses
 
 
 def _xml_value(value: Any) -> Any:

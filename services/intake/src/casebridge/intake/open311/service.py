@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from uuid import UUID
 
 from fastapi import Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -19,10 +20,11 @@ from casebridge.common.db import utcnow
 from casebridge.intake import complaints
 from casebridge.intake.complaints import LoggedComplaint
 from casebridge.intake.idempotency import Claim
-from casebridge.intake.models import Complaint, Open311Client, PartnerAgency
+from casebridge.intake.models import Area, Complaint, Open311Client, PartnerAgency
 from casebridge.intake.schemas.complaints import AsbType, ComplaintCreate
 from casebridge.intake.visibility import own_complaints
 
+from . import checks
 from .catalogue import DEFAULT_NSIR, NAMES
 from .formats import Open311Error
 
@@ -58,12 +60,17 @@ def principal_of(client: Open311Client) -> Principal:
     )
 
 
-def _error_text(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "request"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)
+def _number(form: dict[str, str], name: str) -> float | None:
+    """A form field is text: a coordinate is read here (a complaint takes numbers only)."""
+    if name not in form:
+        return None
+    try:
+        value = float(form[name])
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a decimal number") from None
+    if not math.isfinite(value):
+        raise Open311Error(400, f"{name} must be a decimal number")
+    return value
 
 
 def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> ComplaintCreate:
@@ -71,6 +78,8 @@ def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> Com
     code = form.get("service_code", "")
     if code not in AsbType.__members__:
         raise Open311Error(400, "service_code is missing or unknown")
+    checks.attributes(attributes)
+    checks.media_url(form.get("media_url"))
     has_place = ("lat" in form and "long" in form) or "address_string" in form
     if not has_place and "address_id" not in form:
         raise Open311Error(400, "give lat and long, address_string or address_id")
@@ -84,9 +93,9 @@ def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> Com
         "location": {
             "address": address,
             "postcode": found.group(1) if found else None,
-            "uprn": form["address_id"] if form.get("address_id", "").isdigit() else None,
-            "latitude": form.get("lat"),
-            "longitude": form.get("long"),
+            "uprn": int(form["address_id"]) if form.get("address_id", "").isdigit() else None,
+            "latitude": _number(form, "lat"),
+            "longitude": _number(form, "long"),
         },
         "nsir_category": "personal"
         if attributes.get("targeted") == "yes"
@@ -106,7 +115,7 @@ def complaint_from_form(form: dict[str, str], attributes: dict[str, str]) -> Com
     try:
         return ComplaintCreate.model_validate(raw)
     except ValidationError as exc:
-        raise Open311Error(400, _error_text(exc)) from exc
+        raise Open311Error(400, checks.error_text(exc)) from exc
 
 
 def request_draft(
@@ -139,12 +148,32 @@ def _parse_date(value: str | None, name: str) -> datetime | None:
     return parsed
 
 
+async def area_of(session: AsyncSession, jurisdiction_id: str | None) -> UUID | None:
+    """The area a (checked) jurisdiction_id names; None without one."""
+    if jurisdiction_id is None:
+        return None
+    return await session.scalar(select(Area.id).where(Area.code == jurisdiction_id.upper()))
+
+
+def own_requests(client: Open311Client) -> Select[Complaint]:
+    """What a reporting app may read in full: the reports it made (that its agency sees)."""
+    return own_complaints(principal_of(client)).where(Complaint.open311_client_id == client.id)
+
+
+def public_requests(area_id: UUID | None) -> Select[Complaint]:
+    """What anyone may read, without an api_key: reports made through Open311 (in the
+    jurisdiction asked for), and of them only PUBLIC_FIELDS."""
+    statement = select(Complaint).where(
+        Complaint.channel == "open311", Complaint.open311_client_id.is_not(None)
+    )
+    return statement if area_id is None else statement.where(Complaint.area_id == area_id)
+
+
 async def list_requests(
-    session: AsyncSession, *, client: Open311Client, query: dict[str, str]
+    session: AsyncSession, *, statement: Select[Complaint], query: dict[str, str]
 ) -> list[Complaint]:
-    """The app's own requests; by default the last 90 days, never a wider window, and at
-    most 1,000 (the spec's limits)."""
-    statement = own_complaints(principal_of(client)).where(Complaint.open311_client_id == client.id)
+    """Requests of `statement` (own_requests or public_requests); by default the last 90
+    days, never a wider window, and at most 1,000 (the spec's limits)."""
     if query.get("service_request_id"):
         ids = [i.strip().upper() for i in query["service_request_id"].split(",") if i.strip()]
         if len(ids) > MAX_REQUESTS:
@@ -164,8 +193,12 @@ async def list_requests(
     return list(await session.scalars(statement))
 
 
-async def get_request(session: AsyncSession, *, client: Open311Client, reference: str) -> Complaint:
-    found = await list_requests(session, client=client, query={"service_request_id": reference})
+async def get_request(
+    session: AsyncSession, *, statement: Select[Complaint], reference: str
+) -> Complaint:
+    found = await list_requests(
+        session, statement=statement, query={"service_request_id": reference}
+    )
     if not found:
         raise Open311Error(404, "no such service request")
     return found[0]
@@ -186,22 +219,48 @@ async def find_by_token(session: AsyncSession, *, client: Open311Client, token: 
     return complaint
 
 
-async def agency_name(session: AsyncSession, agency_id: UUID) -> str:
-    agency = await session.get(PartnerAgency, agency_id)
-    return agency.name if agency else ""
+async def agency_names(session: AsyncSession, complaints: list[Complaint]) -> dict[UUID, str]:
+    """The name of each complaint's receiving agency (the agency responsible)."""
+    ids = {c.receiving_agency_id for c in complaints}
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(PartnerAgency.id, PartnerAgency.name).where(PartnerAgency.id.in_(ids))
+    )
+    return {row.id: row.name for row in rows}
+
+
+# What anyone may read of a report, without an api_key: an ASB report is about people, so
+# never the description, the address, coordinates or anything about the reporter. Status
+# notes are those meant for the public (none are written yet: always empty).
+PUBLIC_FIELDS = (
+    "service_request_id",
+    "service_code",
+    "service_name",
+    "status",
+    "status_notes",
+    "agency_responsible",
+    "requested_datetime",
+    "updated_datetime",
+)
+
+
+def public_view(complaint: Complaint, agency: str) -> dict[str, Any]:
+    """A report as anyone may read it: PUBLIC_FIELDS, in that order."""
+    view = {
+        "service_request_id": complaint.reference,
+        "service_code": complaint.asb_type,
+        "service_name": NAMES[AsbType(complaint.asb_type)],
+        "status": complaint.status,
+        "status_notes": None,
+        "agency_responsible": agency,
+        "requested_datetime": complaint.reported_at,
+        "updated_datetime": complaint.updated_at,
+    }
+    assert tuple(view) == PUBLIC_FIELDS
+    return view
 
 
 def request_view(complaint: Complaint, agency: str) -> dict[str, Any]:
     """What a reporting app sees of its own report: status, not the narrative or address."""
-    return {
-        "service_request_id": complaint.reference,
-        "status": complaint.status,
-        "status_notes": None,
-        "service_name": NAMES[AsbType(complaint.asb_type)],
-        "service_code": complaint.asb_type,
-        "agency_responsible": agency,
-        "service_notice": None,
-        "requested_datetime": complaint.reported_at,
-        "updated_datetime": complaint.updated_at,
-        "expected_datetime": None,
-    }
+    return public_view(complaint, agency) | {"service_notice": None, "expected_datetime": None}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casebridge.common.auth import Principal
 from casebridge.common.db import DbSession
 from casebridge.common.isp import Decision, Viewer
+from casebridge.common.wire import Timestamp
 from casebridge.intake import (
     agency_references,
     changes,
@@ -44,10 +44,12 @@ from casebridge.intake.schemas.people import MatchUncertainBody
 from casebridge.intake.visibility import Seen
 
 from .deps import (
+    AREA_NOT_CONFIGURED,
     Areas,
     CanWriteComplaints,
     Cursor,
     PageSize,
+    QueryFlag,
     ReadsComplaints,
     WritesComplaints,
     caller,
@@ -72,11 +74,12 @@ LookupReference = Annotated[
     status_code=201,
     response_model=ComplaintRead,
     responses={
+        404: {"description": "complainant.person_id names no log the caller may see"},
         409: {
             "model": MatchUncertainBody,
             "description": "The complainant may already have a log: nothing was recorded. "
             "Resend with complainant.person_id (a candidate) or complainant.match = 'new'.",
-        }
+        },
     },
 )
 async def log_complaint(
@@ -111,10 +114,10 @@ async def list_complaints(
     postcode: Annotated[Postcode | None, Query()] = None,
     agency_id: UUID | None = None,
     asb_type: AsbType | None = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: Timestamp | None = None,
+    reported_to: Timestamp | None = None,
     vulnerable: Annotated[
-        bool | None,
+        QueryFlag | None,
         Query(
             description="The complainant's log is flagged vulnerable (where the protocol "
             "shows the caller that flag)"
@@ -257,6 +260,7 @@ async def unlink_complaint(
     "/complaints/{complaint_id}/duplicates",
     response_model=list[ComplaintSummary],
     response_model_exclude_unset=True,
+    responses=AREA_NOT_CONFIGURED,
 )
 async def suggest_duplicates(
     complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints, areas: Areas

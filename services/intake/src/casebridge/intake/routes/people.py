@@ -23,7 +23,16 @@ from casebridge.intake.schemas.people import (
     VulnerabilityRead,
 )
 
-from .deps import Areas, Cursor, PageSize, ReadsPeople, WritesPeople, caller, json_response
+from .deps import (
+    Areas,
+    Cursor,
+    PageSize,
+    QueryFlag,
+    ReadsPeople,
+    WritesPeople,
+    caller,
+    json_response,
+)
 
 router = APIRouter(tags=["people"])
 
@@ -41,7 +50,7 @@ async def search_people(
     email: Annotated[Email | None, Query()] = None,
     postcode: Annotated[Postcode | None, Query()] = None,
     vulnerable: Annotated[
-        bool | None,
+        QueryFlag | None,
         Query(description="Flagged vulnerable (only logs whose flag the protocol shows)"),
     ] = None,
 ) -> PersonPage:

@@ -17,7 +17,15 @@ from casebridge.intake.schemas.risk import (
 )
 
 from .complaints import ComplaintId
-from .deps import Areas, CanReadQuestions, ReadsComplaints, WritesComplaints, caller, json_response
+from .deps import (
+    AREA_NOT_CONFIGURED,
+    Areas,
+    CanReadQuestions,
+    ReadsComplaints,
+    WritesComplaints,
+    caller,
+    json_response,
+)
 
 # The assessor's view of its own assessment: all of it.
 OWN_ASSESSMENT = Decision("risk", whole=True)
@@ -25,7 +33,7 @@ OWN_ASSESSMENT = Decision("risk", whole=True)
 router = APIRouter(tags=["risk"])
 
 
-@router.get("/risk/question-set", response_model=RiskQuestionSetRead)
+@router.get("/risk/question-set", response_model=RiskQuestionSetRead, responses=AREA_NOT_CONFIGURED)
 async def question_set(
     session: DbSession, who: CanReadQuestions, areas: Areas
 ) -> RiskQuestionSetRead:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 
-from casebridge.common.schemas import ReadSchema, Schema, SharedView
+from casebridge.common.schemas import Patch, ReadSchema, Schema, SharedView
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
@@ -72,10 +72,25 @@ class Status(StrEnum):
 Description = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
+def _present(*names: str) -> dict[str, Any]:
+    """JSON Schema: these properties are given, and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
 class Location(Schema):
     """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one). The
     place of the behaviour is not taken for the complainant's address (a park, a shop, a
     neighbour's door), unless the handler says it is their home."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {
+            "anyOf": [_present("postcode"), _present("latitude", "longitude"), _present("uprn")],
+            "allOf": [
+                {"if": _present("latitude"), "then": _present("longitude")},
+                {"if": _present("longitude"), "then": _present("latitude")},
+            ],
+        }
+    }
 
     address: Address | None = None
     postcode: Postcode | None = None
@@ -118,6 +133,13 @@ class AgencyReferenceAdd(Schema):
 
 
 class PerpetratorIn(Schema):
+    model_config = Schema.model_config | {
+        "json_schema_extra": {  # an unknown perpetrator has no name or person_id
+            "if": {"required": ["kind"], "properties": {"kind": {"const": "unknown"}}},
+            "then": {"properties": {"name": {"type": "null"}, "person_id": {"type": "null"}}},
+        }
+    }
+
     kind: PerpetratorKind
     name: ShortName | None = None
     description: Annotated[str, Field(max_length=1000)] | None = None
@@ -144,9 +166,24 @@ class WitnessIn(Schema):
     statement: Annotated[str, Field(max_length=2000)] | None = None
 
 
+def _not_in_the_future(value: datetime | None) -> datetime | None:
+    # Clocks differ a little between a handler's PC and ours: allow five minutes.
+    if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return value
+
+
+CLOCK_SKEW = timedelta(minutes=5)
+RecordedAt = Annotated[
+    AwareDatetime | None,
+    AfterValidator(_not_in_the_future),
+    Field(description="When the victim said so (not in the future); default: now"),
+]
+
+
 class Consent(Schema):
     status: ConsentStatus
-    recorded_at: AwareDatetime | None = None
+    recorded_at: RecordedAt = None
 
 
 class ComplaintCreate(Schema):
@@ -179,6 +216,10 @@ class ComplaintCreate(Schema):
 
     model_config = Schema.model_config | {
         "json_schema_extra": {
+            # A complainant, unless the complaint is anonymous (then none).
+            "if": {"required": ["anonymous"], "properties": {"anonymous": {"const": True}}},
+            "then": {"not": {"required": ["complainant"]}},
+            "else": _present("complainant"),
             "examples": [
                 {
                     "channel": "phone",
@@ -192,7 +233,7 @@ class ComplaintCreate(Schema):
                     "perpetrators": [{"kind": "household", "address": "3 Example Street"}],
                     "consent": {"status": "given"},
                 }
-            ]
+            ],
         }
     }
 
@@ -200,8 +241,7 @@ class ComplaintCreate(Schema):
     def _coherent(self) -> ComplaintCreate:
         if self.reported_at is not None and self.occurred_at > self.reported_at:
             raise ValueError("occurred_at must not be after reported_at")
-        # Clocks differ a little between a handler's PC and ours: allow five minutes.
-        latest = datetime.now(UTC) + timedelta(minutes=5)
+        latest = datetime.now(UTC) + CLOCK_SKEW
         if self.occurred_at > latest:
             raise ValueError("occurred_at must not be in the future")
         if self.reported_at is not None and self.reported_at > latest:
@@ -228,8 +268,9 @@ class ComplaintCreate(Schema):
             details.postcode = self.location.postcode
 
 
-class ComplaintUpdate(Schema):
-    """The fields a handler may correct; everything else is fixed at logging."""
+class ComplaintUpdate(Patch):
+    """The fields a handler may correct; everything else is fixed at logging. A field left
+    out keeps its value; none can be cleared (null is a 422)."""
 
     status: Status | None = None
     nsir_category: NsirCategory | None = None
@@ -240,7 +281,7 @@ class ComplaintUpdate(Schema):
 
 class ConsentChange(Schema):
     status: ConsentStatus
-    recorded_at: AwareDatetime | None = None
+    recorded_at: RecordedAt = None
 
 
 class OverridePurpose(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, model_validator
@@ -22,11 +22,22 @@ class PersonKind(StrEnum):
 
 
 Phone = Annotated[str, Field(min_length=3, max_length=40), AfterValidator(normalise.phone)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(normalise.email)]
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(normalise.email),
+]
 
 
 class PersonDetails(Schema):
     """Who is complaining; matched against existing logs before a new one is made."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {  # a date of birth is an individual's only
+            "if": {"required": ["kind"], "properties": {"kind": {"not": {"const": "individual"}}}},
+            "then": {"properties": {"date_of_birth": {"type": "null"}}},
+        }
+    }
 
     kind: PersonKind = PersonKind.individual
     name: ShortName
@@ -47,9 +58,22 @@ class PersonDetails(Schema):
         return self
 
 
+def _one_of(given: str, other: str) -> dict[str, Any]:
+    return {
+        "required": [given],
+        "properties": {given: {"not": {"type": "null"}}, other: {"type": "null"}},
+    }
+
+
 class Complainant(Schema):
     """Either an existing log (`person_id`) or details to match; `match` says what to do
     when the match is uncertain: `ask` (409 with candidates) or `new` (create a new log)."""
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {
+            "anyOf": [_one_of("person_id", "details"), _one_of("details", "person_id")]
+        }
+    }
 
     person_id: UUID | None = None
     details: PersonDetails | None = None

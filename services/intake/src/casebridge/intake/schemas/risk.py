@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import Field
@@ -14,11 +15,34 @@ AnswerKey = Annotated[str, Field(min_length=1, max_length=60)]
 AnswerValue = Annotated[str, Field(min_length=1, max_length=60)]
 
 
+@cache
+def _default_questions() -> dict[str, list[str]]:
+    from casebridge.intake.config import DEFAULT_PATH, load
+
+    return {q.id: list(q.options) for q in load(DEFAULT_PATH).risk.questions}
+
+
+def _every_question(schema: dict[str, Any]) -> None:
+    """The schema lists the default question set: every question answered, with one of its
+    options. An area with its own set (GET /risk/question-set) answers its own instead."""
+    questions = _default_questions()
+    answers = schema["properties"]["answers"]
+    answers["properties"] = {q: {"type": "string", "enum": o} for q, o in questions.items()}
+    answers["required"] = list(questions)
+    answers["additionalProperties"] = False
+    answers["description"] = (
+        "One option id per question of the caller's area's question set (all required). "
+        "Shown: the default set; an area with its own set lists it at GET /risk/question-set."
+    )
+
+
 RiskAnswers = Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
 
 
 class RiskAssessmentCreate(Schema):
     """One answer (an option id) per question of the area's current question set."""
+
+    model_config = Schema.model_config | {"json_schema_extra": _every_question}
 
     answers: RiskAnswers
 

@@ -3,7 +3,7 @@ protocol's versions, the case index and invitations, disclosures under the proto
 application role that may not change the append-only tables
 
 Revision ID: 3226b1a66532
-Revises: 50a34b72398b
+Revises: 7c1e5d2a9f40
 Create Date: 2026-11-29 08:00:00.000000
 
 The API and the worker connect as the application role (SHARING_APP_ROLE, default
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "3226b1a66532"
-down_revision: str | None = "50a34b72398b"
+down_revision: str | None = "7c1e5d2a9f40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
