@@ -95,7 +95,8 @@ async def history(
         .where(RiskAssessment.complaint_id == complaint.id)
         .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
     )
-    return [Seen(row, decide_risk(viewer, row, seen)) for row in rows]
+    decided = [Seen(row, decide_risk(viewer, row, seen)) for row in rows]
+    return [assessment for assessment in decided if assessment.decision.visible]
 
 
 def decide_risk(viewer: Viewer, assessment: RiskAssessment, complaint: Seen[Complaint]) -> Decision:
