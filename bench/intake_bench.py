@@ -58,7 +58,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from casebridge.devstack import free_port
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.intake.people import match_statement, probe
+from casebridge.intake.matching import match_statement, probe
 from casebridge.intake.schemas.people import Complainant, PersonDetails
 from casebridge.testing.harness import migrate
 from casebridge.testing.tokens import TokenFactory
@@ -136,19 +136,22 @@ async def prepare(base: str, people: int, reload: bool) -> str:
         )  # fmt: skip
         for kind, (agency_id, name) in DEMO_AGENCIES.items():
             await conn.execute(
-                "INSERT INTO agency (id, area_id, name, kind, core_partner)"
+                "INSERT INTO partner_agency (id, area_id, name, kind, core_partner)"
                 " VALUES ($1, $2, $3, $4, true) ON CONFLICT DO NOTHING",
                 agency_id, DEMO_AREA_ID, name, kind,
             )  # fmt: skip
         have = await conn.fetchval("SELECT count(*) FROM person")
         if have < people:
             started = time.perf_counter()
+            # The seeded names are all "Person <n>"; their surname keys are spread over
+            # 20,000 values (~50 people each, as surnames spread in a real log) so the
+            # planner sees realistic statistics for the name-variant arms.
             await conn.execute(
-                "INSERT INTO person (id, area_id, kind, name, name_norm, phone, email, postcode,"
-                " date_of_birth, created_at)"
+                "INSERT INTO person (id, area_id, kind, name, name_norm, surname_key, phone,"
+                " email, postcode, date_of_birth, created_at)"
                 " SELECT gen_random_uuid(), $1, 'individual', 'Person ' || i, 'person ' || i,"
-                " '+447911' || lpad(i::text, 6, '0'), 'p' || i || '@example.org',"
-                " 'SW' || (1 + i % 20) || ' ' || (i % 10) || 'AB',"
+                " 'K' || (i % 20000), '+447911' || lpad(i::text, 6, '0'),"
+                " 'p' || i || '@example.org', 'SW' || (1 + i % 20) || ' ' || (i % 10) || 'AB',"
                 " date '1940-01-01' + (i % 25000), now()"
                 " FROM generate_series($2::int, $3::int) AS i",
                 DEMO_AREA_ID, have, people - 1,

@@ -24,7 +24,6 @@ from typing import Any
 import asyncpg
 import httpx
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from casebridge.devstack import DevServerError, EmbeddedPostgres, NatsServer
@@ -40,7 +39,10 @@ STYLES = {"intake": "cyan", "sharing": "magenta", "review": "green", "stats": "y
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 
-console = Console(highlight=False)
+# soft_wrap: a line is never cut or folded at the console's width (80 columns when the
+# output is a pipe or a file): URLs, commands and log lines stay whole for copy and paste.
+console = Console(highlight=False, soft_wrap=True)
+EXAMPLES = ROOT / "examples"
 
 
 class RunError(Exception):
@@ -140,6 +142,7 @@ def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, s
         [{"issuer": cfg.sharing_url, "jwks_uri": f"{cfg.sharing_url}/.well-known/jwks.json"}]
     )
     env = dict(os.environ)
+    json_logs = log_format(env) == "json"
     env.update(
         {
             "PYTHONUNBUFFERED": "1",
@@ -155,6 +158,7 @@ def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, s
         env[f"{prefix}_NATS_URL"] = nats_url
         env[f"{prefix}_ISSUERS"] = issuers
         env[f"{prefix}_DATA_DIR"] = str(cfg.var)
+        env.setdefault(f"{prefix}_LOG_JSON", "true" if json_logs else "false")
     if cfg.database_url_base is None:
         # The embedded server trusts local logins: sharing's API and worker connect as its
         # application role (created by its migrations), which may only add to the disclosure
@@ -164,6 +168,16 @@ def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, s
         role = os.environ.get("SHARING_APP_ROLE", "casebridge_sharing_app")
         env["SHARING_DATABASE_URL"] = owner.replace("://postgres@", f"://{role}@", 1)
     return env
+
+
+def log_format(env: dict[str, str]) -> str:
+    """JSON logs when asked (CASEBRIDGE_LOG_FORMAT=json) or when the output is not a
+    terminal (a file, a pipe, a log collector); one readable line per record at a
+    terminal (or with CASEBRIDGE_LOG_FORMAT=text)."""
+    asked = env.get("CASEBRIDGE_LOG_FORMAT", "").strip().lower()
+    if asked in ("json", "text"):
+        return asked
+    return "text" if console.is_terminal else "json"
 
 
 def plain_url(url: str) -> str:
@@ -210,7 +224,7 @@ async def pump_output(name: str, style: str, proc: asyncio.subprocess.Process) -
     assert proc.stdout is not None
     prefix = Text(f"{name:>15} | ", style=style)
     async for raw in proc.stdout:
-        console.print(prefix + Text(raw.decode(errors="replace").rstrip("\n")))
+        console.print(prefix + Text(raw.decode(errors="replace").rstrip("\n")), soft_wrap=True)
 
 
 async def run_step(name: str, style: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
@@ -390,35 +404,41 @@ def demo_credentials(cfg: Config) -> tuple[str, str]:
     return "CLIENT_ID", "SECRET"
 
 
+def example(name: str) -> str:
+    """An example request body, as a path the user can paste from where make run was typed."""
+    path = EXAMPLES / name
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
+
+
 def print_summary(cfg: Config, children: list[Child], db_base: str, nats_url: str) -> None:
+    """What is where, one line per fact: every URL whole whatever the output's width."""
     pids = {child.name: child.proc.pid for child in children}
-    table = Table(title="Casebridge is running", show_lines=False)
-    for column in ("service", "API", "docs", "worker pid", "database"):
-        table.add_column(column)
+    console.print("\n[bold]Casebridge is running[/]")
     for svc in SERVICES:
         api = f"http://127.0.0.1:{cfg.api_ports[svc]}"
         up = f"{svc}-api" in pids
-        table.add_row(
-            Text(svc, style=STYLES[svc]),
-            api if up else "(not started)",
-            f"{api}/docs" if up else "",
-            str(pids.get(f"{svc}-worker", "(not started)")),
-            f"{db_base}/casebridge_{svc}",
+        where = f"API {api}  docs {api}/docs" if up else "API (not started)"
+        worker = pids.get(f"{svc}-worker", "(not started)")
+        console.print(
+            Text(f"  {svc:<8}", style=STYLES[svc]) + Text(f" {where}  worker pid {worker}")
         )
-    console.print(table)
-    console.print(f"NATS: {nats_url}    data: {cfg.var}    demo clients: {cfg.demo_clients}")
+        console.print(f"           database {db_base}/casebridge_{svc}")
+    console.print(f"  NATS     {nats_url}")
+    console.print(f"  data     {cfg.var}")
+    console.print(f"  clients  {cfg.demo_clients}")
     client_id, secret = demo_credentials(cfg)
     intake = f"http://127.0.0.1:{cfg.api_ports['intake']}"
+    post = 'curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json"'
     console.print(
         "\n[bold]Get a token[/]\n"
         f"  TOKEN=$(curl -s -u {client_id}:{secret} -d grant_type=client_credentials "
         f"{cfg.sharing_url}/oauth/token | python3 -c 'import sys,json;"
         'print(json.load(sys.stdin)["access_token"])\')\n'
-        "[bold]Log a complaint[/] (the request schema is in the intake docs)\n"
-        f'  curl -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" '
-        f"-d @complaint.json {intake}/complaints\n"
-        "Ctrl-C stops everything; the data stays in var/ (make clean removes it).\n",
-        soft_wrap=True,  # keep the commands on one line for copy and paste
+        "[bold]Log a complaint[/] (more examples in examples/; the schema is in the intake docs)\n"
+        f"  {post} -d @{example('complaint.json')} {intake}/complaints\n"
+        f"Ctrl-C stops everything; the data stays in {cfg.var} (make clean removes var/).\n"
     )
 
 

@@ -1,7 +1,9 @@
 """The whole system as `make run` starts it: embedded PostgreSQL and nats-server from the
-wheels, migrations, seeds, four APIs and four workers as real processes. One complaint
-posted with a token from the printed credentials reaches stats, each partner's NATS
-subject and review; Ctrl-C (SIGTERM) stops everything cleanly."""
+wheels, migrations, seeds, four APIs and four workers as real processes, its output to a
+pipe. What it prints is whole (every URL, whatever the width), its logs are JSON lines
+without health polls, and the hint's example exists. One complaint posted with a token
+from the printed credentials reaches stats, each partner's NATS subject and review;
+Ctrl-C (SIGTERM) stops everything cleanly and quietly."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +61,15 @@ def system_run() -> Iterator[Running]:
             **{f"CASEBRIDGE_{svc.upper()}_PORT": str(port) for svc, port in ports.items()},
         }
         log = var / "run.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "deploy" / "run.py")],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "deploy" / "run.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,  # a pipe, as `make run | tee` or a CI log has it
+            stderr=subprocess.STDOUT,
+        )
+        copier = threading.Thread(target=_copy, args=(proc, log), daemon=True)
+        copier.start()
         running = Running(proc, var, log, ports, f"nats://127.0.0.1:{nats_port}")
         try:
             yield running
@@ -73,6 +77,37 @@ def system_run() -> Iterator[Running]:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def _copy(proc: subprocess.Popen[bytes], log: Path) -> None:
+    assert proc.stdout is not None
+    with log.open("wb") as out:
+        for line in proc.stdout:
+            out.write(line)
+            out.flush()
+
+
+def check_what_was_printed(run: Running) -> None:
+    """Issue 13.6 and 13.9: whole URLs, an example that exists, JSON logs, no polls."""
+    text = run.log.read_text(errors="replace")
+    lines = text.splitlines()
+    assert "…" not in text
+    for svc in SERVICES:
+        api = run.url(svc)
+        assert f"API {api}  docs {api}/docs" in text, text[-3000:]
+        assert any(
+            line.strip().startswith("database postgresql") and line.endswith(f"/casebridge_{svc}")
+            for line in lines
+        ), text[-3000:]
+    assert f"nats://127.0.0.1:{run.nats_url.rsplit(':', 1)[1]}" in text
+    hint = next(line for line in lines if "-d @" in line)
+    example = hint.split("-d @", 1)[1].split()[0]
+    assert (ROOT / example).is_file(), hint
+    assert hint.rstrip().endswith(f"{run.url('intake')}/complaints")
+    assert "/healthz" not in text
+    assert "/readyz" not in text
+    worker = next(line for line in lines if line.strip().startswith("intake-worker |"))
+    assert json.loads(worker.split("| ", 1)[1])["service"] == "intake"
 
 
 async def wait_until_up(run: Running) -> None:
@@ -119,6 +154,8 @@ async def last_share(run: Running, agency: str) -> dict[str, Any] | None:
 async def test_make_run_end_to_end(system_run: Running) -> None:
     run = system_run
     await wait_until_up(run)
+    await poll(lambda: "Ctrl-C stops everything" in run.log.read_text(errors="replace"), 30)
+    check_what_was_printed(run)
     write = await token_for(run, "council", "complaints:write complaints:read")
     stats_token = await token_for(run, "council", "stats:read")
     reviews = await token_for(run, "council", "reviews:read")
@@ -166,4 +203,6 @@ async def test_make_run_end_to_end(system_run: Running) -> None:
 
     run.proc.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(run.proc.wait, 60) == 0, run.log.read_text()[-3000:]
-    assert "stopping PostgreSQL" in run.log.read_text(errors="replace")
+    stopped = run.log.read_text(errors="replace")
+    assert "stopping PostgreSQL" in stopped
+    assert "NATS disconnected" not in stopped  # issue 13.11: a clean stop is quiet

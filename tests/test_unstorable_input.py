@@ -125,7 +125,8 @@ async def seed(service: str, sessions: Any) -> None:
         await session.execute(insert(models.Area).values(area).on_conflict_do_nothing())
         for kind, (agency_id, name) in DEMO_AGENCIES.items():
             agency = {"id": agency_id, "area_id": DEMO_AREA_ID, "name": name, "kind": kind}
-            await session.execute(insert(models.Agency).values(agency).on_conflict_do_nothing())
+            table = models.PartnerAgency if service == "intake" else models.Agency
+            await session.execute(insert(table).values(agency).on_conflict_do_nothing())
         if service == "intake":
             session.add(
                 intake_models.Open311Client(

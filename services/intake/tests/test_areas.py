@@ -38,7 +38,7 @@ async def test_an_area_is_read_once_then_kept_until_its_time_is_up(intake: Intak
     async with intake.sessions() as session:
         first = await areas.get(session, DEMO_AREA_ID)
         assert (first.id, first.code) == (DEMO_AREA_ID, DEMO_AREA_CODE)
-        assert first.config.version == "default-2026.1"
+        assert first.config.version == "default-2026.2"
         await _rename(intake, "NEW")
         clock.now += 59
         assert (await areas.get(session, DEMO_AREA_ID)).code == DEMO_AREA_CODE
@@ -79,7 +79,7 @@ async def test_an_unconfigured_area_is_refused_and_not_kept(intake: Intake) -> N
 
 
 async def test_the_area_file_follows_the_area_code(intake: Intake, tmp_path: Path) -> None:
-    text = DEFAULT_PATH.read_text().replace("version: default-2026.1", "version: dmo-7")
+    text = DEFAULT_PATH.read_text().replace("version: default-2026.2", "version: dmo-7")
     (tmp_path / f"{DEMO_AREA_CODE}.yaml").write_text(text)
     areas = AreaDirectory(AreaConfigs(tmp_path), ttl=60, clock=Clock())
     async with intake.sessions() as session:

@@ -20,7 +20,13 @@ from casebridge.devstack import NatsServer
 from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake.complaints import Draft, LoggedComplaint, log_complaints, preflight
 from casebridge.intake.main import create_app
-from casebridge.intake.models import Complaint, IdempotencyRecord, Person
+from casebridge.intake.models import (
+    Complaint,
+    IdempotencyRecord,
+    Person,
+    PersonVulnerability,
+    RiskAssessment,
+)
 from casebridge.intake.recorder import Recorder
 from casebridge.intake.schemas.complaints import ComplaintCreate
 from casebridge.intake.settings import Settings
@@ -283,3 +289,53 @@ async def test_a_connection_lost_between_batches_is_replaced(
         assert "Retry-After" in answer.headers
     assert answer.status_code == 201, answer.text
     assert await count(intake, Complaint) == 2
+
+
+async def test_risk_answers_in_one_batch_flag_a_log_once(committed: tuple[Intake, Any]) -> None:
+    """Answers at the call are written by the batch's one statement: two calls in one batch
+    about a new caller (one log) and two about a kept caller flag each log once, with one
+    announcement each; every assessment is kept."""
+    intake, app = committed
+    recorder: Recorder = app.state.recorder
+    answers = dict.fromkeys(("targeted", "hate_motivated", "fear_of_reprisal"), "no") | {
+        "disability_or_illness": "yes",
+        "impact_on_health": "none",
+        "isolated": "no",
+        "children_affected": "no",
+        "previous_reports": "none",
+        "feels_unsafe_at_home": "no",
+    }
+    kept = complaint(complainant={"details": {"name": "Kept Caller", "phone": "07911 123459"}})
+    assert (await intake.client.post("/complaints", json=kept, headers=intake.auth())).is_success
+
+    def call(name: str, phone: str) -> Draft:
+        body = complaint(
+            complainant={"details": {"name": name, "phone": phone}}, risk_answers=answers
+        )
+        return Draft(draft(0).principal, ComplaintCreate.model_validate(body), draft(0).respond)
+
+    calls = [call("New Caller", "07911 123458"), call("Kept Caller", "07911 123459")] * 2
+    async with intake.sessions() as session:
+        checked = await preflight(session, calls, recorder.partners)
+    async with intake.sessions() as session:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            results = await log_complaints(session, driver, calls, recorder.areas, checked)
+            await session.commit()
+    assert [getattr(r, "status_code", r) for r in results] == [201] * 4
+    async with intake.sessions() as session:
+        people = list(await session.scalars(select(Person).order_by(Person.name)))
+        changed = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.event_type == "intake.person.vulnerability_changed.v1")
+        )
+    assert [(p.name, p.vulnerable) for p in people] == [("Kept Caller", True), ("New Caller", True)]
+    assert all(
+        p.vulnerability_reasons == ["disability, long-term illness or mental health condition"]
+        for p in people
+    )
+    assert changed == 2
+    assert await count(intake, RiskAssessment) == 4
+    assert await count(intake, PersonVulnerability) == 2

@@ -34,7 +34,7 @@ async def test_high_band_is_announced_and_history_kept(intake: Intake) -> None:
     assert second.status_code == 201
     assert second.json()["band"] == "high"
     assert second.json()["score"] == 27
-    assert second.json()["config_version"] == "default-2026.1"
+    assert second.json()["config_version"] == "default-2026.2"
     assessed = await events(intake, "intake.risk.assessed.v1")
     assert [e["band"] for e in assessed] == ["standard", "high"]
     assert assessed[1]["previous_band"] == "standard"
@@ -68,11 +68,11 @@ async def test_question_set_is_published(intake: Intake) -> None:
 
 
 def test_an_area_file_replaces_the_default(tmp_path: Path) -> None:
-    text = DEFAULT_PATH.read_text().replace("version: default-2026.1", "version: dmo-7")
+    text = DEFAULT_PATH.read_text().replace("version: default-2026.2", "version: dmo-7")
     (tmp_path / "dmo.yaml").write_text(text)
     configs = AreaConfigs(tmp_path)
     assert configs.for_area("DMO").version == "dmo-7"
-    assert configs.for_area("OTH").version == "default-2026.1"
+    assert configs.for_area("OTH").version == "default-2026.2"
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_an_area_file_replaces_the_default(tmp_path: Path) -> None:
         (("- id: isolated", "- id: targeted"), "question ids must be unique"),
         (('unsure: 2, "yes": 4', 'unsure: -2, "yes": 4'), "must not be negative"),
         (("complaints: 3", "complaints: many"), "repeat_victim.complaints"),
-        (("version: default-2026.1", "versio: x"), "version: Field required"),
+        (("version: default-2026.2", "versio: x"), "version: Field required"),
         (("risk:", "risk: [oops"), "not valid YAML"),
     ],
 )

@@ -135,7 +135,9 @@ async def test_a_non_core_agency_with_consent_learns_only_what_the_recorder_rule
     mine = await _matched_by(intake, HEALTH, consent="given")
     assert mine["match"] == "attached"  # the default protocol tells a recorder it was known
     body = (await _get(intake, f"/people/{first['person_id']}", HEALTH)).json()
-    assert set(body) == {"id", "kind", "repeat_victim", "name", "date_of_birth", "supplied_fields"}
+    assert set(body) == {
+        "id", "kind", "repeat_victim", "vulnerable", "name", "date_of_birth", "supplied_fields"
+    }  # fmt: skip
     assert "phone" not in body
 
 

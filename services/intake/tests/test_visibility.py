@@ -136,6 +136,12 @@ async def test_writes_on_an_unseen_complaint_are_404_and_change_nothing(
         ("POST", f"/complaints/{other['id']}/link", {"complaint_id": c["id"]}),
         ("POST", f"/complaints/{c['id']}/unlink", None),
         ("POST", f"/complaints/{c['id']}/risk-assessments", {"answers": {}}),
+        ("POST", f"/complaints/{c['id']}/references", {"reference": "CAD 1"}),
+        (
+            "POST",
+            f"/people/{c['person_id']}/vulnerability",
+            {"vulnerable": True, "reason": "officer's judgement"},
+        ),
         (
             "POST",
             f"/people/{other['person_id']}/merge",
@@ -189,7 +195,9 @@ def test_every_route_with_an_id_or_a_list_is_in_the_matrix() -> None:
         "/complaints/{complaint_id}/sharing-override",
         "/complaints/{complaint_id}/link",
         "/complaints/{complaint_id}/unlink",
+        "/complaints/{complaint_id}/references",
         "/people/{person_id}",
+        "/people/{person_id}/vulnerability",
         "/people/{person_id}/log",
         "/people/{person_id}/merge",
         "/complaints",

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
@@ -31,11 +32,17 @@ async def proxied(
 ) -> AsyncIterator[Sharing]:
     """The API behind a proxy that puts the caller's address in X-Forwarded-For."""
     settings = settings.model_copy(update={"trusted_proxy_header": "X-Forwarded-For"})
-    async with rollback_client(create_app, settings, tokens) as (client, sessions):
+    apps: list[FastAPI] = []
+
+    def make(settings: Settings) -> FastAPI:
+        apps.append(create_app(settings))
+        return apps[-1]
+
+    async with rollback_client(make, settings, tokens) as (client, sessions):
         async with sessions() as session:
             await register_partners(session, secret_hash)
             await session.commit()
-        yield Sharing(client, sessions, tokens, settings)
+        yield Sharing(client, sessions, tokens, settings, apps[0])
 
 
 async def token(

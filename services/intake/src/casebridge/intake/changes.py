@@ -11,7 +11,7 @@ from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import ComplaintUpdated, ConsentChanged
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
-from casebridge.intake.complaints import WITH_DETAILS
+from casebridge.intake.complaint_reads import WITH_DETAILS
 from casebridge.intake.errors import NotReceivingAgency
 from casebridge.intake.models import Complaint, Person, ShareOverride
 from casebridge.intake.schemas.complaints import ComplaintUpdate, ConsentChange, SharingOverride

@@ -10,9 +10,7 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import Response
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import AgencyReference as AgencyReferenceData
@@ -21,102 +19,22 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
 from casebridge.common.isp import Basis, Viewer, relations_of
 from casebridge.common.isp.directory import Directory
-from casebridge.intake import backdating, idempotency, normalise, people, recording
+from casebridge.intake import (
+    backdating,
+    idempotency,
+    matching,
+    normalise,
+    people,
+    recording,
+    risk_at_call,
+)
 from casebridge.intake.areas import AreaDirectory, ServedArea
-from casebridge.intake.errors import ComplaintNotFound, UnknownLandlord
+from casebridge.intake.errors import UnknownLandlord
 from casebridge.intake.idempotency import Claim
-from casebridge.intake.models import AgencyReference, Complaint
-from casebridge.intake.references import looks_like_reference, make_reference
+from casebridge.intake.logged import LoggedComplaint as LoggedComplaint  # re-exported
+from casebridge.intake.logged import LoggedPerpetrator, LoggedReference, LoggedWitness
+from casebridge.intake.references import make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
-from casebridge.intake.visibility import (
-    Seen,
-    complaint_shows,
-    seen_complaints,
-    visible_complaints,
-)
-
-WITH_DETAILS = (
-    selectinload(Complaint.agency_references),
-    selectinload(Complaint.perpetrators),
-    selectinload(Complaint.witnesses),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedReference:
-    id: UUID
-    agency_id: UUID
-    reference: str
-    reference_norm: str
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedPerpetrator:
-    id: UUID
-    kind: str
-    name: str | None
-    description: str | None
-    address: str | None
-    postcode: str | None
-    person_id: UUID | None
-    key: str | None
-    landlord_agency_id: UUID | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedWitness:
-    id: UUID
-    name: str
-    phone: str | None
-    email: str | None
-    statement: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class LoggedComplaint:
-    """A complaint as just logged: every column of its row, and its details. Plain data, so
-    the hot path builds no ORM objects; it reads like a `Complaint` for the presenters."""
-
-    id: UUID
-    reference: str
-    sequence: int
-    area_id: UUID
-    receiving_agency_id: UUID
-    recorded_by: str
-    channel: str
-    status: str
-    person_id: UUID | None
-    incident_id: UUID
-    nsir_category: str
-    asb_type: str
-    hate_motivated: bool
-    anonymous: bool
-    description: str
-    complainant: dict[str, Any] | None
-    address: str | None
-    postcode: str | None
-    uprn: int | None
-    latitude: float | None
-    longitude: float | None
-    consent_status: str
-    consent_recorded_at: datetime | None
-    share_override_reason: str | None
-    share_override_by: str | None
-    share_override_at: datetime | None
-    override_purposes: list[str]
-    open311_client_id: UUID | None
-    occurred_at: datetime
-    reported_at: datetime
-    backdated_reason: str | None
-    backdated_by: str | None
-    created_at: datetime
-    updated_at: datetime
-    agency_references: list[LoggedReference]
-    perpetrators: list[LoggedPerpetrator]
-    witnesses: list[LoggedWitness]
-
-    def row(self) -> dict[str, Any]:
-        return {column: getattr(self, column) for column in recording.COMPLAINT_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -166,20 +84,23 @@ async def log_complaints(
             outcomes[i] = outcomes[i] or checked
         else:
             viewers[i] = checked
+    scored = _score_risk(drafts, served, outcomes)
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
     since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
     probes = [
-        people.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
+        matching.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
         for i in todo
     ]
-    matched = await people.match_many(driver, probes)
+    matched = await matching.match_many(driver, probes)
     found = await _resolve_complainants(session, drafts, todo, matched, outcomes, viewers)
     batch = recording.Batch()
     for i in [i for i in todo if outcomes[i] is None]:
         draft, area, who = drafts[i], served[i], found.get(i)
         complaint = _new_complaint(draft, area, matched[i].sequence, who, backdated[i])
         _stage(batch, complaint, area, who)
+        if i in scored:
+            complaint = risk_at_call.stage(batch, complaint, area, draft.principal, scored[i], who)
         _count_towards_repeat_victim(batch, complaint, area, who, since[i])
         response = draft.respond(complaint, _disclosed_match(viewers[i], complaint, who))
         if draft.idempotency is not None:
@@ -194,6 +115,27 @@ async def log_complaints(
     done = [outcome for outcome in outcomes if outcome is not None]
     assert len(done) == len(drafts)
     return done
+
+
+def _score_risk(
+    drafts: Sequence[Draft],
+    served: dict[int, ServedArea],
+    outcomes: list[Response | AppError | None],
+) -> dict[int, risk_at_call.Scored]:
+    """Risk answers given at the call, scored by the area's matrix, by the draft's position;
+    wrong answers are that draft's 422 (before any key is claimed or row written)."""
+    scored = {}
+    for i, draft in enumerate(drafts):
+        if outcomes[i] is not None or draft.data.risk_answers is None:
+            continue
+        try:
+            found = risk_at_call.score(draft.data, served[i])
+        except AppError as error:
+            outcomes[i] = error
+            continue
+        if found is not None:
+            scored[i] = found
+    return scored
 
 
 async def preflight(
@@ -259,14 +201,14 @@ async def _resolve_complainants(
     session: AsyncSession,
     drafts: Sequence[Draft],
     todo: list[int],
-    matched: dict[int, people.Matched],
+    matched: dict[int, matching.Matched],
     outcomes: list[Response | AppError | None],
     viewers: dict[int, Viewer],
-) -> dict[int, people.Found]:
+) -> dict[int, matching.Found]:
     """Each complainant's log, by the draft's position; a complainant who cannot be
     resolved (an uncertain match, a log the caller may not see) is that draft's error."""
-    found: dict[int, people.Found] = {}
-    created: list[people.Found] = []
+    found: dict[int, matching.Found] = {}
+    created: list[matching.Found] = []
     for i in todo:
         complainant = drafts[i].data.complainant
         if complainant is None:
@@ -291,7 +233,7 @@ def _stage(
     batch: recording.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
-    found: people.Found | None,
+    found: matching.Found | None,
 ) -> None:
     """Add a complaint's rows (and its log's, if new) to the batch; the log's word on
     sharing follows the complaint's consent if it is the latest."""
@@ -327,7 +269,7 @@ def _later_word(complaint: LoggedComplaint, log_consent_at: datetime | None) -> 
 
 
 def _disclosed_match(
-    viewer: Viewer, complaint: LoggedComplaint, found: people.Found | None
+    viewer: Viewer, complaint: LoggedComplaint, found: matching.Found | None
 ) -> str | None:
     """How the log was found, as far as the protocol lets the caller know whether the
     complainant was already known: matching keeps one log, it tells nobody anything."""
@@ -345,7 +287,7 @@ def _count_towards_repeat_victim(
     batch: recording.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
-    found: people.Found | None,
+    found: matching.Found | None,
     since: datetime,
 ) -> None:
     """Apply the area's repeat-victim rule to a kept log not marked yet: this complaint is
@@ -374,7 +316,7 @@ def _new_complaint(
     draft: Draft,
     area: ServedArea,
     sequence: int,
-    found: people.Found | None,
+    found: matching.Found | None,
     backdated: str | None,
 ) -> LoggedComplaint:
     principal, data, now = draft.principal, draft.data, utcnow()
@@ -416,13 +358,21 @@ def _new_complaint(
         created_at=now,
         updated_at=now,
         agency_references=[
-            LoggedReference(new_id(), r.agency_id, r.reference, normalise.reference(r.reference))
+            LoggedReference(
+                new_id(),
+                r.agency_id,
+                r.reference,
+                normalise.reference(r.reference),
+                principal.subject,
+                now,
+            )
             for r in data.agency_references
         ],
         perpetrators=[_perpetrator(p) for p in data.perpetrators],
         witnesses=[
             LoggedWitness(new_id(), w.name, w.phone, w.email, w.statement) for w in data.witnesses
         ],
+        vulnerable=found.vulnerable if found else None,
     )
 
 
@@ -496,47 +446,3 @@ def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> Co
         backdated_reason=complaint.backdated_reason,
         backdated_by=complaint.backdated_by,
     )
-
-
-async def get_complaint(
-    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID, details: bool = True
-) -> Complaint:
-    statement = visible_complaints(viewer).where(Complaint.id == complaint_id)
-    if details:
-        statement = statement.options(*WITH_DETAILS)
-    complaint = await session.scalar(statement)
-    if complaint is None:
-        raise ComplaintNotFound("complaint not found")
-    return complaint
-
-
-async def read_complaint(
-    session: AsyncSession, *, viewer: Viewer, complaint_id: UUID
-) -> Seen[Complaint]:
-    """A complaint and what the caller may see of it."""
-    complaint = await get_complaint(session, viewer=viewer, complaint_id=complaint_id)
-    (seen,) = await seen_complaints(session, viewer, [complaint])
-    return seen
-
-
-def by_reference_statement(viewer: Viewer, value: str) -> Select[Complaint]:
-    """A Casebridge reference, or any agency's reference (police, council, housing): an
-    agency's reference finds only complaints whose references the caller may see."""
-    statement = visible_complaints(viewer).options(*WITH_DETAILS)
-    if looks_like_reference(value):
-        return statement.where(Complaint.reference == value, complaint_shows(viewer, "reference"))
-    matching = select(AgencyReference.complaint_id).where(
-        AgencyReference.reference_norm == normalise.reference(value)
-    )
-    return statement.where(
-        Complaint.id.in_(matching), complaint_shows(viewer, "agency_references")
-    ).order_by(Complaint.reported_at.desc())
-
-
-async def find_by_reference(
-    session: AsyncSession, *, viewer: Viewer, value: str
-) -> list[Seen[Complaint]]:
-    found = list(await session.scalars(by_reference_statement(viewer, value).limit(20)))
-    if not found:
-        raise ComplaintNotFound("no complaint with that reference")
-    return await seen_complaints(session, viewer, found)

@@ -42,6 +42,10 @@ class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
+class TooManyReferences(Conflict):
+    code = "too_many_references"
+
+
 class InvalidAnswers(AppError):
     """Answers that do not fit the area's question set: a request validation error."""
 

@@ -12,7 +12,7 @@ from casebridge.common.contracts.intake import IncidentLinked, IncidentUnlinked
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
-from casebridge.intake.complaints import get_complaint
+from casebridge.intake.complaint_reads import get_complaint
 from casebridge.intake.config import DuplicateRule
 from casebridge.intake.errors import AlreadyInIncident
 from casebridge.intake.models import Complaint, Incident

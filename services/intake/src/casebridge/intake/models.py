@@ -48,6 +48,7 @@ __all__ = [
     "Perpetrator",
     "Person",
     "PersonMerge",
+    "PersonVulnerability",
     "ProcessedMessage",
     "ProtocolVersion",
     "RevokedClient",
@@ -86,12 +87,21 @@ class Person(Base):
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
     name_norm: Mapped[str] = mapped_column(String(200))
+    # The surname's sound (`names.surname_key`): name variants with the same date of birth
+    # or postcode are offered as candidates (Bob / Robert Smith, Smyth, Mohammed / Muhammad).
+    surname_key: Mapped[str | None] = mapped_column(String(60))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(300))
     postcode: Mapped[str | None] = mapped_column(String(8))
     repeat_victim_at: Mapped[datetime | None]
+    # Vulnerable (Home Office principle 2): from risk answers the area's matrix flags as
+    # indicators, or an officer's explicit flag with a reason (`person_vulnerability`).
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    vulnerability_reasons: Mapped[list[str]] = mapped_column(
+        ARRAY(String(200)), default=list, server_default=text("'{}'")
+    )
     # The victim's latest word on sharing across the log's complaints, and the purposes of
     # overrides recorded on any of them: what the protocol's conditions read for the log.
     consent_status: Mapped[str] = mapped_column(
@@ -111,6 +121,10 @@ class Person(Base):
         Index("ix_person_match_name_dob", "area_id", "name_norm", "date_of_birth",
               postgresql_where=_LIVE),
         Index("ix_person_match_postcode", "area_id", "postcode", postgresql_where=_LIVE),
+        Index("ix_person_match_surname_dob", "area_id", "surname_key", "date_of_birth",
+              postgresql_where=text("merged_into_id IS NULL AND surname_key IS NOT NULL")),
+        Index("ix_person_vulnerable", "area_id", "created_at", "id",
+              postgresql_where=text("vulnerable AND merged_into_id IS NULL")),
     )  # fmt: skip
 
 
@@ -127,6 +141,23 @@ class PersonMerge(Base):
     reason: Mapped[str] = mapped_column(String(500))
     complaint_ids: Mapped[list[str]] = mapped_column(JSONB)
     merged_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class PersonVulnerability(Base):
+    """Audit of a log's vulnerability: each flag or clearing, from risk answers or an
+    officer, with its reasons, who and when. Never updated; the log holds the current state."""
+
+    __tablename__ = "person_vulnerability"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id"), index=True)
+    vulnerable: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[str]] = mapped_column(ARRAY(String(200)))
+    source: Mapped[str] = mapped_column(String(20))  # risk_answers | officer
+    assessment_id: Mapped[uuid.UUID | None]
+    agency_id: Mapped[uuid.UUID]
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Incident(Base):
@@ -212,6 +243,9 @@ class AgencyReference(Base):
     agency_id: Mapped[uuid.UUID]
     reference: Mapped[str] = mapped_column(String(60))
     reference_norm: Mapped[str] = mapped_column(String(60), index=True)
+    # Who added it and when: at logging, or later by an agency that can see the complaint.
+    added_by: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class Perpetrator(Base):

@@ -1,17 +1,14 @@
-"""People and their complaint logs: matching, the log, merging, the repeat-victim rule."""
+"""People and their complaint logs: resolving a complainant among the candidates matching
+found, the log, merging, the repeat-victim rule."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cache
+from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Protocol
 from uuid import UUID
 
-import asyncpg
-from pydantic_core import to_json
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,196 +17,25 @@ from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
 from casebridge.common.periods import add_months
-from casebridge.intake import normalise
+from casebridge.intake import names, normalise
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
+from casebridge.intake.matching import (
+    MAX_CANDIDATES,
+    Candidate,
+    Found,
+    MatchHow,
+    Scored,
+    score,
+)
 from casebridge.intake.models import Complaint, Person, PersonMerge
 from casebridge.intake.schemas.people import (
     Complainant,
     MatchCandidate,
     MatchCandidatesDetail,
-    MatchReason,
     PersonDetails,
 )
 from casebridge.intake.visibility import decide_person, person_facts, visible_people
-
-MatchHow = Literal["attached", "created", "chosen"]
-MAX_CANDIDATES = 10
-
-
-class Candidate(asyncpg.Record):  # type: ignore[misc] # asyncpg ships no types
-    """A person as the matching statement returns it: the person's columns (and recent
-    history), read as plain values; no ORM object is built for people only looked at."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class PersonFields(Protocol):
-    """What scoring reads of a person: a candidate row, or a log this batch creates."""
-
-    kind: str
-    name_norm: str
-    phone: str | None
-    email: str | None
-    date_of_birth: date | None
-    postcode: str | None
-
-
-P = TypeVar("P", bound=PersonFields)
-
-
-@dataclass(frozen=True)
-class Scored(Generic[P]):
-    person: P
-    score: int
-    reasons: list[MatchReason]
-    certain: bool
-
-
-@dataclass(frozen=True)
-class Found:
-    """The complainant's log: one already kept, or a new one (`new_row`, the person row)
-    that the caller writes together with the complaint."""
-
-    id: UUID
-    kind: str
-    how: MatchHow
-    repeat_victim: bool = False
-    new_row: dict[str, Any] | None = None
-    # A kept log not marked yet: its complaints reported since the repeat-victim window
-    # opened, and how many distinct incidents they are.
-    recent_complaints: tuple[UUID, ...] = ()
-    recent_incidents: int = 0
-    # The log's latest word on sharing (what the protocol's conditions read).
-    consent: str = "not_asked"
-    consent_at: datetime | None = None
-    overrides: tuple[str, ...] = ()
-
-
-def _score(person: P, details: PersonDetails) -> Scored[P]:
-    """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
-    and one strong identifier (phone, e-mail, or date of birth)."""
-    name_norm = normalise.name(details.name)
-    same_name = person.name_norm == name_norm
-    reasons: list[MatchReason] = []
-    score = 0
-    if details.phone and person.phone == details.phone:
-        reasons.append(MatchReason.phone)
-        score += 40
-    if details.email and person.email == details.email:
-        reasons.append(MatchReason.email)
-        score += 40
-    dob_known = details.date_of_birth is not None and person.date_of_birth is not None
-    if same_name and dob_known and person.date_of_birth == details.date_of_birth:
-        reasons.append(MatchReason.name_dob)
-        score += 50
-    if same_name and details.postcode and person.postcode == details.postcode:
-        reasons.append(MatchReason.name_postcode)
-        score += 30
-    dob_differs = dob_known and person.date_of_birth != details.date_of_birth
-    if dob_differs:
-        reasons.append(MatchReason.dob_differs)
-        score -= 50
-    if not same_name:
-        reasons.append(MatchReason.name_differs)
-        score -= 20
-    strong = {MatchReason.phone, MatchReason.email, MatchReason.name_dob} & set(reasons)
-    certain = same_name and not dob_differs and bool(strong) and person.kind == details.kind
-    return Scored(person, score, reasons, certain)
-
-
-# One branch per identifier, each an equality on (area_id, column) that its own
-# ix_person_match_* index serves (a NULL identifier finds nothing); UNION ALL keeps the
-# planner from scanning an area. The last branch fetches a log the caller chose by id.
-MATCH_ARMS = {
-    "phone": "p.phone = q.phone",
-    "email": "p.email = q.email",
-    "name_dob": "p.name_norm = q.name_norm AND p.date_of_birth = q.date_of_birth",
-    "name_postcode": "p.postcode = q.postcode AND p.name_norm = q.name_norm",
-    "chosen": "p.id = q.person_id",
-}
-_PROBE_COLUMNS = (
-    "i int, area_id uuid, person_id uuid, name_norm text, phone text, email text,"
-    " date_of_birth date, postcode text, since timestamptz"
-)
-
-
-@cache
-def match_statement() -> str:
-    """A batch's complaints matched in one statement: a probe per complaint (its position
-    `i`, its complainant's identifiers and the start of the repeat-victim window, from one
-    JSON document) draws the complaint's reference number and is joined laterally to the
-    people its identifiers find (a probe without identifiers, or without a match, is one
-    row with NULL person columns). For each person not yet marked a repeat victim, the
-    same row carries their complaints since the window opened and their distinct incidents."""
-    arms = "\n  UNION ALL\n  ".join(
-        f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
-        f" AND p.merged_into_id IS NULL AND {condition} LIMIT {MAX_CANDIDATES * 2})"
-        for condition in MATCH_ARMS.values()
-    )
-    # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
-    return (
-        "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
-        f" FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
-        "SELECT q.i, q.reference_sequence, found.*, recent.complaints AS recent_complaints,"
-        " recent.incidents AS recent_incidents\n"
-        f"FROM q LEFT JOIN LATERAL (\n  {arms}\n) AS found ON true\n"
-        "LEFT JOIN LATERAL (SELECT array_agg(c.id) AS complaints,"
-        " count(DISTINCT c.incident_id) AS incidents FROM complaint AS c"
-        " WHERE c.person_id = found.id AND c.reported_at >= q.since"
-        " AND found.repeat_victim_at IS NULL) AS recent ON true"
-    )
-
-
-def probe(
-    i: int, area_id: UUID, complainant: Complainant | None, since: datetime | None = None
-) -> dict[str, Any]:
-    """What the matching statement looks for, for the complaint at position `i`."""
-    found: dict[str, Any] = {"i": i, "area_id": area_id, "since": since}
-    if complainant is None:
-        return found
-    if complainant.person_id is not None:
-        return found | {"person_id": complainant.person_id}
-    details = complainant.details
-    assert details is not None
-    return found | {
-        "name_norm": normalise.name(details.name),
-        "phone": details.phone,
-        "email": details.email,
-        "date_of_birth": details.date_of_birth,
-        "postcode": details.postcode,
-    }
-
-
-@dataclass(frozen=True)
-class Matched:
-    """A probe's answer: the reference number drawn for its complaint, and the distinct
-    people its identifiers found."""
-
-    sequence: int
-    candidates: list[Candidate]
-
-
-async def match_many(
-    driver: asyncpg.Connection[Any], probes: list[dict[str, Any]]
-) -> dict[int, Matched]:
-    """Each probe's answer, by the probe's position (run on the driver's connection, in the
-    caller's transaction: the hot path of every complaint)."""
-    if not probes:
-        return {}
-    drawn: dict[int, int] = {}
-    found: dict[int, dict[UUID, Candidate]] = {}
-    document = to_json(probes).decode()
-    for row in await driver.fetch(match_statement(), document, record_class=Candidate):
-        drawn[row.i] = row.reference_sequence
-        people = found.setdefault(row.i, {})
-        if row.id is not None:
-            people.setdefault(row.id, row)
-    return {i: Matched(drawn[i], list(found[i].values())) for i in drawn}
 
 
 async def resolve_complainant(
@@ -231,7 +57,7 @@ async def resolve_complainant(
         return _kept(person, "chosen", row)
     details = complainant.details
     assert details is not None
-    scored = [_score(p, details) for p in candidates]
+    scored = [score(p, details) for p in candidates]
     certain = [s for s in scored if s.certain]
     if len(certain) == 1:
         match = certain[0].person
@@ -282,7 +108,7 @@ def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Fou
     for earlier in created:
         assert earlier.new_row is not None
         row = SimpleNamespace(**earlier.new_row)
-        if row.area_id == found.new_row["area_id"] and _score(row, details).certain:
+        if row.area_id == found.new_row["area_id"] and score(row, details).certain:
             return Found(earlier.id, earlier.kind, "attached")
     created.append(found)
     return found
@@ -297,6 +123,8 @@ class _LogRow(Protocol):
     consent_status: str
     consent_recorded_at: datetime | None
     override_purposes: list[str]
+    vulnerable: bool
+    vulnerability_reasons: list[str]
 
 
 def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
@@ -312,6 +140,8 @@ def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
         consent=person.consent_status,
         consent_at=person.consent_recorded_at,
         overrides=tuple(person.override_purposes or ()),
+        vulnerable=bool(person.vulnerable),
+        vulnerability_reasons=tuple(person.vulnerability_reasons or ()),
     )
 
 
@@ -350,18 +180,22 @@ async def _person(session: AsyncSession, person_id: UUID) -> Person:
 
 def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
     """A new complaint log's row, every column set (it is written without the ORM)."""
+    name_norm = normalise.name(details.name)
     return {
         "id": new_id(),
         "area_id": area_id,
         "kind": str(details.kind),
         "name": details.name,
-        "name_norm": normalise.name(details.name),
+        "name_norm": name_norm,
+        "surname_key": names.surname_key(name_norm),
         "date_of_birth": details.date_of_birth,
         "phone": details.phone,
         "email": details.email,
         "address": details.address,
         "postcode": details.postcode,
         "repeat_victim_at": None,
+        "vulnerable": False,
+        "vulnerability_reasons": [],
         "consent_status": "not_asked",
         "consent_recorded_at": None,
         "override_purposes": [],
@@ -472,6 +306,11 @@ async def merge_people(
             setattr(survivor, field, getattr(duplicate, field))
     if duplicate.repeat_victim_at and not survivor.repeat_victim_at:
         survivor.repeat_victim_at = duplicate.repeat_victim_at
+    if duplicate.vulnerable:  # a vulnerability known on either log stands on the survivor
+        survivor.vulnerable = True
+        survivor.vulnerability_reasons = sorted(
+            {*survivor.vulnerability_reasons, *duplicate.vulnerability_reasons}
+        )
     _merge_sharing(survivor, duplicate)
     audit = PersonMerge(
         survivor_id=survivor.id,

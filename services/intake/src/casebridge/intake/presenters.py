@@ -3,11 +3,13 @@ the fields the caller's information-sharing decision lets through."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from casebridge.common.isp import Decision
 from casebridge.common.isp.catalogue import postcode_district
-from casebridge.intake.complaints import LoggedComplaint
+from casebridge.intake.logged import LoggedComplaint
 from casebridge.intake.models import Complaint, Person, RiskAssessment
 from casebridge.intake.schemas.complaints import (
     AgencyReferenceRead,
@@ -41,7 +43,7 @@ def complaint_values(complaint: Complaint | LoggedComplaint) -> dict[str, Any]:
         "person_id": complaint.person_id,
         "incident_id": complaint.incident_id,
         "agency_references": [
-            AgencyReferenceRead(agency_id=r.agency_id, reference=r.reference)
+            AgencyReferenceRead(agency_id=r.agency_id, reference=r.reference, added_at=r.added_at)
             for r in complaint.agency_references
         ],
         "occurred_at": complaint.occurred_at,
@@ -73,9 +75,22 @@ def complaint_values(complaint: Complaint | LoggedComplaint) -> dict[str, Any]:
 
 
 def complaint_read(
-    complaint: Complaint | LoggedComplaint, decision: Decision, match: str | None = None
+    complaint: Complaint | LoggedComplaint,
+    decision: Decision,
+    match: str | None = None,
+    *,
+    agency_id: UUID | None = None,
+    extras: Mapping[str, Any] | None = None,
 ) -> ComplaintRead:
-    shown = decision.project(complaint_values(complaint))
+    """The fields the decision lets through (with `extras`, fields read beside the row:
+    risk_band, vulnerable); and, where it does not show the agencies' references, the ones
+    `agency_id` (the caller) added itself: its own data."""
+    values = complaint_values(complaint) | dict(extras or {})
+    shown = decision.project(values)
+    if "agency_references" not in shown and agency_id is not None:
+        own = [r for r in values["agency_references"] if r.agency_id == agency_id]
+        if own:
+            shown["agency_references"] = own
     location = {k: shown.pop(k) for k in LOCATION if k in shown}
     if location:
         shown["location"] = LocationRead(**location)
@@ -87,8 +102,16 @@ def complaint_read(
     return ComplaintRead(**shown)
 
 
-def complaint_summary(complaint: Complaint, decision: Decision) -> ComplaintSummary:
-    values = {
+def flagged(extras: Mapping[Any, Mapping[str, Any]], complaint_id: Any) -> dict[str, Any]:
+    """The extras a list row shows: the complainant's vulnerability only."""
+    found = extras.get(complaint_id, {})
+    return {"vulnerable": found["vulnerable"]} if "vulnerable" in found else {}
+
+
+def complaint_summary(
+    complaint: Complaint, decision: Decision, extras: Mapping[str, Any] | None = None
+) -> ComplaintSummary:
+    values = dict(extras or {}) | {
         "id": complaint.id,
         "reference": complaint.reference,
         "receiving_agency_id": complaint.receiving_agency_id,
@@ -121,6 +144,8 @@ def person_values(person: Person) -> dict[str, Any]:
         "postcode": person.postcode,
         "repeat_victim": person.repeat_victim_at is not None,
         "repeat_victim_at": person.repeat_victim_at,
+        "vulnerable": person.vulnerable,
+        "vulnerability_reasons": list(person.vulnerability_reasons),
         "created_at": person.created_at,
     }
 

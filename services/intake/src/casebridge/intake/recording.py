@@ -1,7 +1,8 @@
 """How logged complaints reach the database: a whole batch in ONE statement. The new logs,
-incidents, complaints, their agency references, perpetrators and witnesses, the outbox
-rows, repeat-victim marks, the idempotency records' first responses (and the release of
-keys whose request failed) are data-modifying CTEs of one statement.
+incidents, complaints, their agency references, perpetrators and witnesses, risk
+assessments made at the call and the vulnerability they record, the outbox rows,
+repeat-victim marks, the idempotency records' first responses (and the release of keys
+whose request failed) are data-modifying CTEs of one statement.
 
 The rows travel as ONE JSON document, unpacked by `jsonb_populate_recordset` into each
 table's own row type, so the statement text never changes with the batch's size or shape:
@@ -30,6 +31,8 @@ from casebridge.intake.models import (
     OutboxMessage,
     Perpetrator,
     Person,
+    PersonVulnerability,
+    RiskAssessment,
     Witness,
 )
 
@@ -48,6 +51,8 @@ _TABLES: tuple[tuple[str, Table, Sequence[str] | None], ...] = tuple(
         ("reference", AgencyReference, None),
         ("perpetrator", Perpetrator, None),
         ("witness", Witness, None),
+        ("assessment", RiskAssessment, None),
+        ("vulnerability", PersonVulnerability, None),
         ("outbox", OutboxMessage, OUTBOX_COLUMNS),
     )
 )
@@ -64,6 +69,8 @@ class Batch:
     reference: list[Mapping[str, Any]] = field(default_factory=list)
     perpetrator: list[Mapping[str, Any]] = field(default_factory=list)
     witness: list[Mapping[str, Any]] = field(default_factory=list)
+    assessment: list[Mapping[str, Any]] = field(default_factory=list)
+    vulnerability: list[Mapping[str, Any]] = field(default_factory=list)
     outbox: list[Mapping[str, Any]] = field(default_factory=list)
     # First responses to store (caller, key, status_code, media_type, body), and keys
     # claimed by requests that failed (caller, key), released for a retry.
@@ -73,6 +80,8 @@ class Batch:
     marked: list[Mapping[str, Any]] = field(default_factory=list)
     # Kept logs whose word on sharing is this batch's: (id, consent_status, recorded_at).
     consented: list[Mapping[str, Any]] = field(default_factory=list)
+    # Kept logs flagged vulnerable by risk answers: (id, vulnerable, vulnerability_reasons).
+    flagged: list[Mapping[str, Any]] = field(default_factory=list)
     # Not written: each log's recent complaints and incidents as the batch counts them.
     recent: dict[UUID, tuple[tuple[UUID, ...], int]] = field(default_factory=dict)
 
@@ -80,17 +89,23 @@ class Batch:
     def marked_people(self) -> set[UUID]:
         return {row["id"] for row in self.marked}
 
+    def new_person(self, person_id: UUID) -> dict[str, Any] | None:
+        """The row of a log this batch creates (not written yet: changed in place)."""
+        row = next((r for r in self.person if r["id"] == person_id), None)
+        assert row is None or isinstance(row, dict)
+        return row
+
     def document(self) -> str:
         """The rows to write, as the statement's one JSON document. A kept log is updated
-        once (a row cannot be updated twice by one statement): its mark and its word on
-        sharing travel together."""
+        once (a row cannot be updated twice by one statement): its mark, its word on
+        sharing and its vulnerability travel together."""
         rows = {
             key: value
             for key, value in self.__dict__.items()
-            if key not in ("recent", "marked", "consented")
+            if key not in ("recent", "marked", "consented", "flagged")
         }
         touched: dict[Any, dict[str, Any]] = {}
-        for row in [*self.marked, *self.consented]:
+        for row in [*self.marked, *self.consented, *self.flagged]:
             touched.setdefault(row["id"], {}).update(row)
         rows["touched"] = list(touched.values())
         return to_json(rows).decode()
@@ -114,10 +129,15 @@ def write_statement() -> str:
     ctes = ["doc AS (SELECT CAST($1 AS jsonb) AS d)"]
     ctes += [_insert(key, table, columns) for key, table, columns in _TABLES]
     ctes += [
-        # A kept log's repeat-victim mark (never moved once set) and its word on sharing
-        # (the latest consent recorded wins), in one update per log.
+        # A kept log's repeat-victim mark (never moved once set), its word on sharing
+        # (the latest consent recorded wins) and its vulnerability (a flag from risk
+        # answers adds its reasons; only an officer clears it), in one update per log.
         "touched AS (UPDATE person AS p"
         " SET repeat_victim_at = COALESCE(p.repeat_victim_at, x.repeat_victim_at),"
+        " vulnerable = p.vulnerable OR COALESCE(x.vulnerable, false),"
+        " vulnerability_reasons = CASE WHEN x.vulnerability_reasons IS NULL"
+        " THEN p.vulnerability_reasons ELSE ARRAY(SELECT DISTINCT r FROM"
+        " unnest(p.vulnerability_reasons || x.vulnerability_reasons) AS r ORDER BY r) END,"
         " consent_status = CASE WHEN x.later THEN x.consent_status ELSE p.consent_status END,"
         " consent_recorded_at = CASE WHEN x.later THEN x.consent_recorded_at"
         " ELSE p.consent_recorded_at END"

@@ -11,35 +11,12 @@ from casebridge.common.contracts.intake import RiskAssessed
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Decision, Viewer
-from casebridge.intake.complaints import get_complaint
-from casebridge.intake.config import AreaConfig, RiskMatrix
-from casebridge.intake.errors import InvalidAnswers
+from casebridge.intake import vulnerability
+from casebridge.intake.complaint_reads import get_complaint
+from casebridge.intake.config import AreaConfig
 from casebridge.intake.models import Complaint, RiskAssessment
+from casebridge.intake.scoring import score_answers
 from casebridge.intake.visibility import Seen, seen_complaints
-
-
-def score_answers(matrix: RiskMatrix, answers: dict[str, str]) -> int:
-    """Every question answered with one of its options, or a 422 naming each one wrong."""
-    problems = []
-    questions = {q.id: q for q in matrix.questions}
-    for key in answers:
-        if key not in questions:
-            problems.append({"field": f"body.answers.{key}", "reason": "is not a question"})
-    score = 0
-    for question in matrix.questions:
-        answer = answers.get(question.id)
-        if answer is None:
-            problems.append({"field": f"body.answers.{question.id}", "reason": "is required"})
-        elif answer not in question.options:
-            allowed = ", ".join(question.options)
-            problems.append(
-                {"field": f"body.answers.{question.id}", "reason": f"must be one of: {allowed}"}
-            )
-        else:
-            score += question.options[answer]
-    if problems:
-        raise InvalidAnswers(problems)
-    return score
 
 
 async def assess(
@@ -57,7 +34,7 @@ async def assess(
     complaint = await get_complaint(
         session, viewer=viewer, complaint_id=complaint_id, details=False
     )
-    score = score_answers(config.risk, answers)
+    score = score_answers(config.risk, answers)  # a 422 before anything is read further
     previous = await latest(session, complaint_id=complaint.id)
     assessment = RiskAssessment(
         complaint_id=complaint.id,
@@ -84,6 +61,14 @@ async def assess(
         assessed_at=assessment.assessed_at,
     )
     outbox.add(session, event, area_id=complaint.area_id, aggregate_id=complaint.id)
+    await vulnerability.from_assessment(
+        session,
+        person_id=complaint.person_id,
+        reasons=config.risk.vulnerability_reasons(answers),
+        principal=principal,
+        assessment_id=assessment.id,
+        complaint_id=complaint.id,
+    )
     return assessment
 
 
@@ -110,7 +95,8 @@ async def history(
         .where(RiskAssessment.complaint_id == complaint.id)
         .order_by(RiskAssessment.assessed_at.desc(), RiskAssessment.id.desc())
     )
-    return [Seen(row, decide_risk(viewer, row, seen)) for row in rows]
+    decided = [Seen(row, decide_risk(viewer, row, seen)) for row in rows]
+    return [assessment for assessment in decided if assessment.decision.visible]
 
 
 def decide_risk(viewer: Viewer, assessment: RiskAssessment, complaint: Seen[Complaint]) -> Decision:

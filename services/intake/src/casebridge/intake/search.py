@@ -7,19 +7,20 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.db import utcnow
 from casebridge.common.isp import Viewer
 from casebridge.intake import normalise, pagination
-from casebridge.intake.complaints import by_reference_statement
+from casebridge.intake.complaint_reads import by_reference_statement
 from casebridge.intake.models import Complaint, Person
 from casebridge.intake.people import get_person, months_ago
 from casebridge.intake.visibility import (
     SeenPerson,
     complaint_shows,
     person_field_is,
+    person_shows,
     seen_complaints,
     seen_people,
     visible_complaints,
@@ -36,6 +37,7 @@ class ComplaintFilters:
     asb_type: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
+    vulnerable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class PersonFilters:
     phone: str | None = None
     email: str | None = None
     postcode: str | None = None
+    vulnerable: bool | None = None
 
 
 @dataclass
@@ -102,6 +105,13 @@ async def list_complaints(
         statement = statement.where(Complaint.reported_at >= filters.reported_from)
     if filters.reported_to:
         statement = statement.where(Complaint.reported_at < filters.reported_to)
+    if filters.vulnerable is not None:
+        # The complainant's log is (or is not) flagged, where the complaint shows it.
+        flagged = select(Person.id).where(Person.vulnerable.is_(True))
+        on_flagged = Complaint.person_id.in_(flagged)
+        statement = statement.where(
+            on_flagged if filters.vulnerable else ~on_flagged, complaint_shows(viewer, "vulnerable")
+        )
     page = await _page(session, statement, Complaint.reported_at, Complaint.id, cursor, limit)
     page.items = await seen_complaints(session, viewer, page.items)
     return page
@@ -162,6 +172,10 @@ async def search_people(
     for name, value in wanted.items():
         if value is not None:
             statement = statement.where(person_field_is(viewer, name, value))
+    if filters.vulnerable is not None:
+        statement = statement.where(
+            Person.vulnerable.is_(filters.vulnerable), person_shows(viewer, "vulnerable")
+        )
     page = await _page(session, statement, Person.created_at, Person.id, cursor, limit)
     page.items = await seen_people(session, viewer, page.items)
     return page

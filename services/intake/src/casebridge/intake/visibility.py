@@ -216,6 +216,21 @@ def visible_people(viewer: Viewer) -> Select[Person]:
     )
 
 
+def person_shows(viewer: Viewer, name: str) -> ColumnElement[bool]:
+    """Logs whose `name` the protocol shows the viewer: a filter on a field the caller did
+    not supply itself (vulnerable) matches only there."""
+    relations = _person_relations(viewer)
+    shown = _showing(
+        viewer,
+        viewer.grants("person"),
+        relations,
+        Person.consent_status,
+        Person.override_purposes,
+        name,
+    )
+    return or_(false(), *shown)
+
+
 def person_field_is(viewer: Viewer, name: str, value: Any) -> ColumnElement[bool]:
     """A search on one of a person's fields (`name` in the catalogue; the name is compared
     in its normal form) matches only where the caller may see that field: the protocol

@@ -172,3 +172,44 @@ class RepeatVictimMarked(_IntakeEvent):
     incidents: int
     rule: str
     marked_at: datetime
+
+
+@register
+class ComplaintReferenceAdded(_IntakeEvent):
+    """An agency attached its own reference (a police CAD or crime number, a council case
+    number) to a complaint after it was logged. Added with issue 13 (a new event)."""
+
+    name: ClassVar[str] = "complaint.reference_added"
+    aggregate_type: ClassVar[str] = "complaint"
+
+    complaint_id: UUID
+    reference: str
+    area_id: UUID
+    receiving_agency_id: UUID
+    person_id: UUID | None = None
+    agency_reference: AgencyReference
+    added_at: datetime
+    # The complaint's basis, for the partners' deliveries (as on ComplaintUpdated).
+    consent_to_share: str = "not_asked"
+    override_purposes: list[str] = []
+    perpetrator_landlord_ids: list[UUID] = []
+
+
+@register
+class PersonVulnerabilityChanged(_IntakeEvent):
+    """A log was flagged vulnerable, or the flag cleared: from risk answers the area's
+    matrix flags as indicators, or by an officer with a reason. Carries whether and where
+    from, never the reasons themselves (special category). Added with issue 13."""
+
+    name: ClassVar[str] = "person.vulnerability_changed"
+    aggregate_type: ClassVar[str] = "person"
+
+    person_id: UUID
+    vulnerable: bool
+    previous: bool
+    origin: str  # risk_answers | officer
+    agency_id: UUID
+    complaint_id: UUID | None = None
+    changed_at: datetime
+    consent_to_share: str = "not_asked"
+    override_purposes: list[str] = []

@@ -47,6 +47,7 @@ class NatsLink:
         self.nc: NatsClient | None = None
         self.generation = 0
         self.connected = asyncio.Event()
+        self._closing = False
         self._listeners: list[Callable[[], Awaitable[None]]] = []
 
     @property
@@ -99,8 +100,11 @@ class NatsLink:
         self.connected.set()
 
     async def _disconnected(self) -> None:
-        log.warning("NATS disconnected")
         self.connected.clear()
+        if self._closing:  # our own close: nats.py calls this callback for it too
+            log.debug("NATS connection closed")
+            return
+        log.warning("NATS disconnected")
 
     async def _reconnected(self) -> None:
         log.info("NATS reconnected")
@@ -126,5 +130,6 @@ class NatsLink:
     async def close(self) -> None:
         # close, not drain: every message is acked explicitly, and draining a pull
         # subscription waits out its whole drain timeout (30 s).
+        self._closing = True
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.close()

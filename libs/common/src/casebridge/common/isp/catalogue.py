@@ -122,6 +122,7 @@ COMPLAINT = DataClass(
         "consent_recorded_at": _NONE,
         "shared_by_override": _NONE,
         "risk_band": _P,
+        "risk_next_step": _P,  # what the area's procedure does next for that band
         "vulnerable": frozenset({Tag.personal, Tag.special_category}),
         "created_at": _NONE,
         "updated_at": _NONE,

@@ -20,11 +20,18 @@ class Question(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
     text: str = Field(min_length=1, max_length=500)
     options: dict[str, int] = Field(min_length=2)
+    # Answers that indicate a vulnerable victim, with the reason recorded on their log.
+    vulnerability: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _points(self) -> Question:
         if any(points < 0 for points in self.options.values()):
             raise ValueError("option points must not be negative")
+        unknown = sorted(set(self.vulnerability) - set(self.options))
+        if unknown:
+            raise ValueError(f"vulnerability names answers that are not options: {unknown}")
+        if any(not 1 <= len(reason) <= 200 for reason in self.vulnerability.values()):
+            raise ValueError("a vulnerability reason is 1 to 200 characters")
         return self
 
 
@@ -33,9 +40,25 @@ class Bands(_Strict):
     high: int = Field(ge=1)
 
 
+class NextSteps(_Strict):
+    """What the area's procedure does next for each band: told to the handler at the call."""
+
+    standard: str = Field(default="recorded; the receiving agency follows it up", max_length=300)
+    medium: str = Field(
+        default="a case officer reviews the case and contacts the victim", max_length=300
+    )
+    high: str = Field(
+        default="referred to the victim support officer; partners alerted", max_length=300
+    )
+
+    def for_band(self, band: str) -> str:
+        return str(getattr(self, band))
+
+
 class RiskMatrix(_Strict):
     bands: Bands
     questions: list[Question] = Field(min_length=1, max_length=100)
+    next_steps: NextSteps = NextSteps()
 
     @model_validator(mode="after")
     def _coherent(self) -> RiskMatrix:
@@ -55,6 +78,15 @@ class RiskMatrix(_Strict):
         if score >= self.bands.high:
             return "high"
         return "medium" if score >= self.bands.medium else "standard"
+
+    def vulnerability_reasons(self, answers: dict[str, str]) -> list[str]:
+        """The reasons the answers give to record the victim as vulnerable (none: not)."""
+        reasons = {
+            q.vulnerability[answers[q.id]]
+            for q in self.questions
+            if answers.get(q.id) in q.vulnerability
+        }
+        return sorted(reasons)
 
 
 class RepeatVictimRule(_Strict):

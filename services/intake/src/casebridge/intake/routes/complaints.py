@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
 from casebridge.common.db import DbSession
 from casebridge.common.isp import Decision, Viewer
 from casebridge.common.wire import Timestamp
-from casebridge.intake import changes, complaints, incidents, search
+from casebridge.intake import (
+    agency_references,
+    changes,
+    complaint_reads,
+    complaints,
+    incidents,
+    search,
+)
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
+from casebridge.intake.logged import LoggedComplaint
 from casebridge.intake.models import Complaint
-from casebridge.intake.presenters import complaint_read, complaint_summary
+from casebridge.intake.presenters import complaint_read, complaint_summary, flagged
 from casebridge.intake.recorder import ComplaintRecorder
 from casebridge.intake.references import checked_lookup
 from casebridge.intake.schemas.complaints import (
+    AgencyReferenceAdd,
     AsbType,
     ComplaintCreate,
     ComplaintRead,
@@ -31,6 +41,7 @@ from casebridge.intake.schemas.complaints import (
 from casebridge.intake.schemas.fields import Postcode
 from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
+from casebridge.intake.visibility import Seen
 
 from .deps import (
     AREA_NOT_CONFIGURED,
@@ -38,6 +49,7 @@ from .deps import (
     CanWriteComplaints,
     Cursor,
     PageSize,
+    QueryFlag,
     ReadsComplaints,
     WritesComplaints,
     caller,
@@ -81,13 +93,14 @@ async def log_complaint(
     return await recorder.log(draft)
 
 
-def _created(complaint: complaints.LoggedComplaint, how: str | None) -> Response:
-    return json_response(complaint_read(complaint, OWN, how), 201)
+def _created(complaint: LoggedComplaint, how: str | None) -> Response:
+    return json_response(complaint_read(complaint, OWN, how, extras=complaint.told()), 201)
 
 
-def _own(complaint: Complaint) -> Response:
+async def _own(session: AsyncSession, complaint: Complaint) -> Response:
     """The receiving agency's own complaint, whole."""
-    return json_response(complaint_read(complaint, OWN))
+    extras = await complaint_reads.read_extras(session, [complaint])
+    return json_response(complaint_read(complaint, OWN, extras=extras[complaint.id]))
 
 
 @router.get("/complaints", response_model=ComplaintPage, response_model_exclude_unset=True)
@@ -103,16 +116,34 @@ async def list_complaints(
     asb_type: AsbType | None = None,
     reported_from: Timestamp | None = None,
     reported_to: Timestamp | None = None,
+    vulnerable: Annotated[
+        QueryFlag | None,
+        Query(
+            description="The complainant's log is flagged vulnerable (where the protocol "
+            "shows the caller that flag)"
+        ),
+    ] = None,
 ) -> ComplaintPage:
     """Complaints the caller's agency may see, newest first; filters combine."""
     filters = search.ComplaintFilters(
-        reference, person_id, postcode, agency_id, asb_type, reported_from, reported_to
+        reference,
+        person_id,
+        postcode,
+        agency_id,
+        asb_type,
+        reported_from,
+        reported_to,
+        vulnerable,
     )
     page = await search.list_complaints(
         session, viewer=who, filters=filters, cursor=cursor, limit=limit
     )
+    extras = await complaint_reads.read_extras(session, [c.record for c in page.items])
     return ComplaintPage(
-        items=[complaint_summary(c.record, c.decision) for c in page.items],
+        items=[
+            complaint_summary(c.record, c.decision, flagged(extras, c.record.id))
+            for c in page.items
+        ],
         next_cursor=page.next_cursor,
     )
 
@@ -127,8 +158,9 @@ async def find_by_reference(
 ) -> ComplaintMatches:
     """A Casebridge reference (its check character is verified: a misheard one is a 422) or
     any agency's own reference."""
-    found = await complaints.find_by_reference(session, viewer=who, value=reference)
-    return ComplaintMatches(items=[complaint_read(c.record, c.decision) for c in found])
+    found = await complaint_reads.find_by_reference(session, viewer=who, value=reference)
+    extras = await complaint_reads.read_extras(session, [c.record for c in found])
+    return ComplaintMatches(items=[_read(c, who, extras) for c in found])
 
 
 @router.get(
@@ -138,8 +170,8 @@ async def get_complaint(
     complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints
 ) -> ComplaintRead:
     """The complaint as the caller may see it (the information-sharing protocol decides)."""
-    seen = await complaints.read_complaint(session, viewer=who, complaint_id=complaint_id)
-    return complaint_read(seen.record, seen.decision)
+    seen = await complaint_reads.read_complaint(session, viewer=who, complaint_id=complaint_id)
+    return _read(seen, who, await complaint_reads.read_extras(session, [seen.record]))
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintRead)
@@ -150,7 +182,7 @@ async def update_complaint(
     complaint = await changes.update_complaint(
         session, principal=who, complaint_id=complaint_id, data=data
     )
-    return _own(complaint)
+    return await _own(session, complaint)
 
 
 @router.post("/complaints/{complaint_id}/consent", response_model=ComplaintRead)
@@ -167,7 +199,7 @@ async def change_consent(
         complaint = await changes.change_consent(
             session, principal=who, complaint_id=complaint_id, data=data
         )
-        return _own(complaint)
+        return await _own(session, complaint)
 
     return await idem.run(produce, caller=caller(who))
 
@@ -187,7 +219,7 @@ async def record_override(
         complaint = await changes.record_override(
             session, principal=who, complaint_id=complaint_id, data=data
         )
-        return _own(complaint)
+        return await _own(session, complaint)
 
     return await idem.run(produce, caller=caller(who))
 
@@ -239,6 +271,42 @@ async def suggest_duplicates(
         session, viewer=who, complaint_id=complaint_id, rule=area.config.duplicates
     )
     return [complaint_summary(c.record, c.decision) for c in found]
+
+
+@router.post(
+    "/complaints/{complaint_id}/references",
+    status_code=201,
+    response_model=ComplaintRead,
+    responses={200: {"model": ComplaintRead, "description": "The reference was already there"}},
+)
+async def add_reference(
+    complaint_id: ComplaintId,
+    data: AgencyReferenceAdd,
+    session: DbSession,
+    who: WritesComplaints,
+    idem: Idempotent,
+) -> Response:
+    """Attach the caller's own reference (a CAD or crime number, a case number) to a
+    complaint it can see: audited, announced (complaint.reference_added) and found at once
+    by /complaints/by-reference."""
+
+    async def produce() -> Response:
+        seen, added = await agency_references.add_reference(
+            session, viewer=who, complaint_id=complaint_id, reference=data.reference
+        )
+        extras = await complaint_reads.read_extras(session, [seen.record])
+        return json_response(_read(seen, who, extras), 201 if added else 200)
+
+    return await idem.run(produce, caller=caller(_principal(who)))
+
+
+def _read(seen: Seen[Complaint], who: Viewer, extras: dict[UUID, dict[str, Any]]) -> ComplaintRead:
+    return complaint_read(
+        seen.record,
+        seen.decision,
+        agency_id=who.recipient.agency_id,
+        extras=extras.get(seen.record.id),
+    )
 
 
 def _principal(viewer: Viewer) -> Principal:

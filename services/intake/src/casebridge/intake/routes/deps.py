@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, TypeAdapter
 
 from casebridge.common.auth import Principal, Scoped
 from casebridge.common.isp import Viewer
 from casebridge.common.isp.directory import Viewing
+from casebridge.common.wire import true_or_false
 from casebridge.intake.areas import AreaDirectory
 
 # Writes to the caller's own complaints need only who it is; every read of shared records
@@ -21,6 +22,9 @@ ReadsComplaints = Annotated[Viewer, Viewing("complaints:read")]
 WritesComplaints = Annotated[Viewer, Viewing("complaints:write")]
 ReadsPeople = Annotated[Viewer, Viewing("people:read")]
 WritesPeople = Annotated[Viewer, Viewing("people:write")]
+
+# A yes/no filter in a query string: the words true and false only (issue 8: strict inputs).
+QueryFlag = Annotated[bool, BeforeValidator(true_or_false)]
 
 PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from casebridge.common.db import DbSession
-from casebridge.intake import people, search
+from casebridge.intake import people, search, vulnerability
 from casebridge.intake.idempotency import Idempotent
 from casebridge.intake.presenters import complaint_summary, person_read
 from casebridge.intake.schemas.fields import Postcode
@@ -19,9 +19,20 @@ from casebridge.intake.schemas.people import (
     PersonMergeRead,
     PersonRead,
     Phone,
+    VulnerabilityChange,
+    VulnerabilityRead,
 )
 
-from .deps import Areas, Cursor, PageSize, ReadsPeople, WritesPeople, caller, json_response
+from .deps import (
+    Areas,
+    Cursor,
+    PageSize,
+    QueryFlag,
+    ReadsPeople,
+    WritesPeople,
+    caller,
+    json_response,
+)
 
 router = APIRouter(tags=["people"])
 
@@ -38,10 +49,14 @@ async def search_people(
     phone: Annotated[Phone | None, Query()] = None,
     email: Annotated[Email | None, Query()] = None,
     postcode: Annotated[Postcode | None, Query()] = None,
+    vulnerable: Annotated[
+        QueryFlag | None,
+        Query(description="Flagged vulnerable (only logs whose flag the protocol shows)"),
+    ] = None,
 ) -> PersonPage:
     """Logs the caller's agency may see, by exact (normalised) fields it may see: the ones
     the information-sharing protocol shows it, or the details it supplied itself."""
-    filters = search.PersonFilters(name, phone, email, postcode)
+    filters = search.PersonFilters(name, phone, email, postcode, vulnerable)
     page = await search.search_people(
         session, viewer=who, filters=filters, cursor=cursor, limit=limit
     )
@@ -83,6 +98,27 @@ async def person_log(
             next_cursor=log.page.next_cursor,
         ),
     )
+
+
+@router.post("/people/{person_id}/vulnerability", status_code=201, response_model=VulnerabilityRead)
+async def change_vulnerability(
+    person_id: PersonId,
+    data: VulnerabilityChange,
+    session: DbSession,
+    who: WritesPeople,
+    idem: Idempotent,
+) -> Response:
+    """Flag a log the caller may see as vulnerable, or clear the flag, with the reason
+    (audited; person.vulnerability_changed when the flag changes)."""
+
+    async def produce() -> Response:
+        flag = await vulnerability.flag_by_officer(
+            session, viewer=who, person_id=person_id, vulnerable=data.vulnerable, reason=data.reason
+        )
+        return json_response(VulnerabilityRead.model_validate(flag), 201)
+
+    assert who.principal is not None
+    return await idem.run(produce, caller=caller(who.principal))
 
 
 @router.post("/people/{person_id}/merge", status_code=201, response_model=PersonMergeRead)

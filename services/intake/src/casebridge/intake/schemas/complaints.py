@@ -13,6 +13,7 @@ from casebridge.common.schemas import Patch, ReadSchema, Schema, SharedView
 
 from .fields import Address, Latitude, Longitude, Postcode, ShortName, Uprn
 from .people import Complainant, Email, Phone
+from .risk import RiskAnswers
 
 
 class Channel(StrEnum):
@@ -77,7 +78,9 @@ def _present(*names: str) -> dict[str, Any]:
 
 
 class Location(Schema):
-    """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one)."""
+    """Where it happened: a UK postcode, or coordinates, or a UPRN (at least one). The
+    place of the behaviour is not taken for the complainant's address (a park, a shop, a
+    neighbour's door), unless the handler says it is their home."""
 
     model_config = Schema.model_config | {
         "json_schema_extra": {
@@ -94,6 +97,11 @@ class Location(Schema):
     uprn: Uprn | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None
+    at_complainants_home: bool = Field(
+        default=False,
+        description="It happened at the complainant's home: their address and postcode, "
+        "where the complainant's details give none, are the location's",
+    )
 
     @model_validator(mode="after")
     def _somewhere(self) -> Location:
@@ -104,9 +112,24 @@ class Location(Schema):
         return self
 
 
+AgencyReferenceText = Annotated[
+    str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 /_.:-]+$")
+]
+
+
 class AgencyReferenceIn(Schema):
     agency_id: UUID
-    reference: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 /_.:-]+$")]
+    reference: AgencyReferenceText
+
+
+class AgencyReferenceAdd(Schema):
+    """The caller's own reference for a complaint (its agency is the caller's)."""
+
+    reference: AgencyReferenceText
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {"examples": [{"reference": "CAD 4417/29NOV"}]}
+    }
 
 
 class PerpetratorIn(Schema):
@@ -184,6 +207,12 @@ class ComplaintCreate(Schema):
     perpetrators: Annotated[list[PerpetratorIn], Field(max_length=20)] = []
     witnesses: Annotated[list[WitnessIn], Field(max_length=20)] = []
     consent: Consent = Consent(status=ConsentStatus.not_asked)
+    risk_answers: RiskAnswers | None = Field(
+        default=None,
+        description="Risk assessed at the call: one answer (an option id) per question of "
+        "the area's question set (GET /risk/question-set). Scored with the complaint; the "
+        "response gives the band and what happens next. Answers may also be given later.",
+    )
 
     model_config = Schema.model_config | {
         "json_schema_extra": {
@@ -221,7 +250,22 @@ class ComplaintCreate(Schema):
             raise ValueError("a complainant is required unless the complaint is anonymous")
         if self.anonymous and self.complainant is not None:
             raise ValueError("an anonymous complaint has no complainant")
+        if self.location.at_complainants_home:
+            self._home_from_location()
         return self
+
+    def _home_from_location(self) -> None:
+        """The complainant's home is the location: fill their address and postcode where
+        the details give none (never over what the handler typed)."""
+        details = self.complainant.details if self.complainant else None
+        if details is None:
+            raise ValueError(
+                "location.at_complainants_home needs the complainant's details (not an "
+                "anonymous report, nor a log chosen by person_id)"
+            )
+        if details.address is None and details.postcode is None:
+            details.address = self.location.address
+            details.postcode = self.location.postcode
 
 
 class ComplaintUpdate(Patch):
@@ -267,6 +311,7 @@ class IncidentLink(Schema):
 class AgencyReferenceRead(ReadSchema):
     agency_id: UUID
     reference: str
+    added_at: datetime | None = None
 
 
 class PerpetratorRead(ReadSchema):
@@ -350,6 +395,17 @@ class ComplaintRead(SharedView):
     )
     backdated_reason: str | None = None
     backdated_by: str | None = None
+    risk_band: str | None = Field(
+        default=None, description="The band of the complaint's latest risk assessment"
+    )
+    risk_next_step: str | None = Field(
+        default=None,
+        description="What the area's procedure does next for that band (given to the "
+        "handler when the answers came with the complaint)",
+    )
+    vulnerable: bool | None = Field(
+        default=None, description="The complainant's log is flagged vulnerable"
+    )
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -371,3 +427,4 @@ class ComplaintSummary(SharedView):
     postcode_district: str | None = None
     occurred_at: datetime | None = None
     reported_at: datetime | None = None
+    vulnerable: bool | None = None

@@ -100,6 +100,8 @@ class PersonRead(SharedView):
     postcode: str | None = None
     repeat_victim: bool | None = None
     repeat_victim_at: datetime | None = None
+    vulnerable: bool | None = None
+    vulnerability_reasons: list[str] | None = None
     created_at: datetime | None = None
     supplied_fields: list[str] | None = Field(
         default=None, description="fields shown because the caller's agency supplied them"
@@ -111,6 +113,8 @@ class MatchReason(StrEnum):
     email = "same e-mail address"
     name_dob = "same name and date of birth"
     name_postcode = "same name and postcode"
+    variant_dob = "similar name and same date of birth"
+    variant_postcode = "similar name and same postcode"
     dob_differs = "different date of birth"
     name_differs = "different name"
 
@@ -137,6 +141,32 @@ class MatchUncertainBody(Schema):
 
     error: Literal["person_match_uncertain"]
     detail: MatchCandidatesDetail
+
+
+class VulnerabilityChange(Schema):
+    """An officer flags a log vulnerable (or clears the flag), with the reason."""
+
+    vulnerable: bool
+    reason: Annotated[str, Field(min_length=3, max_length=200)]
+
+    model_config = Schema.model_config | {
+        "json_schema_extra": {
+            "examples": [
+                {"vulnerable": True, "reason": "lives alone; early-stage dementia (GP letter)"}
+            ]
+        }
+    }
+
+
+class VulnerabilityRead(ReadSchema):
+    """One flag or clearing as recorded (the caller's own record of it)."""
+
+    id: UUID
+    person_id: UUID
+    vulnerable: bool
+    reasons: list[str]
+    origin: str = Field(validation_alias="source")
+    recorded_at: datetime
 
 
 class PersonMergeCreate(Schema):

@@ -36,12 +36,15 @@ def _every_question(schema: dict[str, Any]) -> None:
     )
 
 
+RiskAnswers = Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
+
+
 class RiskAssessmentCreate(Schema):
     """One answer (an option id) per question of the area's current question set."""
 
     model_config = Schema.model_config | {"json_schema_extra": _every_question}
 
-    answers: Annotated[dict[AnswerKey, AnswerValue], Field(max_length=100)]
+    answers: RiskAnswers
 
 
 class RiskAssessmentRead(SharedView):

@@ -1,0 +1,223 @@
+"""Matching a batch's complainants against the logs in one index-driven statement, and
+scoring each candidate: who the complainant may already be (Home Office principle 1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any, Generic, Literal, Protocol, TypeVar
+from uuid import UUID
+
+import asyncpg
+from pydantic_core import to_json
+
+from casebridge.intake import names, normalise
+from casebridge.intake.schemas.people import Complainant, MatchReason, PersonDetails
+
+MatchHow = Literal["attached", "created", "chosen"]
+MAX_CANDIDATES = 10
+
+
+class Candidate(asyncpg.Record):  # type: ignore[misc] # asyncpg ships no types
+    """A person as the matching statement returns it: the person's columns (and recent
+    history), read as plain values; no ORM object is built for people only looked at."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class PersonFields(Protocol):
+    """What scoring reads of a person: a candidate row, or a log this batch creates."""
+
+    kind: str
+    name_norm: str
+    phone: str | None
+    email: str | None
+    date_of_birth: date | None
+    postcode: str | None
+
+
+P = TypeVar("P", bound=PersonFields)
+
+
+@dataclass(frozen=True)
+class Scored(Generic[P]):
+    person: P
+    score: int
+    reasons: list[MatchReason]
+    certain: bool
+
+
+@dataclass(frozen=True)
+class Found:
+    """The complainant's log: one already kept, or a new one (`new_row`, the person row)
+    that the caller writes together with the complaint."""
+
+    id: UUID
+    kind: str
+    how: MatchHow
+    repeat_victim: bool = False
+    new_row: dict[str, Any] | None = None
+    # A kept log not marked yet: its complaints reported since the repeat-victim window
+    # opened, and how many distinct incidents they are.
+    recent_complaints: tuple[UUID, ...] = ()
+    recent_incidents: int = 0
+    # The log's latest word on sharing (what the protocol's conditions read).
+    consent: str = "not_asked"
+    consent_at: datetime | None = None
+    overrides: tuple[str, ...] = ()
+    # The log's vulnerability as matching read it.
+    vulnerable: bool = False
+    vulnerability_reasons: tuple[str, ...] = ()
+
+
+def score(person: P, details: PersonDetails) -> Scored[P]:
+    """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
+    and one strong identifier (phone, e-mail, or date of birth)."""
+    name_norm = normalise.name(details.name)
+    same_name = person.name_norm == name_norm
+    reasons: list[MatchReason] = []
+    score = 0
+    if details.phone and person.phone == details.phone:
+        reasons.append(MatchReason.phone)
+        score += 40
+    if details.email and person.email == details.email:
+        reasons.append(MatchReason.email)
+        score += 40
+    dob_known = details.date_of_birth is not None and person.date_of_birth is not None
+    if same_name and dob_known and person.date_of_birth == details.date_of_birth:
+        reasons.append(MatchReason.name_dob)
+        score += 50
+    if same_name and details.postcode and person.postcode == details.postcode:
+        reasons.append(MatchReason.name_postcode)
+        score += 30
+    # A name variant (Bob / Robert, Smyth, Muhammad) is offered, never attached.
+    variant = not same_name and names.variant(person.name_norm, name_norm)
+    if variant and dob_known and person.date_of_birth == details.date_of_birth:
+        reasons.append(MatchReason.variant_dob)
+        score += 30
+    if variant and details.postcode and person.postcode == details.postcode:
+        reasons.append(MatchReason.variant_postcode)
+        score += 15
+    dob_differs = dob_known and person.date_of_birth != details.date_of_birth
+    if dob_differs:
+        reasons.append(MatchReason.dob_differs)
+        score -= 50
+    if not same_name and not variant:
+        reasons.append(MatchReason.name_differs)
+        score -= 20
+    strong = {MatchReason.phone, MatchReason.email, MatchReason.name_dob} & set(reasons)
+    certain = same_name and not dob_differs and bool(strong) and person.kind == details.kind
+    return Scored(person, score, reasons, certain)
+
+
+# One branch per identifier, each an equality on (area_id, column) that its own
+# ix_person_match_* index serves (a NULL identifier finds nothing); UNION ALL keeps the
+# planner from scanning an area. Name variants come from the surname's sound with the
+# date of birth (ix_person_match_surname_dob) or the postcode (the postcode's own index).
+# The last branch fetches a log the caller chose by id.
+MATCH_ARMS = {
+    "phone": ("phone",),
+    "email": ("email",),
+    "name_dob": ("name_norm", "date_of_birth"),
+    "name_postcode": ("postcode", "name_norm"),
+    "variant_dob": ("surname_key", "date_of_birth"),
+    "variant_postcode": ("postcode", "surname_key"),
+    "chosen": ("id:person_id",),
+}
+
+
+def _arm(columns: tuple[str, ...]) -> str:
+    """Equalities on the person's columns, behind a guard on the probe's values: an arm
+    whose identifier the caller did not give is skipped whole (a one-time filter), never
+    run as a search for NULL, whatever plan the planner chose for the arm."""
+    pairs = [c.split(":") if ":" in c else (c, c) for c in columns]
+    given = " AND ".join(f"q.{probe_column} IS NOT NULL" for _, probe_column in pairs)
+    equal = " AND ".join(f"p.{column} = q.{probe_column}" for column, probe_column in pairs)
+    return f"{given} AND {equal}"
+
+
+_PROBE_COLUMNS = (
+    "i int, area_id uuid, person_id uuid, name_norm text, surname_key text, phone text,"
+    " email text, date_of_birth date, postcode text, since timestamptz"
+)
+
+
+@cache
+def match_statement() -> str:
+    """A batch's complaints matched in one statement: a probe per complaint (its position
+    `i`, its complainant's identifiers and the start of the repeat-victim window, from one
+    JSON document) draws the complaint's reference number and is joined laterally to the
+    people its identifiers find (a probe without identifiers, or without a match, is one
+    row with NULL person columns). For each person not yet marked a repeat victim, the
+    same row carries their complaints since the window opened and their distinct incidents."""
+    arms = "\n  UNION ALL\n  ".join(
+        f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
+        f" AND p.merged_into_id IS NULL AND {_arm(columns)} LIMIT {MAX_CANDIDATES * 2})"
+        for columns in MATCH_ARMS.values()
+    )
+    # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
+    return (
+        "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
+        f" FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
+        "SELECT q.i, q.reference_sequence, found.*, recent.complaints AS recent_complaints,"
+        " recent.incidents AS recent_incidents\n"
+        f"FROM q LEFT JOIN LATERAL (\n  {arms}\n) AS found ON true\n"
+        "LEFT JOIN LATERAL (SELECT array_agg(c.id) AS complaints,"
+        " count(DISTINCT c.incident_id) AS incidents FROM complaint AS c"
+        " WHERE c.person_id = found.id AND c.reported_at >= q.since"
+        " AND found.repeat_victim_at IS NULL) AS recent ON true"
+    )
+
+
+def probe(
+    i: int, area_id: UUID, complainant: Complainant | None, since: datetime | None = None
+) -> dict[str, Any]:
+    """What the matching statement looks for, for the complaint at position `i`."""
+    found: dict[str, Any] = {"i": i, "area_id": area_id, "since": since}
+    if complainant is None:
+        return found
+    if complainant.person_id is not None:
+        return found | {"person_id": complainant.person_id}
+    details = complainant.details
+    assert details is not None
+    name_norm = normalise.name(details.name)
+    return found | {
+        "name_norm": name_norm,
+        "surname_key": names.surname_key(name_norm),
+        "phone": details.phone,
+        "email": details.email,
+        "date_of_birth": details.date_of_birth,
+        "postcode": details.postcode,
+    }
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A probe's answer: the reference number drawn for its complaint, and the distinct
+    people its identifiers found."""
+
+    sequence: int
+    candidates: list[Candidate]
+
+
+async def match_many(
+    driver: asyncpg.Connection[Any], probes: list[dict[str, Any]]
+) -> dict[int, Matched]:
+    """Each probe's answer, by the probe's position (run on the driver's connection, in the
+    caller's transaction: the hot path of every complaint)."""
+    if not probes:
+        return {}
+    drawn: dict[int, int] = {}
+    found: dict[int, dict[UUID, Candidate]] = {}
+    document = to_json(probes).decode()
+    for row in await driver.fetch(match_statement(), document, record_class=Candidate):
+        drawn[row.i] = row.reference_sequence
+        people = found.setdefault(row.i, {})
+        if row.id is not None:
+            people.setdefault(row.id, row)
+    return {i: Matched(drawn[i], list(found[i].values())) for i in drawn}
