@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from casebridge.common.isp import parse
 from casebridge.devstack import NatsServer
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_ID
 from casebridge.intake import worker as intake_worker
@@ -16,6 +22,7 @@ from casebridge.intake.main import create_app as create_intake
 from casebridge.intake.settings import Settings as IntakeSettings
 from casebridge.review import worker as review_worker
 from casebridge.review.main import create_app as create_review
+from casebridge.review.models import PartnerAgency, ProtocolVersion
 from casebridge.review.settings import Settings as ReviewSettings
 from casebridge.stats import worker as stats_worker
 from casebridge.stats.main import create_app as create_stats
@@ -32,6 +39,27 @@ POLICE, _ = DEMO_AGENCIES["police"]
 HOUSING, _ = DEMO_AGENCIES["housing"]
 
 
+async def seed_review_registry(url: str) -> None:
+    """Review's replica of the partner registry and the protocol (the sharing service sends
+    them in production): the core partners may then see the review they vote on."""
+    text = files("casebridge.common.isp").joinpath("default.yaml").read_text()
+    agencies = [
+        {"id": agency_id, "area_id": DEMO_AREA_ID, "name": name, "kind": kind,
+         "core_partner": True}
+        for kind, (agency_id, name) in DEMO_AGENCIES.items()
+    ]  # fmt: skip
+    engine = create_async_engine(url, poolclass=NullPool)
+    async with engine.begin() as conn:
+        await conn.execute(insert(PartnerAgency).values(agencies).on_conflict_do_nothing())
+        await conn.execute(
+            insert(ProtocolVersion).values(
+                area_id=DEMO_AREA_ID, version=1, published_at=datetime.now(UTC),
+                document=parse(text).model_dump(mode="json"),
+            )
+        )  # fmt: skip
+    await engine.dispose()
+
+
 def ago(days: float) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
@@ -43,8 +71,11 @@ async def test_case_reviews_run_at_review_are_published_by_stats(
     stats_db = await migrated_database("stats")
     await seed_intake_area(intake_db)
     await seed_review_area(review_db)
+    await seed_review_registry(review_db)
     intake = IntakeSettings(database_url=intake_db, nats_url=own_nats.url, **FAST)
-    review = ReviewSettings(database_url=review_db, nats_url=own_nats.url, **FAST)
+    review = ReviewSettings(
+        database_url=review_db, nats_url=own_nats.url, protocol_cache_seconds=0, **FAST
+    )
     stats = StatsSettings(database_url=stats_db, nats_url=own_nats.url, **FAST)
 
     def auth(settings: Any, scopes: list[str], agency: uuid.UUID = COUNCIL) -> dict[str, str]:
