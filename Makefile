@@ -1,10 +1,23 @@
 UV ?= uv
 
-.PHONY: install run test fuzz lint bench clean asyncapi
+.PHONY: install chromium run test fuzz lint bench clean asyncapi
 
 install:
 	@command -v $(UV) >/dev/null 2>&1 || pip install --quiet uv
 	$(UV) sync --frozen
+	@$(MAKE) --no-print-directory chromium
+
+# The stats public page is checked in Debian's headless Chromium (driven by Playwright with
+# the system browser; never `playwright install`). Installed when missing and we are root.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+				|| echo "could not install chromium: the public page test will fail"; \
+		else \
+			echo "chromium is missing (install Debian's chromium package): the public page test will fail"; \
+		fi; \
+	fi
 
 run: install
 	$(UV) run python deploy/run.py
@@ -27,6 +40,7 @@ bench:
 	$(UV) run python bench/propagation_bench.py
 	$(UV) run python bench/intake_bench.py
 	$(UV) run python bench/review_bench.py
+	$(UV) run python bench/stats_bench.py
 
 asyncapi:
 	$(UV) run python -m casebridge.common.asyncapi > docs/asyncapi.json

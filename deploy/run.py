@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.text import Text
 
 from casebridge.devstack import DevServerError, EmbeddedPostgres, NatsServer
+from casebridge.devstack.demo import DEMO_AREA_CODE, DEMO_AREA_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = ROOT / "services"
@@ -149,6 +150,8 @@ def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, s
             "SHARING_SIGNING_KEY_FILE": str(cfg.var / "keys" / "signing-key.json"),
         }
     )
+    # The demo area's name on stats' public page (/public/DMO/case-reviews).
+    env.setdefault("STATS_AREA_NAMES", json.dumps({DEMO_AREA_CODE: DEMO_AREA_NAME}))
     for svc in SERVICES:
         prefix = svc.upper()
         env[f"{prefix}_DATABASE_URL"] = f"{database_url_base}/casebridge_{svc}"

@@ -20,13 +20,14 @@ from casebridge.review.main import create_app as review_app
 from casebridge.sharing.main import create_app as sharing_app
 from casebridge.sharing.routes import PUBLIC_PATHS as OAUTH_PUBLIC
 from casebridge.stats.main import create_app as stats_app
+from casebridge.stats.public import PUBLIC_PATHS as STATS_PUBLIC
 from casebridge.testing.routes import api_routes, declared_scopes
 
 APPS: dict[str, tuple[Callable[[], FastAPI], frozenset[str]]] = {
     "intake": (intake_app, PUBLIC_PATHS | OPEN311_PUBLIC),
     "sharing": (sharing_app, PUBLIC_PATHS | OAUTH_PUBLIC),
     "review": (review_app, PUBLIC_PATHS),
-    "stats": (stats_app, PUBLIC_PATHS),
+    "stats": (stats_app, PUBLIC_PATHS | STATS_PUBLIC),
 }
 
 

@@ -93,6 +93,13 @@ SEMANTIC_RULES: dict[str, list[tuple[str, int]]] = {
         ("GET /reviews/{reference}/counting", 422),
         ("PUT /config", 422),
     ],
+    # Stats' relations between parameters: a range needs both dates, in order; a measure has
+    # its own breakdowns and filters; a quarter's two years follow each other.
+    "stats": [
+        ("GET /stats/case-reviews", 422),
+        ("GET /stats/monthly/{measure}", 422),
+        ("GET /stats/data-return", 422),
+    ],
 }
 # PUT /config takes YAML text: schemathesis' schema-violating bodies (an object, a number)
 # are serialised to YAML text, which can be a valid procedure (`{}` is: every default).

@@ -1,13 +1,75 @@
-"""Event handlers: as thin as routes."""
+"""Event handlers: as thin as routes. The area is the envelope's (every event has one)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import ComplaintLogged
+from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
+from casebridge.common.contracts.review import (
+    DeadlineMissed,
+    RecommendationsMade,
+    ReviewApplied,
+    ReviewTransitioned,
+    ThresholdDecided,
+    TriggerExplained,
+    TriggerRaised,
+)
+from casebridge.common.contracts.sharing import DisclosureRecorded
 from casebridge.common.events.envelope import Envelope
-from casebridge.stats import service
+from casebridge.stats import facts, projection
 
 
-async def on_complaint_logged(session: AsyncSession, _: Envelope, event: ComplaintLogged) -> None:
-    await service.count_complaint(session, event)
+async def on_complaint_logged(session: AsyncSession, env: Envelope, event: ComplaintLogged) -> None:
+    await projection.count_complaint(session, area_id=env.area_id, event=event)
+
+
+async def on_risk_assessed(session: AsyncSession, env: Envelope, event: RiskAssessed) -> None:
+    await projection.count_risk_assessment(session, area_id=env.area_id, event=event)
+
+
+async def on_repeat_victim_marked(
+    session: AsyncSession, env: Envelope, event: RepeatVictimMarked
+) -> None:
+    await projection.count_repeat_victim(session, area_id=env.area_id, event=event)
+
+
+async def on_disclosure_recorded(
+    session: AsyncSession, env: Envelope, event: DisclosureRecorded
+) -> None:
+    await projection.count_disclosure(session, area_id=env.area_id, event=event)
+
+
+async def on_review_applied(session: AsyncSession, env: Envelope, event: ReviewApplied) -> None:
+    await facts.review_applied(session, area_id=env.area_id, event=event)
+
+
+async def on_review_transitioned(
+    session: AsyncSession, env: Envelope, event: ReviewTransitioned
+) -> None:
+    await facts.review_transitioned(session, area_id=env.area_id, event=event)
+
+
+async def on_threshold_decided(
+    session: AsyncSession, env: Envelope, event: ThresholdDecided
+) -> None:
+    await facts.threshold_decided(session, area_id=env.area_id, event=event)
+
+
+async def on_recommendations_made(
+    session: AsyncSession, env: Envelope, event: RecommendationsMade
+) -> None:
+    await facts.recommendations_made(session, area_id=env.area_id, event=event)
+
+
+async def on_deadline_missed(session: AsyncSession, env: Envelope, event: DeadlineMissed) -> None:
+    await facts.deadline_missed(session, area_id=env.area_id, event=event)
+
+
+async def on_trigger_raised(session: AsyncSession, env: Envelope, event: TriggerRaised) -> None:
+    await facts.trigger_raised(session, area_id=env.area_id, event=event)
+
+
+async def on_trigger_explained(
+    session: AsyncSession, env: Envelope, event: TriggerExplained
+) -> None:
+    await facts.trigger_explained(session, area_id=env.area_id, event=event)

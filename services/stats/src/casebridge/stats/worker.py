@@ -1,24 +1,67 @@
-"""Stats worker: counts intake's events."""
+"""Stats worker: counts what intake, review and sharing announce. Subjects are derived from
+the contracts; one durable consumer per stream."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from casebridge.common import worker
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.events.consumer import Consumer
+from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
+from casebridge.common.contracts.review import (
+    DeadlineMissed,
+    RecommendationsMade,
+    ReviewApplied,
+    ReviewTransitioned,
+    ThresholdDecided,
+    TriggerExplained,
+    TriggerRaised,
+)
+from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.events.consumer import Consumer, Handler
+from casebridge.common.events.envelope import Contract
 from casebridge.stats import handlers
 from casebridge.stats.settings import Settings
 
+# stream -> (durable consumer name, {contract: handler}); the first is intake's.
+CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
+    "INTAKE": (
+        "stats-intake",
+        {
+            ComplaintLogged: handlers.on_complaint_logged,
+            RiskAssessed: handlers.on_risk_assessed,
+            RepeatVictimMarked: handlers.on_repeat_victim_marked,
+        },
+    ),
+    "REVIEW": (
+        "stats-review",
+        {
+            ReviewApplied: handlers.on_review_applied,
+            ReviewTransitioned: handlers.on_review_transitioned,
+            ThresholdDecided: handlers.on_threshold_decided,
+            RecommendationsMade: handlers.on_recommendations_made,
+            DeadlineMissed: handlers.on_deadline_missed,
+            TriggerRaised: handlers.on_trigger_raised,
+            TriggerExplained: handlers.on_trigger_explained,
+        },
+    ),
+    "SHARING": ("stats-sharing", {DisclosureRecorded: handlers.on_disclosure_recorded}),
+}
+
 
 def consumers(settings: Settings) -> list[Consumer]:
+    """One durable consumer per stream, on exactly the subjects of the contracts it counts.
+    Dead letters keep no payload: stats holds no personal data (LEG-R8)."""
     return [
         Consumer(
-            name="stats-intake",
-            stream="INTAKE",
-            subjects=["intake.*.complaint.logged.v1"],
-            handlers={ComplaintLogged.event_type(): handlers.on_complaint_logged},
+            name=name,
+            stream=stream,
+            subjects=[contract.subject_for("*") for contract in handled],
+            handlers={contract.event_type(): handler for contract, handler in handled.items()},
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
+            keep_payloads=False,
         )
+        for stream, (name, handled) in CONSUMED.items()
     ]
 
 

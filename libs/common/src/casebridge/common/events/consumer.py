@@ -52,6 +52,10 @@ class Consumer:
     max_deliver: int = 10
     ack_wait: float = 30.0
     backoff: list[float] = field(default_factory=lambda: [1, 2, 5, 10, 30])
+    # False: a dead letter keeps the message id, subject and the error's type, never the
+    # payload nor the input values an error message quotes (stats holds no personal data,
+    # LEG-R8); the message itself stays in its stream, found by its id.
+    keep_payloads: bool = True
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -264,13 +268,14 @@ class ConsumerRunner:
             HANDLED.labels(self.consumer.name, "failed").inc()
 
     async def _dead_letter(self, message: Msg, reason: str, stop: asyncio.Event | None) -> None:
+        keep = self.consumer.keep_payloads
         await record_dead_letter(
             self.sessionmaker,
             consumer_name=self.consumer.name,
             message_id=(message.headers or {}).get("Nats-Msg-Id"),
             subject=message.subject,
-            raw=message.data,
-            reason=reason,
+            raw=message.data if keep else b"",
+            reason=reason if keep else _without_values(reason),
             deliveries=message.metadata.num_delivered or 1,
             stop=stop,
         )
@@ -300,12 +305,17 @@ class ConsumerRunner:
             consumer_name=self.consumer.name,
             message_id=(stored.headers or {}).get("Nats-Msg-Id"),
             subject=stored.subject or "",
-            raw=stored.data or b"",
+            raw=(stored.data or b"") if self.consumer.keep_payloads else b"",
             reason=f"delivered {notice.get('deliveries')} times without an ack (max_deliver)",
             deliveries=int(notice.get("deliveries") or 0),
             stop=None,
         )
         HANDLED.labels(self.consumer.name, "exhausted").inc()
+
+
+def _without_values(reason: str) -> str:
+    """The kind of error without what it quotes (`unparseable event`, `KeyError`)."""
+    return reason.split(":", 1)[0][:200]
 
 
 _DEAD_LETTER = text(
@@ -337,7 +347,7 @@ async def record_dead_letter(
         "consumer": consumer_name,
         "message_id": message_id,
         "subject": subject,
-        "raw": raw.decode("utf-8", errors="replace")[:100_000],
+        "raw": raw.decode("utf-8", errors="replace")[:100_000] if raw else None,
         "reason": reason[:4000],
         "deliveries": deliveries,
     }
