@@ -138,7 +138,8 @@ async def seed(service: str, url: str) -> None:
             agency = {"id": agency_id, "area_id": DEMO_AREA_ID, "name": name, "kind": kind}
             if service == "intake":
                 agency["core_partner"] = True
-            await conn.execute(insert(models.Agency).values(agency).on_conflict_do_nothing())
+            table = intake_models.PartnerAgency if service == "intake" else models.Agency
+            await conn.execute(insert(table).values(agency).on_conflict_do_nothing())
         if service == "intake":
             await conn.execute(
                 insert(intake_models.Open311Client).values(

@@ -60,7 +60,15 @@ async def _seen(session: DbSession, viewer: Viewer, reference: str, part: str) -
     return seen.record
 
 
-@router.post("", status_code=201, response_model=ReviewRead)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ReviewRead,
+    responses={
+        404: {"description": "person_not_found: no complaint log with that id is known to "
+              "the caller's agency (unknown, another area's, or one it may not know)"}
+    },
+)  # fmt: skip
 async def apply(data: ReviewApply, session: DbSession, who: Writes) -> Response:
     """Receive an application (never anonymous); complaints are listed or found. The receipt
     date may be back-dated (bounded by the area, with a reason): every deadline runs from it."""
