@@ -10,7 +10,12 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
+from casebridge.common.contracts.intake import (
+    ComplaintLogged,
+    PersonVulnerabilityChanged,
+    RepeatVictimMarked,
+    RiskAssessed,
+)
 from casebridge.common.contracts.review import (
     ActionSummary,
     DeadlineMissed,
@@ -222,6 +227,20 @@ def repeat_victim(area: UUID, when: str) -> Envelope:
         incidents=3,
         rule="3 incidents in 3 months",
         marked_at=at(when),
+    )
+    return envelope(event, area)
+
+
+def vulnerability(
+    area: UUID, when: str, *, vulnerable: bool, previous: bool, origin: str = "officer"
+) -> Envelope:
+    event = PersonVulnerabilityChanged(
+        person_id=uuid.uuid4(),
+        vulnerable=vulnerable,
+        previous=previous,
+        origin=origin,
+        agency_id=COUNCIL,
+        changed_at=at(when),
     )
     return envelope(event, area)
 

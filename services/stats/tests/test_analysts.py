@@ -19,6 +19,7 @@ from .events import (
     repeat_victim,
     risk,
     trigger,
+    vulnerability,
 )
 
 
@@ -146,6 +147,30 @@ async def test_prompts_risk_repeat_victims_and_partners(stats: Stats) -> None:
         "all": [1.0]
     }
     assert values(await monthly(stats, "partner_updates", **one)) == {"all": [0.0]}
+
+
+async def test_vulnerable_victims_flagged_and_cleared_by_origin(stats: Stats) -> None:
+    """Issue 13: the vulnerable victims are counted; a flag confirmed again is no change."""
+    await stats.deliver(
+        vulnerability(stats.area, "2026-10-02T10:00", vulnerable=True, previous=False),
+        vulnerability(
+            stats.area, "2026-10-03T10:00", vulnerable=True, previous=False, origin="risk_answers"
+        ),
+        vulnerability(
+            stats.area, "2026-10-04T10:00", vulnerable=True, previous=False, origin="risk_answers"
+        ),
+        vulnerability(stats.area, "2026-10-05T10:00", vulnerable=True, previous=True),
+        vulnerability(stats.area, "2026-10-06T10:00", vulnerable=False, previous=True),
+    )
+    one = {"to": "2026-10", "months": 1}
+    assert values(await monthly(stats, "vulnerable_flagged", **one)) == {"all": [3.0]}
+    assert values(await monthly(stats, "vulnerable_flagged", by="origin", **one)) == {
+        "officer": [1.0], "risk_answers": [2.0]
+    }  # fmt: skip
+    assert values(await monthly(stats, "vulnerable_flagged", origin="officer", **one)) == {
+        "all": [1.0]
+    }
+    assert values(await monthly(stats, "vulnerable_cleared", **one)) == {"all": [1.0]}
 
 
 async def test_csv_export_is_one_row_per_key_and_month(stats: Stats) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
+from casebridge.common.contracts.intake import (
+    ComplaintLogged,
+    PersonVulnerabilityChanged,
+    RepeatVictimMarked,
+    RiskAssessed,
+)
 from casebridge.common.contracts.review import (
     DeadlineMissed,
     RecommendationsMade,
@@ -31,6 +36,12 @@ async def on_repeat_victim_marked(
     session: AsyncSession, env: Envelope, event: RepeatVictimMarked
 ) -> None:
     await projection.count_repeat_victim(session, area_id=env.area_id, event=event)
+
+
+async def on_vulnerability_changed(
+    session: AsyncSession, env: Envelope, event: PersonVulnerabilityChanged
+) -> None:
+    await projection.count_vulnerability_change(session, area_id=env.area_id, event=event)
 
 
 async def on_disclosure_recorded(

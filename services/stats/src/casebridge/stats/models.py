@@ -31,6 +31,7 @@ __all__ = [
     "ReviewStage",
     "RiskCount",
     "TriggerFact",
+    "VulnerabilityCount",
 ]
 
 _ZERO = text("0")
@@ -98,6 +99,19 @@ class RepeatVictimCount(Base):
     area_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     marks: Mapped[int] = mapped_column(Integer, server_default=_ZERO)
+
+
+class VulnerabilityCount(Base):
+    """Logs flagged vulnerable (`flagged`) or cleared (`cleared`) per area, month and where
+    the flag came from (`risk_answers` or `officer`). Counts changes, never who or why."""
+
+    __tablename__ = "vulnerability_count"
+
+    area_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    change: Mapped[str] = mapped_column(String(10), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, server_default=_ZERO)
 
 
 class PartnerCount(Base):
@@ -197,6 +211,7 @@ READ_MODELS: tuple[type[Base], ...] = (
     ComplaintDistrictCount,
     RiskCount,
     RepeatVictimCount,
+    VulnerabilityCount,
     PartnerCount,
     DailyCount,
     MonthlyCount,

@@ -22,6 +22,7 @@ from casebridge.stats.models import (
     RepeatVictimCount,
     ReviewFact,
     RiskCount,
+    VulnerabilityCount,
 )
 from casebridge.stats.periods import month_end
 
@@ -196,6 +197,7 @@ async def _complaints_or_districts(
 
 
 RISK = {"agency": "agency_id", "agency_id": "agency_id", "band": "band"}
+VULNERABILITY = {"origin": "origin"}
 PARTNER = {"agency": "agency_id", "agency_id": "agency_id", "outcome": "outcome"}
 DECISIONS = {"threshold_met": "met", "threshold_not_met": "not_met"}
 DEADLINES = {"deadline_met": "met", "deadline_missed": "missed"}
@@ -221,6 +223,19 @@ MEASURES: dict[str, Measure] = {
     "repeat_victims": Measure(
         "People who met the area's repeat-victim rule (once per episode).",
         cube(RepeatVictimCount, "marks", {}),
+    ),
+    "vulnerable_flagged": Measure(
+        "Logs newly flagged vulnerable, by origin (risk_answers: the call's risk answers; "
+        "officer: an officer's flag with a reason).",
+        cube(VulnerabilityCount, "changes", VULNERABILITY, fixed={"change": "flagged"}),
+        breakdowns=("total", "origin"),
+        filters=frozenset({"origin"}),
+    ),
+    "vulnerable_cleared": Measure(
+        "Vulnerability flags cleared, by origin.",
+        cube(VulnerabilityCount, "changes", VULNERABILITY, fixed={"change": "cleared"}),
+        breakdowns=("total", "origin"),
+        filters=frozenset({"origin"}),
     ),
     "risk_assessments": Measure(
         "Risk assessments recorded, by band.",

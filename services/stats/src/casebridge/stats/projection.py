@@ -14,7 +14,12 @@ from sqlalchemy import and_, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
+from casebridge.common.contracts.intake import (
+    ComplaintLogged,
+    PersonVulnerabilityChanged,
+    RepeatVictimMarked,
+    RiskAssessed,
+)
 from casebridge.common.contracts.sharing import DisclosureRecorded
 from casebridge.stats.models import (
     Area,
@@ -24,6 +29,7 @@ from casebridge.stats.models import (
     PartnerCount,
     RepeatVictimCount,
     RiskCount,
+    VulnerabilityCount,
 )
 from casebridge.stats.periods import local_date, month_start
 
@@ -141,6 +147,25 @@ async def count_repeat_victim(
 ) -> None:
     await _add(
         session, RepeatVictimCount, "marks", 1, area_id=area_id, month=_month(event.marked_at)
+    )
+
+
+async def count_vulnerability_change(
+    session: AsyncSession, *, area_id: UUID, event: PersonVulnerabilityChanged
+) -> None:
+    """A log flagged vulnerable or cleared, in the month it changed; an event that changes
+    nothing (the flag confirmed) is not counted."""
+    if event.vulnerable == event.previous:
+        return
+    await _add(
+        session,
+        VulnerabilityCount,
+        "changes",
+        1,
+        area_id=area_id,
+        month=_month(event.changed_at),
+        origin=event.origin,
+        change="flagged" if event.vulnerable else "cleared",
     )
 
 

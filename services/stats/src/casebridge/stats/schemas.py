@@ -22,7 +22,7 @@ MAX_PERIODS = 240
 # Every breakdown some measure has (monthly.MEASURES says which measure has which).
 BREAKDOWNS = (
     "total", "agency", "channel", "nsir_category", "asb_type", "hate_motivated",
-    "postcode_district", "band", "kind", "route", "outcome", "stage",
+    "postcode_district", "band", "kind", "route", "outcome", "stage", "origin",
 )  # fmt: skip
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")]
 
@@ -133,6 +133,9 @@ class MonthlyQuery(QueryParams):
     hate_motivated: bool | None = None
     band: Category | None = Field(default=None, description="risk band, e.g. high")
     outcome: Category | None = Field(default=None, description="delivery outcome, e.g. delivered")
+    origin: Category | None = Field(
+        default=None, description="where a vulnerability flag came from: risk_answers, officer"
+    )
     format: OutputFormat | None = FORMAT_FIELD
 
     @field_validator("to")
@@ -146,7 +149,7 @@ class MonthlyQuery(QueryParams):
         names = ("agency_id", "channel", "nsir_category", "asb_type", "hate_motivated")
         return {
             name: getattr(self, name)
-            for name in (*names, "band", "outcome")
+            for name in (*names, "band", "outcome", "origin")
             if getattr(self, name) is not None
         }
 

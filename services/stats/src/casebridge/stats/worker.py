@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from casebridge.common import worker
-from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
+from casebridge.common.contracts.intake import (
+    ComplaintLogged,
+    PersonVulnerabilityChanged,
+    RepeatVictimMarked,
+    RiskAssessed,
+)
 from casebridge.common.contracts.review import (
     DeadlineMissed,
     RecommendationsMade,
@@ -30,6 +35,7 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
             ComplaintLogged: handlers.on_complaint_logged,
             RiskAssessed: handlers.on_risk_assessed,
             RepeatVictimMarked: handlers.on_repeat_victim_marked,
+            PersonVulnerabilityChanged: handlers.on_vulnerability_changed,
         },
     ),
     "REVIEW": (
