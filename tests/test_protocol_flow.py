@@ -38,6 +38,9 @@ from casebridge.review.settings import Settings as ReviewSettings
 from casebridge.sharing import worker as sharing_worker
 from casebridge.sharing.main import create_app as create_sharing
 from casebridge.sharing.settings import Settings as SharingSettings
+from casebridge.stats import worker as stats_worker
+from casebridge.stats.main import create_app as create_stats
+from casebridge.stats.settings import Settings as StatsSettings
 from casebridge.testing.harness import running
 from casebridge.testing.plugin import MigratedDatabase
 from casebridge.testing.poll import poll
@@ -53,6 +56,7 @@ class Partnership:
     intake: httpx.AsyncClient
     review: httpx.AsyncClient
     clients: dict[str, dict[str, Any]]
+    stats: httpx.AsyncClient
 
     async def token(self, client_id: str, secret: str, resource: str) -> dict[str, str]:
         response = await self.sharing.post(
@@ -88,6 +92,7 @@ async def partnership(
 ) -> AsyncIterator[Partnership]:
     sharing_owner = await migrated_database("sharing")
     intake_db, review_db = await migrated_database("intake"), await migrated_database("review")
+    stats_db = await migrated_database("stats")
     await seed_intake_area(intake_db)
     await seed_review_area(review_db)
     common = {**FAST, "nats_url": nats.url, "protocol_cache_seconds": 0}
@@ -100,6 +105,7 @@ async def partnership(
     )
     intake = IntakeSettings(database_url=intake_db, **common)
     review = ReviewSettings(database_url=review_db, **common)
+    stats = StatsSettings(database_url=stats_db, **common)
     entries = await sharing_seed.seed(sharing.model_copy(update={"database_url": sharing_owner}))
     async with AsyncExitStack() as stack:
         sharing_app = create_sharing(sharing)
@@ -107,6 +113,9 @@ async def partnership(
         sharing_client = await stack.enter_async_context(running(sharing_app))
         intake_client = await stack.enter_async_context(running(intake_app))
         review_client = await stack.enter_async_context(running(review_app))
+        stats_app = create_stats(stats)
+        stats_client = await stack.enter_async_context(running(stats_app))
+        trust_sharing(stats_app, sharing_app, stats, sharing.issuer_url)
         trust_sharing(intake_app, sharing_app, intake, sharing.issuer_url)
         trust_sharing(review_app, sharing_app, review, sharing.issuer_url)
         trust_sharing(sharing_app, sharing_app, sharing, sharing.issuer_url)
@@ -114,6 +123,7 @@ async def partnership(
             (sharing, sharing_worker),
             (intake, intake_worker),
             (review, review_worker),
+            (stats, stats_worker),
         ):
             await stack.enter_async_context(in_process_worker(settings, worker.consumers(settings)))
         yield Partnership(
@@ -121,6 +131,7 @@ async def partnership(
             intake_client,
             review_client,
             {e["client_id"]: e for e in entries},
+            stats_client,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from casebridge.common.app import create_service_app
+from casebridge.common.revocation import replica_revocations
 from casebridge.stats import routes
 from casebridge.stats.settings import Settings
 
@@ -17,4 +18,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "published counts (JSON, CSV, a public page per area), the analysts' monthly measures "
         "and the quarterly data return.",
         routers=[routes.analysts, routes.public],
+        revocations=replica_revocations,
     )

@@ -21,9 +21,10 @@ from casebridge.common.contracts.review import (
     TriggerExplained,
     TriggerRaised,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.contracts.sharing import ClientRevoked, DisclosureRecorded
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Contract
+from casebridge.common.isp.replica import on_client_revoked
 from casebridge.stats import handlers
 from casebridge.stats.settings import Settings
 
@@ -51,6 +52,8 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
         },
     ),
     "SHARING": ("stats-sharing", {DisclosureRecorded: handlers.on_disclosure_recorded}),
+    # Only the revocations of the registry: a revoked client's tokens stop working here too.
+    "REGISTRY": ("stats-registry", {ClientRevoked: on_client_revoked}),
 }
 
 
