@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from casebridge.common.access import access_record_table
 from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from casebridge.common.isp.models import (
@@ -59,6 +60,8 @@ class Base(DeclarativeBase):
 
 
 REVIEW_REFERENCE_SEQUENCE = Sequence("review_reference_seq", metadata=Base.metadata)
+# Who read which record (casebridge.common.access): appended by the API, read by DPOs.
+access_record = access_record_table(Base.metadata)
 
 
 class AreaConfig(Base):
