@@ -230,6 +230,7 @@ async def measure(url: str, args: argparse.Namespace) -> None:
         servers = {"untraced": (base_url, base_pid), "traced": (traced_url, traced_pid)}
         for server_url, _ in servers.values():  # warm up
             await drive(server_url, path, reader, args.warmup, args.clients)
+        await asyncio.sleep(1.0)  # the warm-up's records flushed before counting
         recorded_before = await access_records(url)
         for n in range(args.rounds):
             for name, (server_url, pid) in servers.items():

@@ -16,7 +16,9 @@ from casebridge.review.schemas import ReviewRead, TriggerRead
 from casebridge.review.visibility import Seen, complaint_sight, complaints_shown
 
 REVIEW_FIELDS = tuple(
-    name for name in ReviewRead.model_fields if name not in ("allowed_actions", "redacted_fields")
+    name
+    for name in ReviewRead.model_fields
+    if name not in ("allowed_actions", "redacted_fields", "access_code")
 )
 
 

@@ -195,9 +195,11 @@ async def get_letter_pdf(
 
 @router.post("/{reference}/acknowledge", response_model=ReviewRead)
 async def acknowledge(reference: Reference, session: DbSession, who: Writes) -> Response:
-    return await read(
-        session, who, await stages.acknowledge(session, viewer=who, reference=reference)
-    )
+    """Acknowledge the application; the answer carries the applicant's access code, once."""
+    review, code = await stages.acknowledge(session, viewer=who, reference=reference)
+    shown = await present_review(session, who, await workflow.see_review(session, who, review))
+    shown.access_code = code
+    return shared_response(shown)
 
 
 @router.post("/{reference}/votes", response_model=ReviewRead)
