@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from prometheus_client import Counter
 from sqlalchemy import (
     Column,
     DateTime,
@@ -46,6 +47,11 @@ if TYPE_CHECKING:
     from casebridge.common.isp import Decision
 
 log = logging.getLogger(__name__)
+
+WRITTEN = Counter("casebridge_access_records_written_total", "Access records written")
+REFUSED = Counter(
+    "casebridge_access_reads_refused_total", "Reads refused: the access-record buffer was full"
+)
 
 PURPOSE_HEADER = "Casebridge-Purpose"
 # Every field of the record was shown (the recording agency's own view).
@@ -158,6 +164,7 @@ class AccessLog:
         controllers: list[UUID],
     ) -> None:
         if len(self._rows) >= self.max_rows:
+            REFUSED.inc()
             raise AccessUnrecorded(
                 "reads cannot be recorded just now; retry shortly", headers={"Retry-After": "1"}
             )
@@ -200,6 +207,7 @@ class AccessLog:
                 self._rows = batch + self._rows
                 raise
             done += len(batch)
+            WRITTEN.inc(len(batch))
         self.written += done
         return done
 
