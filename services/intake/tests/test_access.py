@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from casebridge.common import access
+from casebridge.common.access import AccessLog
+from casebridge.common.auth import Principal
+from casebridge.common.db import new_id
+from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake.models import access_record
 from casebridge.testing.harness import app_of
+from casebridge.testing.poll import poll
 
 from .conftest import COUNCIL, HOUSING, POLICE, Intake
 from .helpers import complaint, log
@@ -160,3 +167,35 @@ async def test_access_records_cannot_be_changed_or_removed(intake: Intake) -> No
             with pytest.raises(DBAPIError, match="append-only"):
                 await session.execute(statement)
     assert len(await _records(intake)) == 1
+
+
+def _reading(access_log: AccessLog, count: int) -> None:
+    """`count` records added as a request's presenter would add them."""
+    principal = Principal("pc-9", "client-9", POLICE, DEMO_AREA_ID, frozenset())
+    trail = access.Trail(access_log, "GET /complaints", None, principal)
+    for _ in range(count):
+        access_log.add(trail, "complaint", new_id(), ["id"], [COUNCIL])
+
+
+async def test_the_timer_writes_the_buffer_and_stop_writes_the_rest(intake: Intake) -> None:
+    access_log = AccessLog(access_record, lambda: intake.sessions, flush_seconds=0.05)
+    access_log.start()
+    _reading(access_log, 3)
+    await poll(lambda: access_log.pending == 0, timeout=10, what="timed flush")
+    _reading(access_log, 2)
+    await access_log.stop()  # at shutdown: what is left is written
+    assert access_log.pending == 0
+    assert len(await _records(intake)) == 5
+
+
+async def test_records_that_cannot_be_written_stay_buffered() -> None:
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    sessions = async_sessionmaker(engine)
+    access_log = AccessLog(access_record, lambda: sessions, max_rows=3)
+    _reading(access_log, 3)
+    with pytest.raises(OSError):
+        await access_log.flush()
+    assert access_log.pending == 3  # kept for the next flush
+    with pytest.raises(access.AccessUnrecorded):
+        _reading(access_log, 1)  # full: the read is refused, not served untraced
+    await engine.dispose()
