@@ -16,8 +16,9 @@ one complaint logged by the council through the API. Three intake servers run un
   starts: the row-by-row way the buffer avoids.
 
 The police reads the complaint (the protocol decides what it sees) from `--clients` keep-
-alive connections, in alternating rounds (untraced, traced, synchronous, untraced, ...), so
-noise on this shared machine hits all three. Prints req/s, p50/p99 and server CPU per
+alive connections, in rounds taking the three in turn, each round starting with the next one
+(untraced, traced, synchronous; traced, synchronous, untraced; ...), so noise and load trends
+on this shared machine hit all three alike. Prints req/s, p50/p99 and server CPU per
 request, medians of the rounds, the traced/untraced ratios, the access records written, and
 the load average.
 """
@@ -267,8 +268,12 @@ async def measure(url: str, args: argparse.Namespace) -> None:
             await drive(server_url, path, reader, args.warmup, args.clients)
         await asyncio.sleep(1.0)  # the warm-up's records flushed before counting
         recorded_before = await access_records(url)
+        names = list(servers)
         for n in range(args.rounds):
-            for name, (server_url, pid) in servers.items():
+            # Each round starts with the next contestant: a trend in the machine's load
+            # (other work starting or ending) favours none of them.
+            for name in names[n % len(names) :] + names[: n % len(names)]:
+                server_url, pid = servers[name]
                 cpu = cpu_seconds(pid)
                 result = await drive(server_url, path, reader, args.seconds, args.clients)
                 result["cpu_ms"] = (cpu_seconds(pid) - cpu) * 1000 / max(result["requests"], 1)
