@@ -174,9 +174,10 @@ def create_service_app(
                 flush_rows=settings.access_flush_rows,
                 max_rows=settings.access_buffer_rows,
             )
-            app.state.access_log.start()
         for hook in on_startup:
             await hook(app)
+        if access_records is not None:
+            app.state.access_log.start()
         # Everything loaded so far (modules, metadata, phone number tables, configuration)
         # lives as long as the process: keep it out of the collector's way. Without this a
         # full collection walked it every second or so under load, stopping every request
