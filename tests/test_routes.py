@@ -17,6 +17,7 @@ from casebridge.common.schemas import QueryParams, Schema
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311 import PUBLIC_PATHS as OPEN311_PUBLIC
 from casebridge.review.main import create_app as review_app
+from casebridge.review.routes.applicant import PUBLIC_PATHS as APPLICANT_PUBLIC
 from casebridge.sharing.main import create_app as sharing_app
 from casebridge.sharing.routes import PUBLIC_PATHS as OAUTH_PUBLIC
 from casebridge.stats.main import create_app as stats_app
@@ -26,7 +27,7 @@ from casebridge.testing.routes import api_routes, declared_scopes
 APPS: dict[str, tuple[Callable[[], FastAPI], frozenset[str]]] = {
     "intake": (intake_app, PUBLIC_PATHS | OPEN311_PUBLIC),
     "sharing": (sharing_app, PUBLIC_PATHS | OAUTH_PUBLIC),
-    "review": (review_app, PUBLIC_PATHS),
+    "review": (review_app, PUBLIC_PATHS | APPLICANT_PUBLIC),
     "stats": (stats_app, PUBLIC_PATHS | STATS_PUBLIC),
 }
 

@@ -350,6 +350,8 @@ async def test_another_areas_agency_gets_404_on_every_review_route(review: Revie
             f"/reviews/{reference}/{path}", json=body, headers=outsider
         )
         assert response.status_code == 404, path
+    reissue = await review.client.post(f"/reviews/{reference}/access-code", headers=outsider)
+    assert reissue.status_code == 404
     listed = await review.client.get("/reviews", headers=outsider)
     assert listed.json()["items"] == []
     paths = {
@@ -362,4 +364,5 @@ async def test_another_areas_agency_gets_404_on_every_review_route(review: Revie
         "/reviews/{reference}/letters/{letter_id}/pdf",
     }
     covered |= {f"/reviews/{{reference}}/{p}" for p, _ in ROUTES.values()}
+    covered.add("/reviews/{reference}/access-code")
     assert paths == covered  # a new route must join this test

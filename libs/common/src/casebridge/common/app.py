@@ -16,12 +16,13 @@ from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from casebridge.common.access import AccessLog, TraceReads
 from casebridge.common.auth import TokenVerifier
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.errors import install_error_handlers
@@ -144,9 +145,11 @@ def create_service_app(
     on_shutdown: Sequence[Hook] = (),
     version: str = "1.0.0",
     revocations: RevocationLoader | None = None,
+    access_records: Table | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app; connections open in the lifespan, never at import.
-    `on_shutdown` hooks run before the database engine closes."""
+    `on_shutdown` hooks run before the database engine closes. With `access_records` (the
+    service's `access_record` table) every record its presenters show is traced there."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,8 +166,18 @@ def create_service_app(
             app.state.revocations = Revocations(
                 revocations, ttl=settings.revocation_refresh_seconds
             )
+        if access_records is not None:
+            app.state.access_log = AccessLog(
+                access_records,
+                lambda: app.state.sessionmaker,
+                flush_seconds=settings.access_flush_seconds,
+                flush_rows=settings.access_flush_rows,
+                max_rows=settings.access_buffer_rows,
+            )
         for hook in on_startup:
             await hook(app)
+        if access_records is not None:
+            app.state.access_log.start()
         # Everything loaded so far (modules, metadata, phone number tables, configuration)
         # lives as long as the process: keep it out of the collector's way. Without this a
         # full collection walked it every second or so under load, stopping every request
@@ -175,6 +188,8 @@ def create_service_app(
         finally:
             for hook in on_shutdown:
                 await hook(app)
+            if access_records is not None:
+                await app.state.access_log.stop()
             await app.state.token_verifier.aclose()
             await engine.dispose()
 
@@ -253,6 +268,7 @@ class Observe:
 
 
 def _install_middleware(app: FastAPI, settings: BaseServiceSettings) -> None:
+    app.add_middleware(TraceReads)
     app.add_middleware(Methods, routes=lambda: list(api_routes(app.routes)))
     app.add_middleware(Observe, service=settings.service_name)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

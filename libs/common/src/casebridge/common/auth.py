@@ -25,6 +25,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from casebridge.common import access
 from casebridge.common.errors import Forbidden, Unauthorized
 from casebridge.common.settings import BaseServiceSettings, IssuerConfig
 
@@ -74,6 +75,10 @@ class Principal:
     scopes: frozenset[str]
     roles: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
+    # The person acting through a system client (RFC 8693 `act.sub`), and the purpose the
+    # token was issued for: both go into the access records of what it reads.
+    actor: str = ""
+    purpose: str = ""
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
@@ -264,9 +269,16 @@ def _principal(claims: dict[str, Any]) -> Principal:
             scopes=frozenset(str(claims.get("scope", "")).split()),
             roles=frozenset(claims.get("roles") or ()),
             token_id=str(claims.get("jti", "")),
+            actor=_actor(claims.get("act")),
+            purpose=str(claims.get("purpose") or "")[:100],
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("token lacks agency claims") from exc
+
+
+def _actor(act: Any) -> str:
+    """The acting party of a delegated token (`act: {"sub": ...}`), if it names one."""
+    return str(act["sub"]) if isinstance(act, dict) and act.get("sub") else ""
 
 
 oauth2_scheme = OAuth2(
@@ -296,6 +308,7 @@ async def current_principal(
     missing = [s for s in security_scopes.scopes if not principal.has(s)]
     if missing:
         raise Forbidden(f"token lacks scope: {' '.join(missing)}")
+    access.bind(principal)
     return principal
 
 

@@ -58,6 +58,12 @@ class BaseServiceSettings(BaseSettings):
     revocation_refresh_seconds: float = Field(
         default=5.0, ge=0, le=300, description="how often revoked clients are read again"
     )
+    # Access records (who read which record): buffered, one INSERT per flush. A crash loses
+    # at most the last interval's; a full buffer refuses reads (503) rather than serve them
+    # untraced. 0 seconds: flush only when asked and at shutdown (a rolled-back test).
+    access_flush_seconds: float = Field(default=0.5, ge=0, le=10)
+    access_flush_rows: int = Field(default=500, ge=1)
+    access_buffer_rows: int = Field(default=20_000, ge=1)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     log_json: bool = True

@@ -52,6 +52,14 @@ class ServiceUnderTest:
         )
 
 
+def app_of(client: httpx.AsyncClient) -> FastAPI:
+    """The app a test client talks to (over `httpx.ASGITransport`)."""
+    transport = client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app: FastAPI = transport.app  # type: ignore[assignment]
+    return app
+
+
 def alembic_config(service: str, url: str) -> Config:
     module = __import__(f"casebridge.{service}", fromlist=["__file__"])
     service_dir = Path(module.__file__ or "").resolve().parents[3]
@@ -94,8 +102,9 @@ async def rollback_client(
     tokens: TokenFactory,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, async_sessionmaker[AsyncSession]]]:
     """A client whose every write is rolled back after the test; the sessionmaker it
-    returns sees the same uncommitted data."""
-    app = create_app(settings)
+    returns sees the same uncommitted data. Access records are flushed only when a test asks
+    (and at the end): a timed flush would share the test's one connection with a request."""
+    app = create_app(settings.model_copy(update={"access_flush_seconds": 0}))
     engine = create_async_engine(settings.database_url, poolclass=NullPool)
     async with engine.connect() as conn:
         outer = await conn.begin()

@@ -9,6 +9,7 @@ from casebridge.common.isp.directory import replica_directory
 from casebridge.common.revocation import replica_revocations
 from casebridge.intake.areas import AreaDirectory
 from casebridge.intake.config import AreaConfigs
+from casebridge.intake.models import access_record
 from casebridge.intake.recorder import Recorder
 from casebridge.intake.routes import routers
 from casebridge.intake.settings import Settings
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_startup=[load_area_configs, start_recorder],
         on_shutdown=[stop_recorder],
         revocations=replica_revocations,
+        access_records=access_record,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from casebridge.common.access import access_record_table
 from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata, utcnow
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from casebridge.common.isp.models import (
@@ -64,6 +65,8 @@ class Base(DeclarativeBase):
 
 
 REFERENCE_SEQUENCE = Sequence("complaint_reference_seq", metadata=Base.metadata)
+# Who read which record (casebridge.common.access): appended by the API, read by DPOs.
+access_record = access_record_table(Base.metadata)
 _LIVE = text("merged_into_id IS NULL")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from casebridge.common import access
 from casebridge.common.isp import Decision
 from casebridge.common.isp.catalogue import postcode_district
 from casebridge.intake.logged import LoggedComplaint
@@ -85,6 +86,7 @@ def complaint_read(
     """The fields the decision lets through (with `extras`, fields read beside the row:
     risk_band, vulnerable); and, where it does not show the agencies' references, the ones
     `agency_id` (the caller) added itself: its own data."""
+    access.shown("complaint", complaint.id, decision, controllers=[complaint.receiving_agency_id])
     values = complaint_values(complaint) | dict(extras or {})
     shown = decision.project(values)
     if "agency_references" not in shown and agency_id is not None:
@@ -111,6 +113,7 @@ def flagged(extras: Mapping[Any, Mapping[str, Any]], complaint_id: Any) -> dict[
 def complaint_summary(
     complaint: Complaint, decision: Decision, extras: Mapping[str, Any] | None = None
 ) -> ComplaintSummary:
+    access.shown("complaint", complaint.id, decision, controllers=[complaint.receiving_agency_id])
     values = dict(extras or {}) | {
         "id": complaint.id,
         "reference": complaint.reference,
@@ -153,6 +156,7 @@ def person_values(person: Person) -> dict[str, Any]:
 def person_read(person: Person, decision: Decision, supplied: dict[str, Any]) -> PersonRead:
     """The protocol's fields of the log, and where it grants a field no value, the value the
     caller's own agency supplied (its own data, whatever the protocol says)."""
+    access.shown("person", person.id, decision)  # its controllers: the agencies on the log
     shown = decision.project(person_values(person))
     own = sorted(k for k in PERSON_FIELDS if k in supplied and shown.get(k) is None)
     for name in own:
@@ -167,6 +171,7 @@ def person_read(person: Person, decision: Decision, supplied: dict[str, Any]) ->
 
 
 def assessment_read(assessment: RiskAssessment, decision: Decision) -> RiskAssessmentRead:
+    access.shown("risk_assessment", assessment.id, decision, controllers=[assessment.agency_id])
     values = {
         "id": assessment.id,
         "complaint_id": assessment.complaint_id,

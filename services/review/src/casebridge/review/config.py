@@ -24,6 +24,7 @@ LETTER_KINDS = (
     "escalation_received",
     "escalation_decision",
     "closure",
+    "access_code",
 )
 # The events a stage's clock may start from, in the order they happen.
 START_EVENTS = ("receipt", "acknowledgement", "threshold_decision", "meeting")

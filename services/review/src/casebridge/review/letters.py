@@ -89,9 +89,16 @@ def render(kind: str, rules: AreaRules, context: dict[str, Any]) -> str:
 
 
 async def issue_letter(
-    session: AsyncSession, review: CaseReview, kind: str, *, rules: AreaRules, at: datetime
+    session: AsyncSession,
+    review: CaseReview,
+    kind: str,
+    *,
+    rules: AreaRules,
+    at: datetime,
+    access_code: str | None = None,
 ) -> ReviewLetter:
-    """Render, store with the review, and announce the letter (no content in the event)."""
+    """Render, store with the review, and announce the letter (no content in the event).
+    `access_code` is what the letter kept shows of the applicant's code: its mask."""
     deadlines = list(
         await session.scalars(
             select(ReviewDeadline)
@@ -102,7 +109,12 @@ async def issue_letter(
     html = render(
         kind,
         rules,
-        {"review": review, "today": local_date(at), "open_deadlines": deadlines},
+        {
+            "review": review,
+            "today": local_date(at),
+            "open_deadlines": deadlines,
+            "access_code": access_code,
+        },
     )
     letter = ReviewLetter(review_id=review.id, kind=kind, html=html, created_at=at)
     session.add(letter)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from casebridge.common.app import create_service_app
 from casebridge.common.isp.directory import replica_directory
 from casebridge.common.revocation import replica_revocations
+from casebridge.review.models import access_record
 from casebridge.review.routes import routers
 from casebridge.review.settings import Settings
 
@@ -24,4 +25,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=routers,
         on_startup=[load_directory],
         revocations=replica_revocations,
+        access_records=access_record,
     )

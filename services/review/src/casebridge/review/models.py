@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from casebridge.common.access import access_record_table
 from casebridge.common.db import TYPE_ANNOTATION_MAP, new_id, service_metadata
 from casebridge.common.events.models import DeadLetter, OutboxMessage, ProcessedMessage
 from casebridge.common.isp.models import (
@@ -32,6 +33,8 @@ from casebridge.common.isp.models import (
 )
 
 __all__ = [
+    "ApplicantAccess",
+    "ApplicantAttempt",
     "AreaConfig",
     "Base",
     "CaseInvitation",
@@ -59,6 +62,8 @@ class Base(DeclarativeBase):
 
 
 REVIEW_REFERENCE_SEQUENCE = Sequence("review_reference_seq", metadata=Base.metadata)
+# Who read which record (casebridge.common.access): appended by the API, read by DPOs.
+access_record = access_record_table(Base.metadata)
 
 
 class AreaConfig(Base):
@@ -318,6 +323,30 @@ class ReviewDeadline(Base):
             postgresql_where=text("met_at IS NULL AND overdue_raised_at IS NULL"),
         ),
     )
+
+
+class ApplicantAccess(Base):
+    """The applicant's access code to their review's status: only its argon2 hash; a new
+    code replaces the old (`issue` counts them)."""
+
+    __tablename__ = "applicant_access"
+
+    review_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case_review.id"), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    issue: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime]
+    issued_by: Mapped[str] = mapped_column(String(200))
+
+
+class ApplicantAttempt(Base):
+    """Failed tries at the applicant's view, per reference (`ref:<reference>`) and per source
+    address (`src:<address>`), in the current window."""
+
+    __tablename__ = "applicant_attempt"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime]
 
 
 class ReviewLetter(Base):

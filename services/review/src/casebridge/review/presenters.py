@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebridge.common import access
 from casebridge.common.isp import Viewer
 from casebridge.review import workflow
 from casebridge.review.models import CaseReview, Trigger
@@ -15,7 +16,9 @@ from casebridge.review.schemas import ReviewRead, TriggerRead
 from casebridge.review.visibility import Seen, complaint_sight, complaints_shown
 
 REVIEW_FIELDS = tuple(
-    name for name in ReviewRead.model_fields if name not in ("allowed_actions", "redacted_fields")
+    name
+    for name in ReviewRead.model_fields
+    if name not in ("allowed_actions", "redacted_fields", "access_code")
 )
 
 
@@ -35,6 +38,7 @@ async def present_review(
     session: AsyncSession, viewer: Viewer, seen: Seen[CaseReview]
 ) -> ReviewRead:
     review = seen.record
+    access.shown("review", review.id, seen.decision, controllers=[review.received_by_agency_id])
     values: dict[str, Any] = {name: getattr(review, name) for name in REVIEW_FIELDS}
     shown = seen.decision.project(values)
     if "complaint_ids" in shown:
@@ -51,6 +55,7 @@ async def present_trigger(
     session: AsyncSession, viewer: Viewer, seen: Seen[Trigger]
 ) -> TriggerRead:
     trigger = seen.record
+    access.shown("trigger", trigger.id, seen.decision)  # controllers: its complaints' agencies
     values: dict[str, Any] = {name: getattr(trigger, name) for name in TRIGGER_FIELDS}
     shown = seen.decision.project(values)
     if "complaint_ids" in shown:

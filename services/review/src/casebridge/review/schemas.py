@@ -154,6 +154,11 @@ class ReviewRead(SharedView):
     updated_at: datetime | None = None
     closed_at: datetime | None = None
     allowed_actions: list[str] | None = None
+    access_code: str | None = Field(
+        default=None,
+        description="acknowledge only: the applicant's access code, shown this once (only "
+        "its hash is kept; the letter kept shows it masked)",
+    )
 
 
 ReviewPage = Page[ReviewRead]
@@ -330,6 +335,44 @@ class ReviewStatus(Schema):
     stage: str
     threshold_met: bool | None
     next_deadline: NextDeadline | None
+    spoc: SpocContact
+    escalation_body: str
+    ombudsman: str
+
+
+class AccessCodeIssued(ReadSchema):
+    """A new access code for the applicant, shown this once; the old one no longer works."""
+
+    reference: str
+    access_code: str
+    issued_at: datetime
+    letter_id: UUID = Field(description="the letter telling the applicant (the code masked)")
+
+
+class ApplicantDeadline(ReadSchema):
+    stage: str
+    explained: str
+    due_on: date
+    working_days_left: int = Field(description="working days from today to the due date")
+
+
+class ApplicantDecision(ReadSchema):
+    threshold_met: bool
+    decided_on: date
+    reasons: str = Field(description="in plain English; about no one but the applicant")
+
+
+class ApplicantView(ReadSchema):
+    """What the applicant may see of their own review: nothing about anyone else."""
+
+    reference: str
+    stage: str
+    stage_explained: str
+    applied_on: date
+    next_deadline: ApplicantDeadline | None
+    decision: ApplicantDecision | None
+    outcome: str | None
+    recommendations: list[str] | None
     spoc: SpocContact
     escalation_body: str
     ombudsman: str

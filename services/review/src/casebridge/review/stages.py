@@ -11,7 +11,7 @@ from casebridge.common.contracts.review import ActionSummary, RecommendationsMad
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
-from casebridge.review import areas, deadlines, letters, threshold
+from casebridge.review import applicant, areas, deadlines, letters, threshold
 from casebridge.review.models import CaseReview, PlannedAction, ReviewDeadline
 from casebridge.review.schemas import (
     ActionPlanCreate,
@@ -24,17 +24,24 @@ from casebridge.review.visibility import principal_of
 from casebridge.review.workflow import Actor, get_review, transition
 
 
-async def acknowledge(session: AsyncSession, *, viewer: Viewer, reference: str) -> CaseReview:
-    """Acknowledge in writing; with enough qualifying complaints the threshold is met at once."""
+async def acknowledge(
+    session: AsyncSession, *, viewer: Viewer, reference: str
+) -> tuple[CaseReview, str]:
+    """Acknowledge in writing, with the applicant's access code to follow the review (the
+    code is returned once; the letter kept shows it masked); with enough qualifying
+    complaints the threshold is met at once."""
     principal = principal_of(viewer)
     review = await get_review(session, viewer=viewer, reference=reference, lock=True)
     actor, now = Actor.of(principal), utcnow()
     await transition(session, review, "acknowledge", actor=actor, at=now)
     rules = await areas.rules_for(session, review.area_id)
     await deadlines.meet_deadline(session, review, "acknowledge")
-    await letters.issue_letter(session, review, "acknowledgement", rules=rules, at=now)
+    code = await applicant.issue_code(session, review, actor=actor)
+    await letters.issue_letter(
+        session, review, "acknowledgement", rules=rules, at=now, access_code=applicant.MASK
+    )
     await threshold.decide_if_statutory(session, review, rules=rules, actor=actor, at=now)
-    return review
+    return review, code
 
 
 async def schedule_meeting(

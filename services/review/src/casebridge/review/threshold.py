@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.review import BehaviourCount, ThresholdDecided
 from casebridge.common.db import utcnow
-from casebridge.common.errors import Conflict, Forbidden, NotFound
+from casebridge.common.errors import Conflict, Forbidden
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
 from casebridge.common.periods import earliest_start, local_date
@@ -24,7 +24,14 @@ from casebridge.review.counting import Counting, count
 from casebridge.review.models import CaseReview, IndexedComplaint, ReviewDecision, ReviewVote
 from casebridge.review.schemas import SpocDecision, VoteCreate
 from casebridge.review.visibility import Seen, complaint_sight, complaints_shown, principal_of
-from casebridge.review.workflow import Actor, InvalidTransition, get_review, read_review, transition
+from casebridge.review.workflow import (
+    Actor,
+    InvalidTransition,
+    get_review,
+    read_review,
+    shown_part,
+    transition,
+)
 
 
 class AlreadyVoted(Conflict):
@@ -318,9 +325,7 @@ async def read_counting(
     With `not_older_than`, answer only once review has applied intake's changes up to that
     time to each complaint in `changed` (409 with Retry-After until then)."""
     seen = await read_review(session, viewer=viewer, reference=reference)
-    if not seen.decision.shows("counting"):
-        raise NotFound("case review not found")
-    review = seen.record
+    review = shown_part(seen, "counting")
     rules = await areas.rules_for(session, review.area_id)
     if not_older_than is not None:
         await _caught_up(session, changed or [], not_older_than)

@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebridge.common import access
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ReviewTransitioned
 from casebridge.common.db import utcnow
@@ -190,16 +191,25 @@ async def list_reviews(
     return await seen_reviews(session, viewer, rows, roles), after
 
 
+def shown_part(seen: Seen[CaseReview], part: str) -> CaseReview:
+    """The review whose `part` (history, deadlines, letters, counting) the caller may see,
+    its read traced; else 404."""
+    if not seen.decision.shows(part):
+        raise NotFound("case review not found")
+    review = seen.record
+    access.shown_fields("review", review.id, [part], controllers=[review.received_by_agency_id])
+    return review
+
+
 async def history(
     session: AsyncSession, *, viewer: Viewer, reference: str
 ) -> list[ReviewTransition]:
     seen = await read_review(session, viewer=viewer, reference=reference)
-    if not seen.decision.shows("history"):
-        raise NotFound("case review not found")
+    review = shown_part(seen, "history")
     return list(
         await session.scalars(
             select(ReviewTransition)
-            .where(ReviewTransition.review_id == seen.record.id)
+            .where(ReviewTransition.review_id == review.id)
             .order_by(ReviewTransition.at, ReviewTransition.id)
         )
     )

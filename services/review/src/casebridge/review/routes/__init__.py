@@ -1,5 +1,5 @@
 """Review's routers, one module per aggregate."""
 
-from casebridge.review.routes import config, reviews, triggers
+from casebridge.review.routes import applicant, audit, config, reviews, triggers
 
-routers = [config.router, triggers.router, reviews.router]
+routers = [config.router, triggers.router, applicant.router, reviews.router, audit.router]

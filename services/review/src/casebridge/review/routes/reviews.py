@@ -12,7 +12,6 @@ from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from casebridge.common.db import DbSession
-from casebridge.common.errors import NotFound
 from casebridge.common.isp import Viewer
 from casebridge.common.schemas import Limit
 from casebridge.review import applications, escalation, letters, stages, threshold, workflow
@@ -55,9 +54,7 @@ async def read(session: DbSession, viewer: Viewer, review: CaseReview) -> Respon
 async def _seen(session: DbSession, viewer: Viewer, reference: str, part: str) -> CaseReview:
     """A review whose `part` (history, deadlines, letters) the caller may see; else 404."""
     seen = await workflow.read_review(session, viewer=viewer, reference=reference)
-    if not seen.decision.shows(part):
-        raise NotFound("case review not found")
-    return seen.record
+    return workflow.shown_part(seen, part)
 
 
 @router.post(
@@ -198,9 +195,11 @@ async def get_letter_pdf(
 
 @router.post("/{reference}/acknowledge", response_model=ReviewRead)
 async def acknowledge(reference: Reference, session: DbSession, who: Writes) -> Response:
-    return await read(
-        session, who, await stages.acknowledge(session, viewer=who, reference=reference)
-    )
+    """Acknowledge the application; the answer carries the applicant's access code, once."""
+    review, code = await stages.acknowledge(session, viewer=who, reference=reference)
+    shown = await present_review(session, who, await workflow.see_review(session, who, review))
+    shown.access_code = code
+    return shared_response(shown)
 
 
 @router.post("/{reference}/votes", response_model=ReviewRead)
