@@ -44,11 +44,14 @@ __all__ = [
     "OutboxMessage",
     "ProcessedMessage",
     "PublishedProtocol",
+    "WebhookAttempt",
     "WebhookEndpoint",
+    "WebhookMessage",
 ]
 
 OUTCOMES = ("delivered", "refused")
 CASE_KINDS = ("complaint", "review")
+WEBHOOK_STATES = ("pending", "delivered", "dead")
 # The service's own role may add rows to these and read them, never change or remove one
 # (LEG-R3): granted in the migrations, proved by tests/test_privileges.py.
 APPEND_ONLY_TABLES = ("disclosure", "protocol_version", "invitation_change")
@@ -264,3 +267,53 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (Index("ix_delivery_recipient", "recipient_agency_id", "id"),)
+
+
+class WebhookMessage(Base):
+    """One delivery owed to one webhook endpoint: its id is the `webhook-id` every attempt
+    carries (at least once, never under another id); dead after the last attempt fails,
+    until the partner re-drives it."""
+
+    __tablename__ = "webhook_message"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("delivery.id"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoint.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    state: Mapped[str] = mapped_column(String(10), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    # Claimed by a dispatcher until then; a dispatcher that dies leaves it to run out.
+    leased_until: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", WEBHOOK_STATES), name="state"),
+        UniqueConstraint("delivery_id", "endpoint_id"),
+        Index(
+            "ix_webhook_message_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_webhook_message_agency", "agency_id", "state", "id"),
+    )
+
+
+class WebhookAttempt(Base):
+    """One POST of a webhook message and what came of it (the status, or the error)."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_message.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    succeeded: Mapped[bool] = mapped_column(Boolean)

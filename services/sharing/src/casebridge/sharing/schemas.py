@@ -25,6 +25,9 @@ __all__ = [
     "ProtocolVersionPage",
     "ProtocolVersionRead",
     "ProtocolVersionSummary",
+    "WebhookAttemptRead",
+    "WebhookMessagePage",
+    "WebhookMessageRead",
 ]
 
 
@@ -97,7 +100,35 @@ class InvitationRead(ReadSchema):
     changed_at: datetime
 
 
+class WebhookMessageRead(ReadSchema):
+    """A delivery owed to one of the caller's webhook endpoints: `id` is the `webhook-id`
+    header every attempt carries."""
+
+    id: UUID
+    delivery_id: UUID
+    endpoint_id: UUID
+    state: str = Field(description="pending, delivered or dead")
+    attempts: int = Field(description="attempts made since it was owed (or re-driven)")
+    next_attempt_at: datetime
+    last_status: int | None = Field(description="the HTTP status of the last attempt")
+    last_error: str | None = Field(description="why the last attempt failed")
+    created_at: datetime
+    delivered_at: datetime | None
+    dead_at: datetime | None
+
+
+class WebhookAttemptRead(ReadSchema):
+    attempt: int
+    url: str
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    succeeded: bool
+
+
 DeliveryPage = Page[DeliveryRead]
+WebhookMessagePage = Page[WebhookMessageRead]
 DisclosurePage = Page[DisclosureRead]
 AuditPage = Page[DisclosureAudit]
 ProtocolVersionPage = Page[ProtocolVersionSummary]

@@ -9,7 +9,7 @@ from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.contracts.review import ReviewApplied
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Contract
-from casebridge.sharing import handlers
+from casebridge.sharing import handlers, webhooks
 from casebridge.sharing.settings import Settings
 
 
@@ -32,7 +32,7 @@ def consumers(settings: Settings) -> list[Consumer]:
 
 def main() -> None:
     settings = Settings()
-    worker.main(settings, consumers(settings))
+    worker.main(settings, consumers(settings), jobs=[webhooks.dispatcher(settings)])
 
 
 if __name__ == "__main__":
