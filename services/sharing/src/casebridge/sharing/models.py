@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ __all__ = [
     "NatsUser",
     "OAuthClient",
     "OutboxMessage",
+    "PartnerUpdate",
     "ProcessedMessage",
     "PublishedProtocol",
     "WebhookAttempt",
@@ -317,3 +318,25 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(String(500))
     succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class PartnerUpdate(Base):
+    """What a partner did about a case it can see: the action, a note, the outcome, and the
+    next step with its due date. Announced (PartnerUpdateRecorded) and shared onward."""
+
+    __tablename__ = "partner_update"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_reference: Mapped[str] = mapped_column(String(40))
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(2000))
+    outcome: Mapped[str] = mapped_column(String(20))
+    next_step: Mapped[str | None] = mapped_column(String(500))
+    due_on: Mapped[date | None]
+    recorded_at: Mapped[datetime]
+    recorded_by_client: Mapped[str] = mapped_column(String(100))
+    recorded_by_subject: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_partner_update_case", "case_reference", "id"),)
