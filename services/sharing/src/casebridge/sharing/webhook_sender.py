@@ -163,13 +163,14 @@ async def post(
     if problem is not None:
         return done(None, f"refused: the URL {problem}")
     try:
-        response = await client.post(url, content=body, headers=dict(headers))
+        # Streamed and never read: only the status matters, and a receiver cannot make us
+        # hold a large body in memory.
+        async with client.stream("POST", url, content=body, headers=dict(headers)) as response:
+            status = response.status_code
     except httpx.HTTPError as exc:
         return done(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-    if response.is_redirect or 300 <= response.status_code < 400:
-        return done(
-            response.status_code, f"HTTP {response.status_code}: redirects are not followed"
-        )
-    if not response.is_success:
-        return done(response.status_code, f"HTTP {response.status_code}")
-    return done(response.status_code, None)
+    if 300 <= status < 400:
+        return done(status, f"HTTP {status}: redirects are not followed")
+    if not 200 <= status < 300:
+        return done(status, f"HTTP {status}")
+    return done(status, None)

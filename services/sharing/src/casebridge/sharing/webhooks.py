@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+from prometheus_client import Counter
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from casebridge.common.auth import Principal
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import Conflict, NotFound
+from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.worker import PeriodicJob
 from casebridge.sharing import webhook_sender
 from casebridge.sharing.models import (
@@ -40,6 +42,10 @@ from casebridge.sharing.service import Slice, page
 from casebridge.sharing.settings import Settings
 
 log = logging.getLogger(__name__)
+
+ATTEMPTS = Counter(
+    "casebridge_webhook_attempts_total", "Webhook POSTs by what came of them", ["outcome"]
+)
 
 
 class WebhookMessageNotFound(NotFound):
@@ -206,6 +212,7 @@ async def dispatch_once(
             state = await record(
                 session, job=job, outcome=outcome, started_at=started_at, settings=settings
             )
+            ATTEMPTS.labels("retry" if state == "pending" else state).inc()
             if state == "dead":
                 log.warning("webhook message %s dead after %d attempts: %s",
                             job.message_id, job.attempt, outcome.error)  # fmt: skip
@@ -243,8 +250,13 @@ def dispatcher(settings: Settings) -> PeriodicJob:
             while not stop.is_set():
                 try:
                     sent = await dispatch_once(sessions, client, settings)
-                except Exception as exc:  # the database away: try again shortly
-                    log.warning("webhook dispatcher: %s: %s", type(exc).__name__, exc)
+                except Exception as exc:
+                    # The database away: try again shortly (a claimed batch's lease runs out
+                    # and it is posted again). Anything else is a bug: logged with its trace.
+                    if is_infrastructure_error(exc):
+                        log.warning("webhook dispatcher: %s: %s", type(exc).__name__, exc)
+                    else:
+                        log.exception("webhook dispatcher failed")
                     sent = 0
                 if not sent:
                     try:
