@@ -34,6 +34,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: list[int] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    delay: float = 0.0  # seconds before answering (a slow partner)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +48,8 @@ class Receiver:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         self.requests.append(Received(scope["path"], headers, body))
         self.arrived.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         status = self.answers.pop(0) if self.answers else 200
         extra = [(b"location", b"/elsewhere")] if 300 <= status < 400 else []
         await send({"type": "http.response.start", "status": status, "headers": extra})
