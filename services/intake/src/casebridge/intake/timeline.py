@@ -139,9 +139,7 @@ async def _threads(
         opened.append(TimelineEntry.person_id == person_id)
     if not opened:
         return []
-    openers = (
-        select(TimelineEntry.thread_id).where(TimelineEntry.opens_thread, or_(*opened))
-    ).scalar_subquery()
+    openers = select(TimelineEntry.thread_id).where(TimelineEntry.opens_thread, or_(*opened))
     rows = list(
         (
             await session.scalars(select(TimelineEntry).where(TimelineEntry.thread_id.in_(openers)))
