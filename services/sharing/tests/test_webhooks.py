@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 
 from casebridge.common.db import new_id, utcnow
 from casebridge.sharing import webhook_sender, webhooks
+from casebridge.sharing.endpoints import host_allowed
 from casebridge.sharing.models import Delivery, WebhookAttempt, WebhookMessage
 from casebridge.sharing.settings import Settings
 from casebridge.testing.webhooks import Receiver, webhook_receiver
@@ -277,3 +278,33 @@ async def test_refused_addresses_cannot_be_registered(sharing: Sharing, url: str
         f"/agencies/{POLICE}/webhooks", json={"url": url}, headers=sharing.admin()
     )
     assert response.status_code == 422, response.text
+
+
+def test_the_allow_list_names_hosts_or_their_suffixes() -> None:
+    allowed = ["hooks.police.example", ".nhs.uk"]
+    for url in ("https://hooks.police.example/x", "https://api.trust.nhs.uk/hook"):
+        assert host_allowed(url, allowed)
+    for url in ("https://evil.example/x", "https://hooks.police.example.evil.example/x",
+                "https://nhs.uk.evil.example/x", "https://police.example/x"):  # fmt: skip
+        assert not host_allowed(url, allowed)
+    assert host_allowed("https://anything.example/x", [])
+
+
+async def test_a_host_off_the_allow_list_is_refused_at_registration_and_at_send(
+    protocol_v1: Sharing, receiver: Receiver, client: httpx.AsyncClient
+) -> None:
+    sharing = protocol_v1
+    listed = sharing.settings.model_copy(update={"webhook_allowed_hosts": ["hooks.police.example"]})
+    sharing.app.state.settings = listed
+    refused = await sharing.client.post(
+        f"/agencies/{POLICE}/webhooks", json={"url": receiver.url}, headers=sharing.admin()
+    )
+    assert refused.status_code == 422
+    assert "allow-list" in refused.text
+    sharing.app.state.settings = sharing.settings
+    await register(sharing, receiver.url)  # registered before the list was tightened
+    await log_complaint(sharing)
+    await webhooks.dispatch_once(sharing.sessions, client, listed)
+    assert receiver.requests == []
+    message = await the_message(sharing)
+    assert message.last_error == "refused: the host is not on the webhook allow-list"

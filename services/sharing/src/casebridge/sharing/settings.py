@@ -35,6 +35,10 @@ class Settings(BaseServiceSettings):
     # Webhook endpoints must be https on a public address; tests and `make run` may allow
     # a receiver on loopback (http or https) with this.
     webhook_allow_loopback: bool = False
+    # The allow-list of webhook hosts (a JSON list: "hooks.police.example" or ".nhs.uk" for
+    # any host under it), checked at registration and at every attempt. Empty: any public
+    # host an administrator registers.
+    webhook_allowed_hosts: list[str] = []
     # The webhook dispatcher (in the worker): attempt k failing waits
     # min(base * 2^(k-1), max) seconds; the max_attempts-th failure dead-letters the message
     # (the partner sees it and may re-drive it). Each POST times out; redirects are failures.

@@ -12,7 +12,7 @@ import json
 import socket
 import time
 import typing
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ import httpcore
 import httpx
 from standardwebhooks import Webhook
 
-from casebridge.sharing.endpoints import webhook_url_problem
+from casebridge.sharing.endpoints import host_allowed, webhook_url_problem
 
 # host, port -> the addresses it resolves to now
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -151,6 +151,7 @@ async def post(
     body: bytes,
     headers: Mapping[str, str],
     allow_loopback: bool,
+    allowed_hosts: Sequence[str] = (),
 ) -> Outcome:
     """One attempt. Any answer but a 2xx, and any error, is a failure with its reason."""
     started = time.perf_counter()
@@ -162,6 +163,8 @@ async def post(
     problem = webhook_url_problem(url, allow_loopback=allow_loopback)
     if problem is not None:
         return done(None, f"refused: the URL {problem}")
+    if not host_allowed(url, allowed_hosts):
+        return done(None, "refused: the host is not on the webhook allow-list")
     try:
         # Streamed and never read: only the status matters, and a receiver cannot make us
         # hold a large body in memory.

@@ -233,6 +233,7 @@ async def _post(client: httpx.AsyncClient, job: Job, settings: Settings) -> webh
         body=body,
         headers=headers,
         allow_loopback=settings.webhook_allow_loopback,
+        allowed_hosts=settings.webhook_allowed_hosts,
     )
 
 
