@@ -69,6 +69,8 @@ def _reads(c: dict[str, Any]) -> list[tuple[str, str]]:
         (f"/complaints/{c['id']}/duplicates", "list"),
         (f"/people/{c['person_id']}", "id"),
         (f"/people/{c['person_id']}/log", "log"),
+        (f"/complaints/{c['id']}/timeline", "timeline"),
+        (f"/people/{c['person_id']}/timeline", "timeline"),
         ("/complaints", "page"),
         (f"/complaints?reference={c['reference']}", "page"),
         (f"/complaints?postcode={c['location']['postcode']}", "page"),
@@ -92,6 +94,8 @@ def _found(kind: str, body: Any, c: dict[str, Any]) -> bool:
         return any(i["id"] == c["person_id"] for i in body["items"])
     if kind == "log":
         return any(i["id"] == c["id"] for i in body["complaints"]["items"])
+    if kind == "timeline":
+        return any(i["data"].get("id") == c["id"] for i in body["items"])
     return True  # "list": an id route; visible means 200
 
 
@@ -106,7 +110,7 @@ async def test_reads_lists_and_searches(intake: Intake, caller: str) -> None:
         expected = SEES[caller][consent]
         for url, kind in _reads(c):
             response = await intake.client.get(url, headers=headers)
-            if kind in ("id", "items", "list", "log"):
+            if kind in ("id", "items", "list", "log", "timeline"):
                 assert response.status_code == (200 if expected else 404), (caller, url)
                 if not expected:
                     assert c["id"] not in response.text
@@ -195,6 +199,8 @@ def test_every_route_with_an_id_or_a_list_is_in_the_matrix() -> None:
         "/complaints/{complaint_id}/sharing-override",
         "/complaints/{complaint_id}/link",
         "/complaints/{complaint_id}/unlink",
+        "/complaints/{complaint_id}/timeline",
+        "/people/{person_id}/timeline",
         "/complaints/{complaint_id}/references",
         "/people/{person_id}",
         "/people/{person_id}/vulnerability",

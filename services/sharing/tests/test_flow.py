@@ -74,7 +74,7 @@ async def test_complaint_reaches_each_partner_subject(
 
     link = NatsLink(settings.nats_url, name="sharing-flow-test")
     await link.connect()
-    consumer, _ = worker.consumers(settings)
+    consumer = worker.consumers(settings)[0]
     consumer = dataclasses.replace(consumer, name=f"sharing-flow-{area.hex[:12]}")
     runner = ConsumerRunner(consumer, link, sessions, fetch_timeout=0.2)
     engine = make_engine(settings)

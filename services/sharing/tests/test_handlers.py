@@ -77,12 +77,19 @@ async def deliveries_by_agency(sharing: Sharing) -> dict[str, dict[str, Any]]:
     return {m.subject.split(".")[2]: m.payload for m in messages}
 
 
-def test_consumers_listen_to_logged_complaints_and_applied_reviews() -> None:
-    complaints, reviews = worker.consumers(Settings())
+def test_consumers_listen_to_logged_complaints_applied_reviews_and_partner_updates() -> None:
+    complaints, reviews, updates = worker.consumers(Settings())
     assert (complaints.stream, complaints.subjects) == ("INTAKE", ["intake.*.complaint.logged.v1"])
     assert complaints.handlers == {"intake.complaint.logged.v1": handlers.on_complaint_logged}
     assert (reviews.stream, reviews.subjects) == ("REVIEW", ["review.*.case_review.applied.v1"])
     assert reviews.handlers == {"review.case_review.applied.v1": handlers.on_review_applied}
+    assert (updates.stream, updates.subjects) == (
+        "SHARING",
+        ["sharing.*.partner_update.recorded.v1"],
+    )
+    assert updates.handlers == {
+        "sharing.partner_update.recorded.v1": handlers.on_partner_update_recorded
+    }
 
 
 async def test_complaint_is_shared_with_each_other_agency(protocol_v1: Sharing) -> None:

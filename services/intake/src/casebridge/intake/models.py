@@ -18,9 +18,11 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Uuid,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -55,6 +57,7 @@ __all__ = [
     "RevokedClient",
     "RiskAssessment",
     "ShareOverride",
+    "TimelineEntry",
     "Witness",
 ]
 
@@ -356,3 +359,35 @@ class IdempotencyRecord(Base):
     media_type: Mapped[str] = mapped_column(String(60), server_default="application/json")
     body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class TimelineEntry(Base):
+    """What other services did about intake's people and complaints, as one case timeline
+    reads it: review's triggers and review steps, partners' updates (from their events, by
+    the event's id). `values` holds the record's fields by the protocol catalogue's names
+    (`data_class`), so each caller sees only what the protocol grants it. An entry opens a
+    thread (a trigger, a case review, a partner update on a complaint) or follows one; the
+    opening entry names the person and the complaints."""
+
+    __tablename__ = "timeline_entry"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # the event's id
+    area_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(String(60))  # the event's name, e.g. trigger.raised
+    data_class: Mapped[str] = mapped_column(String(30))
+    thread_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    opens_thread: Mapped[bool] = mapped_column(Boolean)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    complaint_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        PG_ARRAY(Uuid), server_default=text("'{}'")
+    )
+    case_reference: Mapped[str | None] = mapped_column(String(40))
+    # The agency that recorded the thread's record (received the application, wrote the
+    # update): it stands as the recorder to the thread's entries.
+    recorder_agency_id: Mapped[uuid.UUID | None]
+    occurred_at: Mapped[datetime]
+    values: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+    __table_args__ = (
+        Index("ix_timeline_entry_complaint_ids", "complaint_ids", postgresql_using="gin"),
+    )

@@ -1,5 +1,6 @@
-"""Intake worker: relays intake's outbox to the INTAKE stream, and keeps intake's replicas of
-the partner registry and the information-sharing protocol (from the REGISTRY stream)."""
+"""Intake worker: relays intake's outbox to the INTAKE stream, keeps intake's replicas of
+the partner registry and the information-sharing protocol (from the REGISTRY stream), and
+the case timeline's read model (review's triggers and steps, partners' updates)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from casebridge.common import worker
 from casebridge.common.contracts.sharing import AreaRegistered
 from casebridge.common.events.consumer import Consumer
 from casebridge.common.isp.replica import registry_consumer
-from casebridge.intake import handlers
+from casebridge.intake import handlers, timeline_events
 from casebridge.intake.settings import Settings
 
 
@@ -18,7 +19,11 @@ def consumers(settings: Settings) -> list[Consumer]:
             also={AreaRegistered: handlers.on_area_registered},
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
-        )
+        ),
+        *timeline_events.consumers(
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
+        ),
     ]
 
 

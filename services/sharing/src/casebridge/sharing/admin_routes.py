@@ -59,6 +59,13 @@ def _allow_loopback(request: Request) -> bool:
 AllowLoopback = Annotated[bool, Depends(_allow_loopback)]
 
 
+def _allowed_hosts(request: Request) -> list[str]:
+    return cast(Settings, request.app.state.settings).webhook_allowed_hosts
+
+
+AllowedHosts = Annotated[list[str], Depends(_allowed_hosts)]
+
+
 def _with_secret(client: OAuthClient, secret: str) -> ClientSecret:
     return ClientSecret(
         client_id=client.client_id,
@@ -185,11 +192,15 @@ async def list_webhooks(agency: AdministeredAgency, session: DbSession) -> Seque
     responses={**NOT_FOUND, **REFUSED},
 )
 async def create_webhook(
-    agency: AdministeredAgency, data: WebhookCreate, session: DbSession, loopback: AllowLoopback
+    agency: AdministeredAgency,
+    data: WebhookCreate,
+    session: DbSession,
+    loopback: AllowLoopback,
+    hosts: AllowedHosts,
 ) -> WebhookEndpoint:
     """Register an endpoint; its signing secret is shown in this response only."""
     return await endpoints.create_webhook(
-        session, agency=agency, data=data, allow_loopback=loopback
+        session, agency=agency, data=data, allow_loopback=loopback, allowed_hosts=hosts
     )
 
 
@@ -202,9 +213,15 @@ async def change_webhook(
     session: DbSession,
     who: CanAdminister,
     loopback: AllowLoopback,
+    hosts: AllowedHosts,
 ) -> WebhookEndpoint:
     return await endpoints.change_webhook(
-        session, principal=who, webhook_id=webhook_id, data=data, allow_loopback=loopback
+        session,
+        principal=who,
+        webhook_id=webhook_id,
+        data=data,
+        allow_loopback=loopback,
+        allowed_hosts=hosts,
     )
 
 

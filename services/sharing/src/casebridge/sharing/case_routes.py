@@ -1,6 +1,6 @@
 """Inviting an agency to one case (a complaint or a case review, by its reference), and
 ending the invitation: the partnership administrator for any case of its area, the SPOC
-for a case review."""
+for a case review. Partners answering: what an agency that can see a case did about it."""
 
 from __future__ import annotations
 
@@ -12,15 +12,21 @@ from fastapi import APIRouter, Path, Query, Response
 
 from casebridge.common.auth import Principal, Scoped
 from casebridge.common.db import DbSession
-from casebridge.sharing import cases
-from casebridge.sharing.models import InvitationChange
-from casebridge.sharing.schemas import InvitationCreate, InvitationRead
+from casebridge.sharing import cases, updates
+from casebridge.sharing.models import InvitationChange, PartnerUpdate
+from casebridge.sharing.schemas import (
+    InvitationCreate,
+    InvitationRead,
+    PartnerUpdateCreate,
+    PartnerUpdateRead,
+)
 
 router = APIRouter(tags=["cases"])
 
 # The role is checked by the case's kind (cases.check_may_invite): an administrator holds
 # shares:admin as well; a SPOC needs only shares:read beside its role.
 CanInvite = Annotated[Principal, Scoped("shares:read")]
+CanUpdateCases = Annotated[Principal, Scoped("cases:write")]
 Reference = Annotated[
     str,
     Path(
@@ -90,3 +96,20 @@ async def remove(
         session, principal=who, reference=reference, agency_id=agency_id, reason=reason
     )
     return Response(status_code=204)
+
+
+@router.post(
+    "/cases/{reference}/updates",
+    status_code=201,
+    response_model=PartnerUpdateRead,
+    responses={
+        404: {"description": "no such case in the caller's area, or not one it can see"},
+        422: {"description": "each field refused and the reason"},
+    },
+)
+async def record_update(
+    reference: Reference, data: PartnerUpdateCreate, session: DbSession, who: CanUpdateCases
+) -> PartnerUpdate:
+    """Record what the caller's agency did about a case it can see: shared onward with the
+    case's other partners as the protocol grants, and shown in the case's timeline."""
+    return await updates.record_update(session, principal=who, reference=reference, data=data)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract, Envelope
@@ -83,8 +83,27 @@ def complaint_logged(event: Contract) -> Offer:
     )
 
 
+def partner_update_recorded(event: Contract) -> Offer:
+    """What a partner did about a case, to the others on the case (its own agency excepted)."""
+    assert isinstance(event, PartnerUpdateRecorded)
+    carried = event.model_dump(mode="json")
+    names = ("case_reference", "agency_id", "action", "note", "outcome", "next_step", "due_on",
+             "recorded_at")  # fmt: skip
+    return Offer(
+        event=PartnerUpdateRecorded.name,
+        data_class="partner_update",
+        area_id=event.area_id,
+        values={"id": carried["update_id"], **{name: carried[name] for name in names}},
+        basis=Basis(),
+        controller=event.agency_id,
+        reference=event.case_reference,
+        person_id=event.person_id,
+    )
+
+
 OFFERS: dict[str, Callable[[Contract], Offer]] = {
     ComplaintLogged.event_type(): complaint_logged,
+    PartnerUpdateRecorded.event_type(): partner_update_recorded,
 }
 
 

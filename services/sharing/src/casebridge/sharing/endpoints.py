@@ -105,8 +105,22 @@ def _host_problem(host: str) -> str | None:
     return None
 
 
-def _checked_url(url: str, allow_loopback: bool) -> str:
+def host_allowed(url: str, allowed_hosts: Sequence[str]) -> bool:
+    """On the deployment's allow-list (`SHARING_WEBHOOK_ALLOWED_HOSTS`): a host named there,
+    or under a `.suffix` named there. An empty list allows any public host."""
+    if not allowed_hosts:
+        return True
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    return any(
+        host.endswith(entry.lower()) if entry.startswith(".") else host == entry.lower()
+        for entry in allowed_hosts
+    )
+
+
+def _checked_url(url: str, allow_loopback: bool, allowed_hosts: Sequence[str] = ()) -> str:
     problem = webhook_url_problem(url, allow_loopback=allow_loopback)
+    if problem is None and not host_allowed(url, allowed_hosts):
+        problem = "the host is not on the webhook allow-list"
     if problem is not None:
         raise Unprocessable("url", problem)
     return url
@@ -127,13 +141,18 @@ def administered_webhooks(principal: Principal) -> Select[WebhookEndpoint]:
 
 
 async def create_webhook(
-    session: AsyncSession, *, agency: Agency, data: WebhookCreate, allow_loopback: bool
+    session: AsyncSession,
+    *,
+    agency: Agency,
+    data: WebhookCreate,
+    allow_loopback: bool,
+    allowed_hosts: Sequence[str] = (),
 ) -> WebhookEndpoint:
     """Register an endpoint; its signing secret is on the returned row only this once."""
     endpoint = WebhookEndpoint(
         id=new_id(),
         agency_id=agency.id,
-        url=_checked_url(data.url, allow_loopback),
+        url=_checked_url(data.url, allow_loopback, allowed_hosts),
         description=data.description,
         active=data.active,
         signing_secret=new_signing_secret(),
@@ -157,13 +176,14 @@ async def change_webhook(
     webhook_id: UUID,
     data: WebhookUpdate,
     allow_loopback: bool,
+    allowed_hosts: Sequence[str] = (),
 ) -> WebhookEndpoint:
     statement = administered_webhooks(principal).where(WebhookEndpoint.id == webhook_id)
     endpoint = await session.scalar(statement.with_for_update(of=WebhookEndpoint))
     if endpoint is None:
         raise WebhookNotFound(f"no webhook endpoint {webhook_id} in your area")
     if data.url is not None:
-        endpoint.url = _checked_url(data.url, allow_loopback)
+        endpoint.url = _checked_url(data.url, allow_loopback, allowed_hosts)
     if data.description is not None:
         endpoint.description = data.description
     if data.active is not None:

@@ -15,6 +15,7 @@ from casebridge.sharing import (
     keys,
     protocol_routes,
     routes,
+    webhook_routes,
 )
 from casebridge.sharing.settings import Settings
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             protocol_routes.router,
             case_routes.router,
             audit_routes.router,
+            webhook_routes.router,
         ],
         on_startup=[load_signing_key],
         revocations=clients.revoked_client_ids,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,13 +42,17 @@ __all__ = [
     "NatsUser",
     "OAuthClient",
     "OutboxMessage",
+    "PartnerUpdate",
     "ProcessedMessage",
     "PublishedProtocol",
+    "WebhookAttempt",
     "WebhookEndpoint",
+    "WebhookMessage",
 ]
 
 OUTCOMES = ("delivered", "refused")
 CASE_KINDS = ("complaint", "review")
+WEBHOOK_STATES = ("pending", "delivered", "dead")
 # The service's own role may add rows to these and read them, never change or remove one
 # (LEG-R3): granted in the migrations, proved by tests/test_privileges.py.
 APPEND_ONLY_TABLES = ("disclosure", "protocol_version", "invitation_change")
@@ -264,3 +268,75 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (Index("ix_delivery_recipient", "recipient_agency_id", "id"),)
+
+
+class WebhookMessage(Base):
+    """One delivery owed to one webhook endpoint: its id is the `webhook-id` every attempt
+    carries (at least once, never under another id); dead after the last attempt fails,
+    until the partner re-drives it."""
+
+    __tablename__ = "webhook_message"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("delivery.id"))
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_endpoint.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    state: Mapped[str] = mapped_column(String(10), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    # Claimed by a dispatcher until then; a dispatcher that dies leaves it to run out.
+    leased_until: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    dead_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", WEBHOOK_STATES), name="state"),
+        UniqueConstraint("delivery_id", "endpoint_id"),
+        Index(
+            "ix_webhook_message_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_webhook_message_agency", "agency_id", "state", "id"),
+    )
+
+
+class WebhookAttempt(Base):
+    """One POST of a webhook message and what came of it (the status, or the error)."""
+
+    __tablename__ = "webhook_attempt"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_message.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(String(500))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class PartnerUpdate(Base):
+    """What a partner did about a case it can see: the action, a note, the outcome, and the
+    next step with its due date. Announced (PartnerUpdateRecorded) and shared onward."""
+
+    __tablename__ = "partner_update"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    case_reference: Mapped[str] = mapped_column(String(40))
+    area_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("area.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(String(2000))
+    outcome: Mapped[str] = mapped_column(String(20))
+    next_step: Mapped[str | None] = mapped_column(String(500))
+    due_on: Mapped[date | None]
+    recorded_at: Mapped[datetime]
+    recorded_by_client: Mapped[str] = mapped_column(String(100))
+    recorded_by_subject: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_partner_update_case", "case_reference", "id"),)

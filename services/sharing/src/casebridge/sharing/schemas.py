@@ -3,11 +3,12 @@ deliveries and disclosures."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from casebridge.common.schemas import Page, ReadSchema, Schema
 from casebridge.sharing.registry_schemas import AgencyRead
@@ -22,9 +23,14 @@ __all__ = [
     "DisclosureRead",
     "InvitationCreate",
     "InvitationRead",
+    "PartnerUpdateCreate",
+    "PartnerUpdateRead",
     "ProtocolVersionPage",
     "ProtocolVersionRead",
     "ProtocolVersionSummary",
+    "WebhookAttemptRead",
+    "WebhookMessagePage",
+    "WebhookMessageRead",
 ]
 
 
@@ -88,6 +94,75 @@ class InvitationCreate(Schema):
     reason: str = Field(min_length=1, max_length=500, examples=["adult social care assessment"])
 
 
+class UpdateAction(StrEnum):
+    """What a partner did about a case."""
+
+    visit = "visit"
+    phone_call = "phone_call"
+    letter = "letter"
+    warning = "warning"
+    acceptable_behaviour_contract = "acceptable_behaviour_contract"
+    community_protection_notice = "community_protection_notice"
+    injunction_application = "injunction_application"
+    tenancy_action = "tenancy_action"
+    safeguarding_referral = "safeguarding_referral"
+    referral = "referral"
+    patrol = "patrol"
+    mediation = "mediation"
+    case_conference = "case_conference"
+    other = "other"
+
+
+class UpdateOutcome(StrEnum):
+    completed = "completed"
+    in_progress = "in_progress"
+    no_contact = "no_contact"
+    declined = "declined"
+    escalated = "escalated"
+    closed = "closed"
+
+
+# Printable text (new lines and tabs allowed), never only spaces.
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# A next step is due within two years (a typo in the year is caught).
+MAX_DUE_DAYS = 731
+
+
+class PartnerUpdateCreate(Schema):
+    """What the calling agency did about the case; a due date goes with a next step and is
+    today or later."""
+
+    action: UpdateAction
+    note: str = Field(min_length=1, max_length=2000, pattern=_TEXT)
+    outcome: UpdateOutcome
+    next_step: str | None = Field(default=None, min_length=1, max_length=500, pattern=_TEXT)
+    due_on: date | None = Field(default=None, examples=["2026-12-14"])
+
+    @model_validator(mode="after")
+    def _next_step_is_dated_sensibly(self) -> PartnerUpdateCreate:
+        if self.due_on is not None:
+            if self.next_step is None:
+                raise ValueError("due_on needs the next_step it is the due date of")
+            today = date.today()
+            if self.due_on < today:
+                raise ValueError("due_on is in the past")
+            if (self.due_on - today).days > MAX_DUE_DAYS:
+                raise ValueError("due_on is more than two years ahead")
+        return self
+
+
+class PartnerUpdateRead(ReadSchema):
+    id: UUID
+    case_reference: str
+    agency_id: UUID
+    action: str
+    note: str
+    outcome: str
+    next_step: str | None
+    due_on: date | None
+    recorded_at: datetime
+
+
 class InvitationRead(ReadSchema):
     case_reference: str
     agency_id: UUID
@@ -97,7 +172,35 @@ class InvitationRead(ReadSchema):
     changed_at: datetime
 
 
+class WebhookMessageRead(ReadSchema):
+    """A delivery owed to one of the caller's webhook endpoints: `id` is the `webhook-id`
+    header every attempt carries."""
+
+    id: UUID
+    delivery_id: UUID
+    endpoint_id: UUID
+    state: str = Field(description="pending, delivered or dead")
+    attempts: int = Field(description="attempts made since it was owed (or re-driven)")
+    next_attempt_at: datetime
+    last_status: int | None = Field(description="the HTTP status of the last attempt")
+    last_error: str | None = Field(description="why the last attempt failed")
+    created_at: datetime
+    delivered_at: datetime | None
+    dead_at: datetime | None
+
+
+class WebhookAttemptRead(ReadSchema):
+    attempt: int
+    url: str
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    succeeded: bool
+
+
 DeliveryPage = Page[DeliveryRead]
+WebhookMessagePage = Page[WebhookMessageRead]
 DisclosurePage = Page[DisclosureRead]
 AuditPage = Page[DisclosureAudit]
 ProtocolVersionPage = Page[ProtocolVersionSummary]

@@ -35,6 +35,22 @@ class Settings(BaseServiceSettings):
     # Webhook endpoints must be https on a public address; tests and `make run` may allow
     # a receiver on loopback (http or https) with this.
     webhook_allow_loopback: bool = False
+    # The allow-list of webhook hosts (a JSON list: "hooks.police.example" or ".nhs.uk" for
+    # any host under it), checked at registration and at every attempt. Empty: any public
+    # host an administrator registers.
+    webhook_allowed_hosts: list[str] = []
+    # The webhook dispatcher (in the worker): attempt k failing waits
+    # min(base * 2^(k-1), max) seconds; the max_attempts-th failure dead-letters the message
+    # (the partner sees it and may re-drive it). Each POST times out; redirects are failures.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_seconds: float = Field(default=5.0, ge=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A claimed message is another dispatcher's after this (longer than a POST may take).
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_batch_size: int = Field(default=32, ge=1, le=500)
+    webhook_poll_interval_seconds: float = Field(default=0.05, gt=0)
 
     @property
     def token_endpoint(self) -> str:

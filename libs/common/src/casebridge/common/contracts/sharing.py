@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -41,6 +41,29 @@ class DisclosureRecorded(_SharingEvent):
     protocol_version: int | None = None
     controller_agency_id: UUID | None = None
     source_reference: str | None = None
+
+
+@register
+class PartnerUpdateRecorded(_SharingEvent):
+    """A partner recorded what it did about a case (a complaint or a case review): shared
+    onward under the protocol's `partner_update` rules, and shown in intake's timeline."""
+
+    name: ClassVar[str] = "partner_update.recorded"
+    aggregate_type: ClassVar[str] = "partner_update"
+
+    update_id: UUID
+    case_reference: str
+    case_kind: str  # complaint or review
+    case_id: UUID
+    area_id: UUID
+    agency_id: UUID
+    action: str
+    note: str
+    outcome: str
+    next_step: str | None = None
+    due_on: date | None = None
+    recorded_at: datetime
+    person_id: UUID | None = None
 
 
 # ---- the partner registry and the information-sharing protocol -----------------------------

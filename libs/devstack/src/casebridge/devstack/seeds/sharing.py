@@ -42,6 +42,7 @@ CALL_HANDLER_SCOPES = (
     "reviews:write",
     "stats:read",
     "shares:read",
+    "cases:write",
 )
 EXTRA_SCOPES: dict[str, tuple[str, ...]] = {
     "council": ("reviews:panel", "shares:admin", "audit:read"),

@@ -20,6 +20,7 @@ from casebridge.intake import (
     complaints,
     incidents,
     search,
+    timeline,
 )
 from casebridge.intake.idempotency import IdempotencyKeyHeader, Idempotent
 from casebridge.intake.logged import LoggedComplaint
@@ -41,6 +42,7 @@ from casebridge.intake.schemas.complaints import (
 from casebridge.intake.schemas.fields import Postcode
 from casebridge.intake.schemas.lists import ComplaintMatches, ComplaintPage
 from casebridge.intake.schemas.people import MatchUncertainBody
+from casebridge.intake.schemas.timeline import TimelineRead
 from casebridge.intake.visibility import Seen
 
 from .deps import (
@@ -172,6 +174,16 @@ async def get_complaint(
     """The complaint as the caller may see it (the information-sharing protocol decides)."""
     seen = await complaint_reads.read_complaint(session, viewer=who, complaint_id=complaint_id)
     return _read(seen, who, await complaint_reads.read_extras(session, [seen.record]))
+
+
+@router.get("/complaints/{complaint_id}/timeline", response_model=TimelineRead)
+async def complaint_timeline(
+    complaint_id: ComplaintId, session: DbSession, who: ReadsComplaints
+) -> TimelineRead:
+    """The complaint and what followed it in time order (risk, triggers, case review steps,
+    partners' actions), each entry as far as the protocol lets the caller see it."""
+    entries = await timeline.complaint_timeline(session, viewer=who, complaint_id=complaint_id)
+    return TimelineRead.model_validate({"items": entries})
 
 
 @router.patch("/complaints/{complaint_id}", response_model=ComplaintRead)

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from casebridge.common.db import DbSession
-from casebridge.intake import people, search, vulnerability
+from casebridge.intake import people, search, timeline, vulnerability
 from casebridge.intake.idempotency import Idempotent
 from casebridge.intake.presenters import complaint_summary, person_read
 from casebridge.intake.schemas.fields import Postcode
@@ -22,6 +22,7 @@ from casebridge.intake.schemas.people import (
     VulnerabilityChange,
     VulnerabilityRead,
 )
+from casebridge.intake.schemas.timeline import TimelineRead
 
 from .deps import (
     Areas,
@@ -147,3 +148,14 @@ async def merge(
 
     assert who.principal is not None
     return await idem.run(produce, caller=caller(who.principal))
+
+
+@router.get("/people/{person_id}/timeline", response_model=TimelineRead)
+async def person_timeline(
+    person_id: PersonId, session: DbSession, who: ReadsPeople
+) -> TimelineRead:
+    """Everything on the log in time order (complaints, risk, vulnerability, triggers, case
+    review steps, partners' actions), each entry as far as the protocol lets the caller see
+    it; entries it may see nothing of are left out."""
+    entries = await timeline.person_timeline(session, viewer=who, person_id=person_id)
+    return TimelineRead.model_validate({"items": entries})

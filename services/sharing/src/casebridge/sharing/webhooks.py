@@ -1,0 +1,316 @@
+"""Webhook delivery: every delivery to an agency with an active webhook endpoint is owed to
+that endpoint as one message (a row written in the delivery's own transaction, so none is
+lost), posted by the dispatcher in the worker with the message's id as `webhook-id` on every
+attempt, retried with exponential backoff and dead-lettered with the reason after the last
+attempt; the partner lists its dead letters and re-drives them.
+
+At least once: a dispatcher claims due messages for a lease, posts them, then records each
+attempt; if it dies between the POST and the record, the lease runs out and the message is
+posted again under the same webhook-id (receivers deduplicate on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+from prometheus_client import Counter
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from casebridge.common.auth import Principal
+from casebridge.common.db import new_id, utcnow
+from casebridge.common.errors import Conflict, NotFound
+from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.worker import PeriodicJob
+from casebridge.sharing import webhook_sender
+from casebridge.sharing.models import (
+    Delivery,
+    Disclosure,
+    WebhookAttempt,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from casebridge.sharing.service import Slice, page
+from casebridge.sharing.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = Counter(
+    "casebridge_webhook_attempts_total", "Webhook POSTs by what came of them", ["outcome"]
+)
+
+
+class WebhookMessageNotFound(NotFound):
+    code = "webhook_message_not_found"
+
+
+class NotDeadLettered(Conflict):
+    code = "not_dead_lettered"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed message: what to post where, and which attempt this is."""
+
+    message_id: UUID
+    attempt: int
+    url: str
+    secret: str
+    event_type: str
+    data: dict[str, Any]
+
+
+# ---- owed: one message per delivery per active endpoint ---------------------------------
+async def enqueue(session: AsyncSession, disclosures: Sequence[Disclosure]) -> int:
+    """Owe each delivery of these disclosures to every active endpoint of its recipient."""
+    delivered = [d.id for d in disclosures if d.outcome == "delivered"]
+    if not delivered:
+        return 0
+    owed = (
+        await session.execute(
+            select(Delivery.id, WebhookEndpoint.id, Delivery.recipient_agency_id)
+            .join(WebhookEndpoint, WebhookEndpoint.agency_id == Delivery.recipient_agency_id)
+            .where(Delivery.disclosure_id.in_(delivered), WebhookEndpoint.active)
+        )
+    ).all()
+    if not owed:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "id": new_id(),
+            "delivery_id": delivery_id,
+            "endpoint_id": endpoint_id,
+            "agency_id": agency_id,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for delivery_id, endpoint_id, agency_id in owed
+    ]
+    await session.execute(insert(WebhookMessage).values(rows).on_conflict_do_nothing())
+    return len(rows)
+
+
+# ---- the dispatcher ---------------------------------------------------------------------
+def backoff(settings: Settings, attempt: int) -> timedelta:
+    """How long after the attempt-th failure the next attempt is due."""
+    seconds = settings.webhook_backoff_base_seconds * 2 ** (attempt - 1)
+    return timedelta(seconds=min(seconds, settings.webhook_backoff_max_seconds))
+
+
+async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int) -> list[Job]:
+    """Due messages of active endpoints, each now leased to this dispatcher and counted as
+    one more attempt (a crash after this still counts it)."""
+    rows = (
+        await session.execute(
+            select(
+                WebhookMessage.id,
+                WebhookMessage.attempts,
+                WebhookEndpoint.url,
+                WebhookEndpoint.signing_secret,
+                Delivery.event_type,
+                Delivery.data,
+            )
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+            .join(Delivery, Delivery.id == WebhookMessage.delivery_id)
+            .where(
+                WebhookMessage.state == "pending",
+                WebhookMessage.next_attempt_at <= now,
+                or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until < now),
+                WebhookEndpoint.active,
+            )
+            .order_by(WebhookMessage.next_attempt_at)
+            .limit(limit)
+            .with_for_update(of=WebhookMessage, skip_locked=True)
+        )
+    ).all()
+    if not rows:
+        return []
+    await session.execute(
+        update(WebhookMessage)
+        .where(WebhookMessage.id.in_([row.id for row in rows]))
+        .values(attempts=WebhookMessage.attempts + 1, leased_until=now + lease)
+    )
+    return [
+        Job(row.id, row.attempts + 1, row.url, row.signing_secret, row.event_type, row.data)
+        for row in rows
+    ]
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    job: Job,
+    outcome: webhook_sender.Outcome,
+    started_at: datetime,
+    settings: Settings,
+) -> str:
+    """Keep the attempt; the message is delivered, due again after its backoff, or dead.
+    A dispatcher whose lease ran out (the message was claimed again) changes nothing."""
+    session.add(
+        WebhookAttempt(
+            id=new_id(),
+            message_id=job.message_id,
+            attempt=job.attempt,
+            url=job.url,
+            started_at=started_at,
+            duration_ms=outcome.duration_ms,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            succeeded=outcome.succeeded,
+        )
+    )
+    now = utcnow()
+    values: dict[str, Any] = {"leased_until": None, "last_status": outcome.status_code}
+    if outcome.succeeded:
+        state = "delivered"
+        values |= {"state": state, "delivered_at": now, "last_error": None}
+    elif job.attempt >= settings.webhook_max_attempts:
+        state = "dead"
+        values |= {"state": state, "dead_at": now, "last_error": outcome.error}
+    else:
+        state = "pending"
+        next_at = now + backoff(settings, job.attempt)
+        values |= {"next_attempt_at": next_at, "last_error": outcome.error}
+    await session.execute(
+        update(WebhookMessage)
+        .where(
+            WebhookMessage.id == job.message_id,
+            WebhookMessage.state == "pending",
+            WebhookMessage.attempts == job.attempt,
+        )
+        .values(**values)
+    )
+    return state
+
+
+async def dispatch_once(
+    sessions: async_sessionmaker[AsyncSession], client: httpx.AsyncClient, settings: Settings
+) -> int:
+    """Claim a batch of due messages, post them at once, record what came of each."""
+    started_at = utcnow()
+    async with sessions() as session, session.begin():
+        jobs = await claim(
+            session,
+            now=started_at,
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+            limit=settings.webhook_batch_size,
+        )
+    if not jobs:
+        return 0
+    outcomes = await asyncio.gather(*(_post(client, job, settings) for job in jobs))
+    async with sessions() as session, session.begin():
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            state = await record(
+                session, job=job, outcome=outcome, started_at=started_at, settings=settings
+            )
+            ATTEMPTS.labels("retry" if state == "pending" else state).inc()
+            if state == "dead":
+                log.warning("webhook message %s dead after %d attempts: %s",
+                            job.message_id, job.attempt, outcome.error)  # fmt: skip
+    return len(jobs)
+
+
+async def _post(client: httpx.AsyncClient, job: Job, settings: Settings) -> webhook_sender.Outcome:
+    body, headers = webhook_sender.signed(
+        message_id=str(job.message_id),
+        secret=job.secret,
+        event_type=job.event_type,
+        data=job.data,
+        now=utcnow(),
+    )
+    return await webhook_sender.post(
+        client,
+        url=job.url,
+        body=body,
+        headers=headers,
+        allow_loopback=settings.webhook_allow_loopback,
+        allowed_hosts=settings.webhook_allowed_hosts,
+    )
+
+
+def dispatcher(settings: Settings) -> PeriodicJob:
+    """The worker's webhook loop: dispatch while there is work, else wait a poll interval."""
+
+    async def webhook_dispatcher(
+        engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event
+    ) -> None:
+        async with webhook_sender.new_client(
+            allow_loopback=settings.webhook_allow_loopback,
+            connect_timeout=settings.webhook_connect_timeout_seconds,
+            timeout=settings.webhook_timeout_seconds,
+        ) as client:
+            while not stop.is_set():
+                try:
+                    sent = await dispatch_once(sessions, client, settings)
+                except Exception as exc:
+                    # The database away: try again shortly (a claimed batch's lease runs out
+                    # and it is posted again). Anything else is a bug: logged with its trace.
+                    if is_infrastructure_error(exc):
+                        log.warning("webhook dispatcher: %s: %s", type(exc).__name__, exc)
+                    else:
+                        log.exception("webhook dispatcher failed")
+                    sent = 0
+                if not sent:
+                    try:
+                        await asyncio.wait_for(stop.wait(), settings.webhook_poll_interval_seconds)
+                    except TimeoutError:
+                        pass
+
+    return webhook_dispatcher
+
+
+# ---- the partner's view -----------------------------------------------------------------
+def visible_messages(principal: Principal) -> Select[WebhookMessage]:
+    """A partner sees the webhook messages owed to its own agency, nobody else's."""
+    return select(WebhookMessage).where(WebhookMessage.agency_id == principal.agency_id)
+
+
+async def list_dead_letters(
+    session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
+) -> Slice[WebhookMessage]:
+    statement = visible_messages(principal).where(WebhookMessage.state == "dead")
+    return await page(session, statement, WebhookMessage.id, limit=limit, cursor=cursor)
+
+
+async def list_attempts(
+    session: AsyncSession, *, principal: Principal, message_id: UUID
+) -> Sequence[WebhookAttempt]:
+    await _get_message(session, principal, message_id)
+    statement = select(WebhookAttempt).where(WebhookAttempt.message_id == message_id)
+    return (await session.scalars(statement.order_by(WebhookAttempt.started_at))).all()
+
+
+async def redrive(
+    session: AsyncSession, *, principal: Principal, message_id: UUID
+) -> WebhookMessage:
+    """A dead letter is due again at once, with every attempt ahead of it again."""
+    message = await _get_message(session, principal, message_id, for_update=True)
+    if message.state != "dead":
+        raise NotDeadLettered(f"webhook message {message_id} is {message.state}, not dead")
+    message.state = "pending"
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    message.leased_until = None
+    message.dead_at = None
+    await session.flush()
+    log.info("webhook message %s re-driven by %s", message_id, principal.client_id)
+    return message
+
+
+async def _get_message(
+    session: AsyncSession, principal: Principal, message_id: UUID, *, for_update: bool = False
+) -> WebhookMessage:
+    statement = visible_messages(principal).where(WebhookMessage.id == message_id)
+    message = await session.scalar(statement.with_for_update() if for_update else statement)
+    if message is None:
+        raise WebhookMessageNotFound(f"no webhook message {message_id} for your agency")
+    return message
