@@ -26,7 +26,7 @@ from casebridge.common.contracts.review import (
     TriggerExplained,
     TriggerRaised,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Contract, Envelope
@@ -241,6 +241,22 @@ def vulnerability(
         origin=origin,
         agency_id=COUNCIL,
         changed_at=at(when),
+    )
+    return envelope(event, area)
+
+
+def partner_update(area: UUID, agency: UUID, when: str, outcome: str = "in_progress") -> Envelope:
+    event = PartnerUpdateRecorded(
+        update_id=uuid.uuid4(),
+        case_reference="DMO-2026-000001-5",
+        case_kind="complaint",
+        case_id=uuid.uuid4(),
+        area_id=area,
+        agency_id=agency,
+        action="visit",
+        note="Visited Ann Example at home",
+        outcome=outcome,
+        recorded_at=at(when),
     )
     return envelope(event, area)
 

@@ -16,6 +16,7 @@ from .events import (
     complaint,
     disclosure,
     envelope,
+    partner_update,
     repeat_victim,
     risk,
     trigger,
@@ -128,6 +129,9 @@ async def test_prompts_risk_repeat_victims_and_partners(stats: Stats) -> None:
         repeat_victim(stats.area, "2026-10-07T10:00"),
         disclosure(stats.area, POLICE, "2026-10-01T10:00"),
         disclosure(stats.area, HOUSING, "2026-10-01T10:00", outcome="refused"),
+        partner_update(stats.area, POLICE, "2026-10-02T10:00"),
+        partner_update(stats.area, POLICE, "2026-10-03T10:00"),
+        partner_update(stats.area, HOUSING, "2026-10-03T10:00"),
     )
     one = {"to": "2026-10", "months": 1}
     assert values(await monthly(stats, "second_report_prompts_raised", **one)) == {"all": [2.0]}
@@ -146,7 +150,11 @@ async def test_prompts_risk_repeat_victims_and_partners(stats: Stats) -> None:
     assert values(await monthly(stats, "partner_deliveries", outcome="delivered", **one)) == {
         "all": [1.0]
     }
-    assert values(await monthly(stats, "partner_updates", **one)) == {"all": [0.0]}
+    assert values(await monthly(stats, "partner_updates", **one)) == {"all": [3.0]}
+    assert values(await monthly(stats, "partner_updates", by="agency", **one)) == {
+        str(HOUSING): [1.0], str(POLICE): [2.0]
+    }  # fmt: skip
+    assert values(await monthly(stats, "partner_deliveries", **one)) == {"all": [2.0]}
 
 
 async def test_vulnerable_victims_flagged_and_cleared_by_origin(stats: Stats) -> None:

@@ -19,7 +19,7 @@ from casebridge.common.contracts.review import (
     TriggerExplained,
     TriggerRaised,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
 from casebridge.common.events.envelope import Envelope
 from casebridge.stats import facts, projection
 
@@ -84,3 +84,16 @@ async def on_trigger_explained(
     session: AsyncSession, env: Envelope, event: TriggerExplained
 ) -> None:
     await facts.trigger_explained(session, area_id=env.area_id, event=event)
+
+
+async def on_partner_update_recorded(
+    session: AsyncSession, env: Envelope, event: PartnerUpdateRecorded
+) -> None:
+    await projection.count_partner_activity(
+        session,
+        area_id=env.area_id,
+        agency_id=event.agency_id,
+        activity="update",
+        outcome=event.outcome,
+        at=event.recorded_at,
+    )

@@ -316,7 +316,7 @@ MEASURES: dict[str, Measure] = {
         filters=frozenset({"agency_id", "outcome"}),
     ),
     "partner_updates": Measure(
-        "Updates partners recorded on cases (arrives with partner updates, issue 10).",
+        "Updates partners recorded on cases (`POST /cases/{reference}/updates`), by agency.",
         cube(PartnerCount, "events", PARTNER, fixed={"activity": "update"}),
         breakdowns=("total", "agency"),
         filters=frozenset({"agency_id"}),

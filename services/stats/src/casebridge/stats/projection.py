@@ -192,8 +192,8 @@ async def count_partner_activity(
     outcome: str,
     at: datetime,
 ) -> None:
-    """One partner delivery or one partner update (`sharing.*.partner_update.recorded.v1`,
-    issue 10: its handler calls this with activity="update", outcome="recorded")."""
+    """One partner delivery (by outcome) or one partner update (`sharing.*.partner_update.
+    recorded.v1`, by the outcome the partner recorded)."""
     await _add(
         session,
         PartnerCount,

@@ -21,7 +21,11 @@ from casebridge.common.contracts.review import (
     TriggerExplained,
     TriggerRaised,
 )
-from casebridge.common.contracts.sharing import ClientRevoked, DisclosureRecorded
+from casebridge.common.contracts.sharing import (
+    ClientRevoked,
+    DisclosureRecorded,
+    PartnerUpdateRecorded,
+)
 from casebridge.common.events.consumer import Consumer, Handler
 from casebridge.common.events.envelope import Contract
 from casebridge.common.isp.replica import on_client_revoked
@@ -51,7 +55,13 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
             TriggerExplained: handlers.on_trigger_explained,
         },
     ),
-    "SHARING": ("stats-sharing", {DisclosureRecorded: handlers.on_disclosure_recorded}),
+    "SHARING": (
+        "stats-sharing",
+        {
+            DisclosureRecorded: handlers.on_disclosure_recorded,
+            PartnerUpdateRecorded: handlers.on_partner_update_recorded,
+        },
+    ),
     # Only the revocations of the registry: a revoked client's tokens stop working here too.
     "REGISTRY": ("stats-registry", {ClientRevoked: on_client_revoked}),
 }
