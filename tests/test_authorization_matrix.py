@@ -113,6 +113,8 @@ rows("intake", {
     "POST /people/{person_id}/vulnerability": Row.all(422),
     "GET /risk/question-set": Row.all(200),
     "GET /audit/access": Row.all(200),  # each DPO: the reads of its own agency's records
+    "GET /complaints/{complaint_id}/timeline": Row(200, 200, 200, 404, 404),
+    "GET /people/{person_id}/timeline": Row(200, 200, 200, 404, 404),
 })  # fmt: skip
 
 # review. The council is the SPOC and received the application; the police sit on the panel;
@@ -183,6 +185,10 @@ rows("sharing", {
     "GET /disclosures": Row.all(200),
     "DELETE /nats-users/{user_id}": Row(204, 204, 204, 204, 404),
     "PATCH /webhooks/{webhook_id}": Row.all(422),
+    "POST /cases/{reference}/updates": Row.all(422),
+    "GET /webhook-dead-letters": Row.all(200),  # each agency's own
+    "GET /webhook-messages/{message_id}/attempts": Row.all(404),  # an id no message has
+    "POST /webhook-dead-letters/{message_id}/redrive": Row.all(404),
 })  # fmt: skip
 
 # stats: counts only, each caller's own area.
@@ -271,6 +277,16 @@ async def cast(p: Partnership) -> Cast:
     }
     gone = await p.sharing.delete(f"/clients/{revoked['client_id']}", headers=admin)
     assert gone.status_code == 204, gone.text
+    # A revocation is in force everywhere within the replicas' lag plus the services'
+    # revocation refresh (README: about 6 s); the matrix starts once it is.
+    apps = {"intake": p.intake, "review": p.review, "sharing": p.sharing, "stats": p.stats}
+    for service, probe_path in REVOCATION_PROBES.items():
+
+        async def refused(service: str = service, path: str = probe_path) -> bool:
+            r = await apps[service].get(path, headers=headers["revoked"][service])
+            return r.status_code == 401
+
+        await poll(refused, timeout=20, what=f"{service} refuses the revoked client")
     headers["no_token"] = {s: {} for s in SERVICES}
     headers["other_service"] = {  # the owner's token for the next service along
         s: headers["owner"][SERVICES[(i + 1) % len(SERVICES)]] for i, s in enumerate(SERVICES)
@@ -328,6 +344,7 @@ async def cast(p: Partnership) -> Cast:
         "agency_id": str(COUNCIL),
         "client_id": (await _client(p, admin, str(POLICE)))["client_id"],
         "webhook_id": str(uuid.uuid4()),
+        "message_id": str(uuid.uuid4()),
         "user_id": nats_user.json()["id"],
         "version": "1",
         "measure": "complaints",
@@ -335,6 +352,12 @@ async def cast(p: Partnership) -> Cast:
     return Cast(headers, ids)
 
 
+REVOCATION_PROBES = {
+    "intake": "/complaints",
+    "review": "/reviews",
+    "sharing": "/deliveries",
+    "stats": "/stats/complaints",
+}
 INVITED_AGENCY = {"name": "Demo Adult Social Care", "kind": "social_care"}
 UNINVITED_AGENCY = {"name": "Demo Small Housing Co-operative", "kind": "housing"}
 OTHER_AREA = {

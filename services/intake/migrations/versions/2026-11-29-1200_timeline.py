@@ -1,7 +1,7 @@
 """the case timeline's read model: triggers, review steps and partner updates
 
 Revision ID: a1d7e4b9c250
-Revises: 9c4f6e3a1d32
+Revises: a1c3e5f70b15
 Create Date: 2026-11-29 12:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "a1d7e4b9c250"
-down_revision: str | None = "9c4f6e3a1d32"
+down_revision: str | None = "a1c3e5f70b15"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
