@@ -10,6 +10,7 @@ Each invitation and removal is kept (append-only) and announced (InvitationChang
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -49,7 +50,29 @@ async def index_complaint(session: AsyncSession, *, event: ComplaintLogged) -> N
         case_id=event.complaint_id,
         person_id=event.person_id,
         recorder=event.receiving_agency_id,
+        consent_to_share=event.consent_to_share,
+        override_purposes=sorted(event.override_purposes),
+        perpetrator_landlord_ids=list(event.perpetrator_landlord_ids),
     )
+
+
+async def find_case(session: AsyncSession, case_id: UUID) -> CaseIndex | None:
+    """A complaint or case review by its id (events after the first name it by id)."""
+    return await session.scalar(select(CaseIndex).where(CaseIndex.case_id == case_id))
+
+
+async def record_basis(
+    session: AsyncSession, *, case_id: UUID, consent: str | None, overrides: list[str]
+) -> CaseIndex | None:
+    """A complaint's consent or overrides changed: later events are decided on the new basis."""
+    case = await find_case(session, case_id)
+    if case is None:
+        return None
+    if consent is not None:
+        case.consent_to_share = consent
+    case.override_purposes = sorted({*case.override_purposes, *overrides})
+    await session.flush()
+    return case
 
 
 async def index_review(session: AsyncSession, *, envelope: Envelope, event: ReviewApplied) -> None:
@@ -73,6 +96,7 @@ async def _index(
     case_id: UUID,
     person_id: UUID | None,
     recorder: UUID,
+    **basis: Any,
 ) -> None:
     await session.execute(
         insert(CaseIndex)
@@ -83,6 +107,7 @@ async def _index(
             case_id=case_id,
             person_id=person_id,
             recorder_agency_id=recorder,
+            **basis,
         )
         .on_conflict_do_nothing()
     )

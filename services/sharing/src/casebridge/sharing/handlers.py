@@ -6,20 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.review import ReviewApplied
 from casebridge.common.events.envelope import Envelope
-from casebridge.sharing import cases, deliveries
+from casebridge.sharing import deliveries
 
 
-async def on_complaint_logged(session: AsyncSession, envelope: Envelope, event: Any) -> None:
-    """Index the complaint (so it can be named in invitations), then share it."""
-    assert isinstance(event, ComplaintLogged)
-    await cases.index_complaint(session, event=event)
+async def on_shareable(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+    """Index what the event tells of its case, then share it under the area's protocol."""
     await deliveries.share(session, envelope=envelope, event=event)
-
-
-async def on_review_applied(session: AsyncSession, envelope: Envelope, event: Any) -> None:
-    """Index the case review (so agencies can be invited to it)."""
-    assert isinstance(event, ReviewApplied)
-    await cases.index_review(session, envelope=envelope, event=event)

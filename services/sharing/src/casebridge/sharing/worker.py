@@ -1,33 +1,37 @@
 """Sharing worker: relays sharing's outbox (registry announcements, protocol versions,
-invitations, disclosures, partner deliveries), shares every complaint intake logs under
-the area's protocol, and indexes the case reviews review receives."""
+invitations, disclosures, partner deliveries) and shares every event that matters to the
+partners (offers.OFFERS: complaints, consent, overrides, incident links, risk,
+vulnerability, triggers, case review steps) under the area's protocol."""
 
 from __future__ import annotations
 
 from casebridge.common import worker
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.review import ReviewApplied
-from casebridge.common.events.consumer import Consumer, Handler
-from casebridge.common.events.envelope import Contract
+from casebridge.common.events.consumer import Consumer
+from casebridge.common.events.streams import stream_for_subject
 from casebridge.sharing import handlers
+from casebridge.sharing.offers import OFFERS
 from casebridge.sharing.settings import Settings
+
+# One durable consumer per source stream (in stream order: a complaint is indexed before
+# the events that follow it are decided on its basis).
+DURABLES = {"intake": "sharing-complaints", "review": "sharing-reviews"}
 
 
 def consumers(settings: Settings) -> list[Consumer]:
-    def consumer(name: str, stream: str, contract: type[Contract], handler: Handler) -> Consumer:
-        return Consumer(
-            name=name,
-            stream=stream,
-            subjects=[f"{contract.source}.*.{contract.name}.v{contract.version}"],
-            handlers={contract.event_type(): handler},
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
+    found = []
+    for source, name in DURABLES.items():
+        contracts = [c for c in OFFERS if c.source == source]
+        found.append(
+            Consumer(
+                name=name,
+                stream=stream_for_subject(f"{source}.any"),
+                subjects=sorted(f"{c.source}.*.{c.name}.v{c.version}" for c in contracts),
+                handlers={c.event_type(): handlers.on_shareable for c in contracts},
+                max_deliver=settings.consumer_max_deliver,
+                ack_wait=settings.consumer_ack_wait_seconds,
+            )
         )
-
-    return [
-        consumer("sharing-complaints", "INTAKE", ComplaintLogged, handlers.on_complaint_logged),
-        consumer("sharing-reviews", "REVIEW", ReviewApplied, handlers.on_review_applied),
-    ]
+    return found
 
 
 def main() -> None:
