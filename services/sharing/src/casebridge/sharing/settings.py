@@ -35,6 +35,13 @@ class Settings(BaseServiceSettings):
     # Webhook endpoints must be https on a public address; tests and `make run` may allow
     # a receiver on loopback (http or https) with this.
     webhook_allow_loopback: bool = False
+    # NATS locked per agency (nats_auth.py): when set, the worker keeps this nats-server
+    # authorization file in step with the registry (the services' users from the JSON file
+    # `{service: bcrypt hash}`) and sends SIGHUP to the pid in the pid file on a change.
+    nats_authorization_file: Path | None = None
+    nats_service_logins_file: Path | None = None
+    nats_server_pid_file: Path | None = None
+    nats_authorization_interval_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def token_endpoint(self) -> str:

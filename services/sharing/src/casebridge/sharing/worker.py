@@ -8,7 +8,8 @@ from __future__ import annotations
 from casebridge.common import worker
 from casebridge.common.events.consumer import Consumer
 from casebridge.common.events.streams import stream_for_subject
-from casebridge.sharing import handlers
+from casebridge.common.worker import PeriodicJob
+from casebridge.sharing import handlers, nats_auth
 from casebridge.sharing.offers import OFFERS
 from casebridge.sharing.settings import Settings
 
@@ -34,9 +35,23 @@ def consumers(settings: Settings) -> list[Consumer]:
     return found
 
 
+def jobs(settings: Settings) -> list[PeriodicJob]:
+    """NATS authorization follows the registry, where this worker is told to write it."""
+    path, services = settings.nats_authorization_file, settings.nats_service_logins_file
+    if path is None or services is None:
+        return []
+    job: PeriodicJob = nats_auth.keep_authorization(
+        path=path,
+        services_file=services,
+        pid_file=settings.nats_server_pid_file,
+        interval=settings.nats_authorization_interval_seconds,
+    )
+    return [job]
+
+
 def main() -> None:
     settings = Settings()
-    worker.main(settings, consumers(settings))
+    worker.main(settings, consumers(settings), jobs(settings))
 
 
 if __name__ == "__main__":
