@@ -27,7 +27,7 @@ from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.common.isp.decide import REFUSED, Decision, Policy, Recipient, decide
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
-from casebridge.sharing import cases, protocol
+from casebridge.sharing import cases, feed, protocol
 from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.offers import OFFERS, Offer
 
@@ -67,6 +67,10 @@ async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -
     disclosures = [_disclosure(envelope, offer, outcome, policy) for outcome in outcomes]
     session.add_all(disclosures)
     await session.flush()
+    delivered = [o.agency.id for o in outcomes if o.delivered]
+    if delivered:
+        await feed.hold_delivery_order(session)
+        await feed.announce(session, delivered)
     for disclosure, outcome in zip(disclosures, outcomes, strict=True):
         if outcome.delivered:
             _deliver(session, disclosure, offer, outcome)
