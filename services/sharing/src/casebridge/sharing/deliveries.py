@@ -69,8 +69,7 @@ async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -
     await session.flush()
     delivered = [o.agency.id for o in outcomes if o.delivered]
     if delivered:
-        await feed.hold_delivery_order(session)
-        await feed.announce(session, delivered)
+        await feed.order_and_announce(session, delivered)
     for disclosure, outcome in zip(disclosures, outcomes, strict=True):
         if outcome.delivered:
             _deliver(session, disclosure, offer, outcome)

@@ -2,7 +2,7 @@
 long poll that answers as soon as a delivery for the agency commits.
 
 Order: each delivery's `seq` is taken from a sequence while the writing transaction holds
-one advisory lock until it commits (`hold_delivery_order`), so rows become visible in `seq`
+one advisory lock until it commits (`order_and_announce`), so rows become visible in `seq`
 order and a cursor never passes a row that commits later. Wake-up: the writing transaction
 sends `NOTIFY casebridge_delivery, '<agency id>'` (PostgreSQL sends it on commit, never on
 a rollback); each API process LISTENs on one connection of its own and wakes the agency's
@@ -37,17 +37,24 @@ DELIVERY_ORDER_LOCK = int.from_bytes(b"delivery", "big") >> 1
 MAX_WAIT_SECONDS = 30.0
 
 
-async def hold_delivery_order(session: AsyncSession) -> None:
-    """Number this transaction's deliveries after every earlier writer's have committed."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DELIVERY_ORDER_LOCK})
+_ORDER_AND_ANNOUNCE = text(
+    "SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, agency) "
+    "FROM unnest(CAST(:agencies AS text[])) AS agency"
+)
 
 
-async def announce(session: AsyncSession, agencies: Iterable[UUID]) -> None:
-    """Wake the agencies' feeds when this transaction commits."""
-    for agency in sorted(set(agencies)):
-        await session.execute(
-            text("SELECT pg_notify(:channel, :agency)"), {"channel": CHANNEL, "agency": str(agency)}
-        )
+async def order_and_announce(session: AsyncSession, agencies: Iterable[UUID]) -> None:
+    """Before numbering this transaction's deliveries: wait until every earlier writer's
+    have committed (the lock is held to this commit), and wake the recipients' feeds when
+    this one commits. One round trip."""
+    await session.execute(
+        _ORDER_AND_ANNOUNCE,
+        {
+            "key": DELIVERY_ORDER_LOCK,
+            "channel": CHANNEL,
+            "agencies": sorted({str(agency) for agency in agencies}),
+        },
+    )
 
 
 @dataclass
