@@ -342,3 +342,28 @@ async def test_case_review_steps_reach_an_invited_agency_without_the_applicant(
     )
     assert data["threshold_met"] is True
     assert "person_id" not in data
+
+
+async def test_an_older_consent_change_arriving_late_does_not_undo_a_withdrawal(
+    protocol_v1: Sharing,
+) -> None:
+    """A retried message can come after a newer one: the newer consent stands."""
+    sharing = protocol_v1
+    complaint_id = await complaint(sharing, consent="not_asked")
+
+    def changed(status: str, previous: str) -> ConsentChanged:
+        return ConsentChanged(
+            complaint_id=complaint_id, receiving_agency_id=COUNCIL, consent_to_share=status,
+            previous=previous, recorded_at=NOW,
+        )  # fmt: skip
+
+    given = envelope_of(changed("given", "not_asked"))  # made first, delivered last
+    withdrawn = envelope_of(changed("withdrawn", "given"))
+    assert await apply(sharing, withdrawn, changed("withdrawn", "given"))
+    assert await apply(sharing, given, changed("given", "not_asked"))
+    async with sharing.sessions() as session:
+        case = await session.scalar(select(CaseIndex).where(CaseIndex.case_id == complaint_id))
+    assert case is not None
+    assert case.consent_to_share == "withdrawn"
+    later = await outcomes(sharing, await share(sharing, risk(complaint_id)))
+    assert_refused(later[POLICE])

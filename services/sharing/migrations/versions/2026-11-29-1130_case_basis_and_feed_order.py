@@ -47,6 +47,12 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
+    # When the consent above was recorded: a redelivered older change never overwrites a
+    # newer one (events are applied in stream order, but a retry comes later).
+    op.add_column(
+        "case_index",
+        sa.Column("basis_recorded_at", sa.DateTime(timezone=True), nullable=True),
+    )
     op.create_index(op.f("ix_case_index_case_id"), "case_index", ["case_id"])
     # Existing rows are numbered in id order (time-ordered ids); new ones in commit order.
     op.add_column(
@@ -60,6 +66,7 @@ def downgrade() -> None:
     op.drop_index("ix_delivery_feed", table_name="delivery")
     op.drop_column("delivery", "seq")
     op.drop_index(op.f("ix_case_index_case_id"), table_name="case_index")
+    op.drop_column("case_index", "basis_recorded_at")
     op.drop_column("case_index", "perpetrator_landlord_ids")
     op.drop_column("case_index", "override_purposes")
     op.drop_column("case_index", "consent_to_share")

@@ -185,6 +185,8 @@ class CaseIndex(Base):
     perpetrator_landlord_ids: Mapped[list[uuid.UUID]] = mapped_column(
         ARRAY(Uuid()), server_default=text("'{}'")
     )
+    # When intake made that change (its event's time): an older change never overwrites it.
+    basis_recorded_at: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint(_one_of("kind", CASE_KINDS), name="kind"),)
 

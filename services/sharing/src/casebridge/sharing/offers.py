@@ -95,7 +95,7 @@ def _unknown(envelope: Envelope, case_id: UUID) -> Offer | None:
 
 async def complaint_logged(session: AsyncSession, envelope: Envelope, event: Any) -> Offer:
     assert isinstance(event, ComplaintLogged)
-    await cases.index_complaint(session, event=event)
+    await cases.index_complaint(session, event=event, at=envelope.time)
     carried = event.model_dump(mode="json")
     values = {
         "id": carried["complaint_id"],
@@ -135,6 +135,7 @@ async def complaint_updated(session: AsyncSession, envelope: Envelope, event: An
         case_id=event.complaint_id,
         consent=event.consent_to_share,
         overrides=event.override_purposes,
+        at=envelope.time,
     )
     if case is None:
         return _unknown(envelope, event.complaint_id)
@@ -158,6 +159,7 @@ async def consent_changed(session: AsyncSession, envelope: Envelope, event: Any)
         case_id=event.complaint_id,
         consent=event.consent_to_share,
         overrides=event.override_purposes,
+        at=envelope.time,
     )
     if case is None:
         return _unknown(envelope, event.complaint_id)
