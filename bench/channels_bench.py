@@ -173,6 +173,19 @@ async def wait_for(
         await asyncio.sleep(0.2)
 
 
+async def healthy(client: httpx.AsyncClient, url: str, timeout: float = 180) -> None:
+    """A loaded machine may take a minute to start an API."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await client.get(url)).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"{url} not healthy after {timeout:.0f} s")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0)
@@ -244,13 +257,7 @@ async def main() -> None:
                 base_url=f"http://127.0.0.1:{intake_port}", headers=write, timeout=30
             )
             for port in (intake_port, sharing_port):
-                for _ in range(150):
-                    try:
-                        if (await intake.get(f"http://127.0.0.1:{port}/healthz")).is_success:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    await asyncio.sleep(0.2)
+                await healthy(intake, f"http://127.0.0.1:{port}/healthz")
             ready = asyncio.Event()
             receivers = [
                 asyncio.create_task(receive_nats(server.address, police_password, by_nats,
