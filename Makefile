@@ -38,6 +38,7 @@ lint:
 
 bench:
 	$(UV) run python bench/propagation_bench.py
+	$(UV) run python bench/channels_bench.py
 	$(UV) run python bench/intake_bench.py
 	$(UV) run python bench/review_bench.py
 	$(UV) run python bench/stats_bench.py

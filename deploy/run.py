@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -28,6 +29,7 @@ from rich.text import Text
 
 from casebridge.devstack import DevServerError, EmbeddedPostgres, NatsServer
 from casebridge.devstack.demo import DEMO_AREA_CODE, DEMO_AREA_NAME
+from casebridge.devstack.nats_logins import NatsLogins, prepare_nats_logins
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES_DIR = ROOT / "services"
@@ -137,7 +139,18 @@ def make_plan() -> Plan:
 
 
 # ---- environment ------------------------------------------------------------------------
-def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class NatsAccess:
+    """How each service reaches NATS; with the embedded server, each as its own user and
+    sharing keeping the server's authorization in step with the registry."""
+
+    urls: dict[str, str]
+    address: str
+    logins: NatsLogins | None = None
+    pid_file: Path | None = None
+
+
+def child_env(cfg: Config, database_url_base: str, nats: NatsAccess) -> dict[str, str]:
     issuers = json.dumps(
         [{"issuer": cfg.sharing_url, "jwks_uri": f"{cfg.sharing_url}/.well-known/jwks.json"}]
     )
@@ -155,10 +168,15 @@ def child_env(cfg: Config, database_url_base: str, nats_url: str) -> dict[str, s
     for svc in SERVICES:
         prefix = svc.upper()
         env[f"{prefix}_DATABASE_URL"] = f"{database_url_base}/casebridge_{svc}"
-        env[f"{prefix}_NATS_URL"] = nats_url
+        env[f"{prefix}_NATS_URL"] = nats.urls[svc]
         env[f"{prefix}_ISSUERS"] = issuers
         env[f"{prefix}_DATA_DIR"] = str(cfg.var)
         env.setdefault(f"{prefix}_LOG_JSON", "true" if json_logs else "false")
+    if nats.logins is not None:
+        env["SHARING_NATS_AUTHORIZATION_FILE"] = str(nats.logins.authorization_file)
+        env["SHARING_NATS_SERVICE_LOGINS_FILE"] = str(nats.logins.services_file)
+        if nats.pid_file is not None:
+            env["SHARING_NATS_SERVER_PID_FILE"] = str(nats.pid_file)
     if cfg.database_url_base is None:
         # The embedded server trusts local logins: sharing's API and worker connect as its
         # application role (created by its migrations), which may only add to the disclosure
@@ -365,12 +383,12 @@ async def supervise(children: list[Child], stop: asyncio.Event) -> int:
     return 1
 
 
-async def run_services(cfg: Config, plan: Plan, db_base: str, nats_url: str) -> int:
+async def run_services(cfg: Config, plan: Plan, db_base: str, nats: NatsAccess) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    env = child_env(cfg, db_base, nats_url)
+    env = child_env(cfg, db_base, nats)
     children: list[Child] = []
     try:
         await prepare(cfg, plan, env, db_base)
@@ -379,7 +397,7 @@ async def run_services(cfg: Config, plan: Plan, db_base: str, nats_url: str) -> 
             if child.name.endswith("-api"):
                 svc = child.name.removesuffix("-api")
                 await wait_healthy(child, cfg.api_ports[svc])
-        print_summary(cfg, children, db_base, nats_url)
+        print_summary(cfg, children, db_base, nats.address)
         return await supervise(children, stop)
     except RunError as exc:
         console.print(f"[bold red]error:[/] {exc}")
@@ -402,6 +420,24 @@ def demo_credentials(cfg: Config) -> tuple[str, str]:
         if isinstance(client, dict) and "client_id" in client and "client_secret" in client:
             return str(client["client_id"]), str(client["client_secret"])
     return "CLIENT_ID", "SECRET"
+
+
+def demo_logins(cfg: Config) -> list[str]:
+    """Each demo agency's OAuth client and, beside it, its NATS user: it may read only
+    share.<area>.<agency>.> (with its inbox prefix and its own durable consumer on SHARE)."""
+    try:
+        data: Any = json.loads(cfg.demo_clients.read_text())
+    except (OSError, ValueError):
+        return []
+    lines = []
+    for entry in data if isinstance(data, list) else []:
+        if isinstance(entry, dict) and "nats_user" in entry:
+            lines.append(
+                f"    {entry['client_id']}: client_secret {entry.get('client_secret')}  "
+                f"NATS user {entry['nats_user']} password {entry.get('nats_password')}  "
+                f"subjects {entry.get('nats_subjects')} inbox {entry.get('nats_inbox_prefix')}"
+            )
+    return lines
 
 
 def example(name: str) -> str:
@@ -428,6 +464,8 @@ def print_summary(cfg: Config, children: list[Child], db_base: str, nats_url: st
     console.print(f"  NATS     {nats_url}")
     console.print(f"  data     {cfg.var}")
     console.print(f"  clients  {cfg.demo_clients}")
+    for line in demo_logins(cfg):
+        console.print(Text(line))
     client_id, secret = demo_credentials(cfg)
     intake = f"http://127.0.0.1:{cfg.api_ports['intake']}"
     post = 'curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json"'
@@ -443,6 +481,11 @@ def print_summary(cfg: Config, children: list[Child], db_base: str, nats_url: st
 
 
 # ---- infrastructure ---------------------------------------------------------------------
+def with_login(address: str, login: tuple[str, str]) -> str:
+    user, password = (quote(part, safe="") for part in login)
+    return address.replace("nats://", f"nats://{user}:{password}@", 1)
+
+
 def raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -477,12 +520,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             pg.start()
             db_base = pg.url("").rstrip("/")
         if cfg.external_nats_url:
-            nats_url = cfg.external_nats_url
+            url = cfg.external_nats_url
+            access = NatsAccess(dict.fromkeys(SERVICES, url), url)
         else:
-            nats = NatsServer(cfg.var / "nats", cfg.nats_port)
-            console.print(f"[bold]starting nats-server[/] on {nats.url} ({nats.data_dir})")
-            nats_url = nats.start().url
-        return asyncio.run(run_services(cfg, plan, db_base, nats_url))
+            logins = prepare_nats_logins(cfg.var / "nats" / "auth")
+            nats = NatsServer(
+                cfg.var / "nats", cfg.nats_port, authorization_file=logins.authorization_file
+            )
+            console.print(f"[bold]starting nats-server[/] on {nats.address} ({nats.data_dir})")
+            nats.start()
+            urls = {svc: with_login(nats.address, logins.login(svc)) for svc in SERVICES}
+            access = NatsAccess(urls, nats.address, logins, nats.pid_file)
+        return asyncio.run(run_services(cfg, plan, db_base, access))
     except KeyboardInterrupt:
         console.print("\n[bold]interrupted[/]")
         return 130

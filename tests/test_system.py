@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ class Running:
     log: Path
     ports: dict[str, int]
     nats_url: str
+    received: dict[str, list[Any]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -100,6 +101,9 @@ def check_what_was_printed(run: Running) -> None:
             for line in lines
         ), text[-3000:]
     assert f"nats://127.0.0.1:{run.nats_url.rsplit(':', 1)[1]}" in text
+    for agency in ("council", "police", "housing"):
+        login = next(c for c in run.clients() if c.get("client_id") == f"demo-{agency}")
+        assert f"NATS user demo-{agency} password {login['nats_password']}" in text
     hint = next(line for line in lines if "-d @" in line)
     example = hint.split("-d @", 1)[1].split()[0]
     assert (ROOT / example).is_file(), hint
@@ -138,15 +142,35 @@ async def token_for(run: Running, agency: str, scope: str) -> str:
 
 
 async def last_share(run: Running, agency: str) -> dict[str, Any] | None:
+    """The last complaint the agency received, read as a partner reads it: with its own
+    NATS credentials from var/demo-clients.json, through its own durable consumer."""
     agency_id, _ = DEMO_AGENCIES[agency]
-    nc = await nats.connect(run.nats_url)
+    login = next(c for c in run.clients() if c.get("client_id") == f"demo-{agency}")
     try:
-        msg = await nc.jetstream().get_last_msg(
-            "SHARE", f"share.{DEMO_AREA_ID}.{agency_id}.complaint.logged.v1"
+        nc = await nats.connect(
+            run.nats_url,
+            user=login["nats_user"],
+            password=login["nats_password"],
+            inbox_prefix=login["nats_inbox_prefix"],
+            max_reconnect_attempts=0,
+            allow_reconnect=False,
         )
-        return dict(json.loads(msg.data))
-    except nats.js.errors.NotFoundError:
-        return None
+    except nats.errors.NoServersError:
+        return None  # the worker has not put the seeded user in the authorization yet
+    try:
+        subscription = await nc.jetstream().pull_subscribe(
+            f"share.{DEMO_AREA_ID}.{agency_id}.complaint.logged.v1",
+            durable=login["nats_durable"],
+            stream="SHARE",
+        )
+        try:
+            messages = await subscription.fetch(100, timeout=1)
+        except nats.errors.TimeoutError:
+            messages = []
+        for message in messages:
+            await message.ack()
+            run.received.setdefault(agency, []).append(json.loads(message.data))
+        return run.received.get(agency, [None])[-1]
     finally:
         await nc.close()
 

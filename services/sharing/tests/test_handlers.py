@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from casebridge.common.contracts.review import ReviewApplied
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Contract, Envelope
@@ -49,7 +48,7 @@ def runner(sharing: Sharing, name: str = "sharing-complaints") -> ConsumerRunner
 
 async def apply(sharing: Sharing, envelope: Envelope, event: Contract) -> bool:
     """Run the handler exactly as the consumer runner does: inbox claim + effects, one commit."""
-    name = "sharing-reviews" if isinstance(event, ReviewApplied) else "sharing-complaints"
+    name = worker.DURABLES[event.source]
     consumer = runner(sharing, name)
     handler = consumer.consumer.handlers[envelope.type]
     return await consumer._apply(handler, envelope, event)
@@ -77,19 +76,35 @@ async def deliveries_by_agency(sharing: Sharing) -> dict[str, dict[str, Any]]:
     return {m.subject.split(".")[2]: m.payload for m in messages}
 
 
-def test_consumers_listen_to_logged_complaints_applied_reviews_and_partner_updates() -> None:
+def test_consumers_listen_to_every_offered_event_and_nothing_else() -> None:
     complaints, reviews, updates = worker.consumers(Settings())
-    assert (complaints.stream, complaints.subjects) == ("INTAKE", ["intake.*.complaint.logged.v1"])
-    assert complaints.handlers == {"intake.complaint.logged.v1": handlers.on_complaint_logged}
-    assert (reviews.stream, reviews.subjects) == ("REVIEW", ["review.*.case_review.applied.v1"])
-    assert reviews.handlers == {"review.case_review.applied.v1": handlers.on_review_applied}
+    assert complaints.stream == "INTAKE"
+    assert set(complaints.subjects) == {
+        f"intake.*.{name}.v1"
+        for name in (
+            "complaint.logged", "complaint.updated", "consent.changed", "incident.linked",
+            "incident.unlinked", "complaint.reference_added", "risk.assessed",
+            "person.vulnerability_changed",
+        )
+    }  # fmt: skip
+    assert reviews.stream == "REVIEW"
+    assert set(reviews.subjects) == {
+        f"review.*.{name}.v1"
+        for name in (
+            "trigger.raised", "case_review.applied", "case_review.transitioned",
+            "case_review.threshold_decided", "case_review.escalation_decided",
+            "case_review.deadline_missed",
+        )
+    }  # fmt: skip
     assert (updates.stream, updates.subjects) == (
         "SHARING",
         ["sharing.*.partner_update.recorded.v1"],
     )
-    assert updates.handlers == {
-        "sharing.partner_update.recorded.v1": handlers.on_partner_update_recorded
-    }
+    for consumer in (complaints, reviews, updates):
+        assert set(consumer.handlers.values()) == {handlers.on_shareable}
+        assert {t.split(".", 1)[1] for t in consumer.handlers} == {
+            s.split(".", 2)[2] for s in consumer.subjects
+        }
 
 
 async def test_complaint_is_shared_with_each_other_agency(protocol_v1: Sharing) -> None:
@@ -206,10 +221,10 @@ async def test_same_event_twice_without_inbox_is_refused_by_the_database(
 ) -> None:
     envelope, event = complaint_logged()
     async with protocol_v1.sessions() as session:
-        await handlers.on_complaint_logged(session, envelope, event)
+        await handlers.on_shareable(session, envelope, event)
         with pytest.raises(IntegrityError):
             async with session.begin_nested():
-                await handlers.on_complaint_logged(session, envelope, event)
+                await handlers.on_shareable(session, envelope, event)
 
 
 async def test_inactive_and_ungranted_partners(protocol_v1: Sharing) -> None:

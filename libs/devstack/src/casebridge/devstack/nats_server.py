@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 from casebridge.devstack.processes import DevServerError, pid_alive, tail, wait_pid_gone
 
@@ -55,6 +56,8 @@ class NatsServer:
         http_port: int | None = None,
         max_payload: int = 1024 * 1024,
         extra_config: str = "",
+        authorization_file: Path | None = None,
+        login: tuple[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
@@ -63,6 +66,10 @@ class NatsServer:
         self.http_port = http_port
         self.max_payload = max_payload
         self.extra_config = extra_config
+        # The authorization the registry generates (casebridge.sharing.nats_auth), included
+        # so it can be rewritten and reloaded on its own; `login` is what `url` connects as.
+        self.authorization_file = authorization_file
+        self.login = login
         self.config_file = self.data_dir / "nats.conf"
         self.log_file = self.data_dir / "nats.log"
         self.pid_file = self.data_dir / "nats.pid"
@@ -70,8 +77,17 @@ class NatsServer:
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
-    def url(self) -> str:
+    def address(self) -> str:
+        """The server without credentials (connect with your own user and password)."""
         return f"nats://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """What a Casebridge process connects with: the address and the service login."""
+        if self.login is None:
+            return self.address
+        user, password = (quote(part, safe="") for part in self.login)
+        return f"nats://{user}:{password}@{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -90,6 +106,10 @@ class NatsServer:
         lines.append("}")
         if self.http_port is not None:
             lines.append(f"http: {json.dumps(f'{self.host}:{self.http_port}')}")
+        if self.authorization_file is not None:
+            # nats-server resolves an include against the configuration file's folder.
+            included = os.path.relpath(self.authorization_file.absolute(), self.data_dir)
+            lines.append(f"include {json.dumps(included)}")
         if self.extra_config:
             lines.append(self.extra_config)
         self.config_file.write_text("\n".join(lines) + "\n")
@@ -182,6 +202,11 @@ class NatsServer:
             proc.kill()
             proc.wait()
         self._proc = None
+
+    def reload(self) -> None:
+        """Read the configuration again (its authorization file): `nats-server --signal reload`."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
 
     def restart(self) -> Self:
         self.stop()

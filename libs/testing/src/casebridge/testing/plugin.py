@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from casebridge.devstack import EmbeddedPostgres, NatsServer, free_port
+from casebridge.devstack.nats_logins import prepare_nats_logins
 from casebridge.testing.harness import migrate
 from casebridge.testing.tokens import TokenFactory
 
@@ -46,8 +47,17 @@ def started_postgres() -> Iterator[EmbeddedPostgres]:
 @contextmanager
 def started_nats() -> Iterator[NatsServer]:
     # Tests do not fsync every write; production and `make run` do (sync_interval: always).
+    # Locked as in `make run`: the services connect as a service user (`url` carries it),
+    # partners only with a NATS user the registry gives them (casebridge.sharing.nats_auth).
     with server_dir("nats") as path:
-        server = NatsServer(path, port=free_port(), sync_always=False)
+        logins = prepare_nats_logins(path / "auth", cost=4)
+        server = NatsServer(
+            path,
+            port=free_port(),
+            sync_always=False,
+            authorization_file=logins.authorization_file,
+            login=logins.login("sharing"),
+        )
         server.start()
         try:
             yield server

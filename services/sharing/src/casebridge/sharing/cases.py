@@ -10,6 +10,8 @@ Each invitation and removal is kept (append-only) and announced (InvitationChang
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -40,7 +42,7 @@ class InvitationNotFound(NotFound):
 
 
 # ---- the case index ---------------------------------------------------------------------
-async def index_complaint(session: AsyncSession, *, event: ComplaintLogged) -> None:
+async def index_complaint(session: AsyncSession, *, event: ComplaintLogged, at: datetime) -> None:
     await _index(
         session,
         reference=event.reference,
@@ -49,7 +51,43 @@ async def index_complaint(session: AsyncSession, *, event: ComplaintLogged) -> N
         case_id=event.complaint_id,
         person_id=event.person_id,
         recorder=event.receiving_agency_id,
+        consent_to_share=event.consent_to_share,
+        basis_recorded_at=at,
+        override_purposes=sorted(event.override_purposes),
+        perpetrator_landlord_ids=list(event.perpetrator_landlord_ids),
     )
+
+
+async def find_case(
+    session: AsyncSession, case_id: UUID, *, for_update: bool = False
+) -> CaseIndex | None:
+    """A complaint or case review by its id (events after the first name it by id)."""
+    statement = select(CaseIndex).where(CaseIndex.case_id == case_id)
+    return await session.scalar(statement.with_for_update() if for_update else statement)
+
+
+async def record_basis(
+    session: AsyncSession,
+    *,
+    case_id: UUID,
+    consent: str | None,
+    overrides: list[str],
+    at: datetime,
+) -> CaseIndex | None:
+    """A complaint's consent or overrides changed: later events are decided on the new basis.
+    A change intake made before the one kept (`at`: its event's time, set in intake's
+    transaction; a retried message can come late) leaves the consent as it is; override
+    purposes only accumulate."""
+    case = await find_case(session, case_id, for_update=True)
+    if case is None:
+        return None
+    newer = case.basis_recorded_at is None or at >= case.basis_recorded_at
+    if consent is not None and newer:
+        case.consent_to_share = consent
+        case.basis_recorded_at = at
+    case.override_purposes = sorted({*case.override_purposes, *overrides})
+    await session.flush()
+    return case
 
 
 async def index_review(session: AsyncSession, *, envelope: Envelope, event: ReviewApplied) -> None:
@@ -73,6 +111,7 @@ async def _index(
     case_id: UUID,
     person_id: UUID | None,
     recorder: UUID,
+    **basis: Any,
 ) -> None:
     await session.execute(
         insert(CaseIndex)
@@ -83,6 +122,7 @@ async def _index(
             case_id=case_id,
             person_id=person_id,
             recorder_agency_id=recorder,
+            **basis,
         )
         .on_conflict_do_nothing()
     )

@@ -5,14 +5,13 @@ catalogue's field names, with its consent and overrides), each other active agen
 area stands in its relations to that record (core or area partner from the registry,
 invited from the case's invitations, the perpetrator's landlord from the event), `decide`
 says what it may have, and each gets one disclosure row and, if anything is granted, a
-delivery (the partner's feed and its own NATS subject). Today `complaint.logged` is
-offered; another event is one more entry in OFFERS.
+delivery (the partner's feed and its own NATS subject). What each event offers is in
+offers.py (OFFERS); the worker subscribes to exactly those events.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,90 +20,18 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
+from casebridge.common.contracts.sharing import DisclosureRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract, Envelope
-from casebridge.common.isp.catalogue import postcode_district
-from casebridge.common.isp.decide import REFUSED, Basis, Decision, Policy, Recipient, decide
+from casebridge.common.isp.decide import REFUSED, Decision, Policy, Recipient, decide
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
-from casebridge.sharing import cases, protocol
+from casebridge.sharing import cases, feed, protocol
 from casebridge.sharing.models import Agency, Delivery, Disclosure
+from casebridge.sharing.offers import OFFERS, Offer
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Offer:
-    """What one event offers to share: one record, as the catalogue names its fields."""
-
-    event: str  # the delivered event's name, e.g. complaint.logged
-    data_class: str
-    area_id: UUID
-    values: Mapping[str, Any]  # JSON-ready, only the fields the event carries
-    basis: Basis
-    controller: UUID  # the agency that recorded it: it gets no copy of its own record
-    reference: str | None = None
-    person_id: UUID | None = None
-    landlords: frozenset[UUID] = frozenset()
-
-
-def complaint_logged(event: Contract) -> Offer:
-    assert isinstance(event, ComplaintLogged)
-    carried = event.model_dump(mode="json")
-    values = {
-        "id": carried["complaint_id"],
-        **{
-            name: carried[name]
-            for name in (
-                "reference", "area_id", "receiving_agency_id", "channel", "status",
-                "person_id", "incident_id", "agency_references", "occurred_at",
-                "reported_at", "postcode", "nsir_category", "asb_type", "hate_motivated",
-                "anonymous", "consent_recorded_at",
-            )
-        },
-        "postcode_district": postcode_district(event.postcode),
-        "perpetrators": carried["perpetrator_keys"],
-        "consent_status": event.consent_to_share,
-        "shared_by_override": bool(event.override_purposes),
-    }  # fmt: skip
-    return Offer(
-        event=ComplaintLogged.name,
-        data_class="complaint",
-        area_id=event.area_id,
-        values=values,
-        basis=Basis(event.consent_to_share, frozenset(event.override_purposes)),
-        controller=event.receiving_agency_id,
-        reference=event.reference,
-        person_id=event.person_id,
-        landlords=frozenset(event.perpetrator_landlord_ids),
-    )
-
-
-def partner_update_recorded(event: Contract) -> Offer:
-    """What a partner did about a case, to the others on the case (its own agency excepted)."""
-    assert isinstance(event, PartnerUpdateRecorded)
-    carried = event.model_dump(mode="json")
-    names = ("case_reference", "agency_id", "action", "note", "outcome", "next_step", "due_on",
-             "recorded_at")  # fmt: skip
-    return Offer(
-        event=PartnerUpdateRecorded.name,
-        data_class="partner_update",
-        area_id=event.area_id,
-        values={"id": carried["update_id"], **{name: carried[name] for name in names}},
-        basis=Basis(),
-        controller=event.agency_id,
-        reference=event.case_reference,
-        person_id=event.person_id,
-    )
-
-
-OFFERS: dict[str, Callable[[Contract], Offer]] = {
-    ComplaintLogged.event_type(): complaint_logged,
-    PartnerUpdateRecorded.event_type(): partner_update_recorded,
-}
 
 
 @dataclass(frozen=True)
@@ -126,14 +53,13 @@ class Outcome:
 
 async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -> list[Disclosure]:
     """Decide, record and deliver one event for every other active agency of its area."""
-    offer = OFFERS[envelope.type](event)
-    partners = (
-        await session.scalars(
-            select(Agency)
-            .where(Agency.area_id == offer.area_id, Agency.active, Agency.id != offer.controller)
-            .order_by(Agency.id)
-        )
-    ).all()
+    offer = await OFFERS[type(event)](session, envelope, event)
+    if offer is None:
+        return []
+    statement = select(Agency).where(Agency.area_id == offer.area_id, Agency.active)
+    if offer.controller is not None:
+        statement = statement.where(Agency.id != offer.controller)
+    partners = (await session.scalars(statement.order_by(Agency.id))).all()
     invited = await cases.invited_agencies(session, offer.reference) if offer.reference else set()
     policy = await protocol.policy_in_force(session, offer.area_id)
     day = today()
@@ -141,6 +67,9 @@ async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -
     disclosures = [_disclosure(envelope, offer, outcome, policy) for outcome in outcomes]
     session.add_all(disclosures)
     await session.flush()
+    delivered = [o.agency.id for o in outcomes if o.delivered]
+    if delivered:
+        await feed.order_and_announce(session, delivered)
     for disclosure, outcome in zip(disclosures, outcomes, strict=True):
         if outcome.delivered:
             _deliver(session, disclosure, offer, outcome)
@@ -163,6 +92,7 @@ def _outcome(
     relations = registry_relations(
         recipient,
         invited=agency.id in invited,
+        recorder=agency.id in offer.recorders,
         perpetrator_landlord=agency.id in offer.landlords,
     )
     decision = decide(policy, offer.data_class, recipient, relations, offer.basis, today=day)

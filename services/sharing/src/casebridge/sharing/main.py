@@ -12,6 +12,7 @@ from casebridge.sharing import (
     audit_routes,
     case_routes,
     clients,
+    feed,
     keys,
     protocol_routes,
     routes,
@@ -28,6 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys.load_or_create, settings.signing_key_file
         )
 
+    async def start_feed(app: FastAPI) -> None:
+        app.state.feed_waiters = feed.waiters_for(settings.database_url)
+
+    async def stop_feed(app: FastAPI) -> None:
+        await feed.stop_listening(app.state.feed_waiters)
+
     return create_service_app(
         settings,
         title="Casebridge sharing",
@@ -42,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_routes.router,
             webhook_routes.router,
         ],
-        on_startup=[load_signing_key],
+        on_startup=[load_signing_key, start_feed],
+        on_shutdown=[stop_feed],
         revocations=clients.revoked_client_ids,
     )

@@ -12,11 +12,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -174,10 +176,21 @@ class CaseIndex(Base):
     reference: Mapped[str] = mapped_column(String(40), primary_key=True)
     area_id: Mapped[uuid.UUID] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(10))
-    case_id: Mapped[uuid.UUID]
+    case_id: Mapped[uuid.UUID] = mapped_column(index=True)
     person_id: Mapped[uuid.UUID | None]
     recorder_agency_id: Mapped[uuid.UUID]
     indexed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # A complaint's basis for sharing, kept current from intake's events: the events that
+    # follow it (risk, incident links) do not carry it and are decided on it.
+    consent_to_share: Mapped[str] = mapped_column(String(20), server_default=text("'not_asked'"))
+    override_purposes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(60)), server_default=text("'{}'")
+    )
+    perpetrator_landlord_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid()), server_default=text("'{}'")
+    )
+    # When intake made that change (its event's time): an older change never overwrites it.
+    basis_recorded_at: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint(_one_of("kind", CASE_KINDS), name="kind"),)
 
@@ -266,8 +279,14 @@ class Delivery(Base):
     event_type: Mapped[str] = mapped_column(String(120))
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The partner's feed position: numbered in commit order (deliveries.py takes a lock
+    # before numbering), so a cursor never skips a row that commits late.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=False))
 
-    __table_args__ = (Index("ix_delivery_recipient", "recipient_agency_id", "id"),)
+    __table_args__ = (
+        Index("ix_delivery_recipient", "recipient_agency_id", "id"),
+        Index("ix_delivery_feed", "recipient_agency_id", "seq", unique=True),
+    )
 
 
 class WebhookMessage(Base):

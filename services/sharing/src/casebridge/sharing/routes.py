@@ -12,11 +12,11 @@ from joserfc.jwk import RSAKey
 
 from casebridge.common.auth import SCOPES, Principal, Scoped
 from casebridge.common.db import DbSession
-from casebridge.sharing import lockout, service, tokens
+from casebridge.sharing import feed, lockout, service, tokens
 from casebridge.sharing.keys import public_jwks
 from casebridge.sharing.models import Agency, Delivery, Disclosure
 from casebridge.sharing.oauth import AUTH_METHODS, GRANT_TYPES
-from casebridge.sharing.schemas import AgencyRead, DeliveryPage, DisclosurePage
+from casebridge.sharing.schemas import AgencyRead, DeliveryPage, DisclosurePage, FeedPage
 from casebridge.sharing.settings import Settings
 
 # Public by design (the route-enumeration test allows exactly these); every other route
@@ -162,8 +162,31 @@ async def list_agencies(session: DbSession, who: CanReadShares) -> Sequence[Agen
 async def list_deliveries(
     session: DbSession, who: CanReadShares, limit: PageSize = 50, cursor: UUID | None = None
 ) -> service.Slice[Delivery]:
-    """What was delivered to the caller's agency, newest first."""
+    """What was delivered to the caller's agency, newest first (browsing; a partner's
+    system follows `GET /feed`)."""
     return await service.list_deliveries(session, principal=who, limit=limit, cursor=cursor)
+
+
+@router.get("/feed", tags=["partners"], response_model=FeedPage)
+async def read_feed(
+    request: Request,
+    who: CanReadShares,
+    after: Annotated[int, Query(ge=0, description="the `cursor` of the previous answer")] = 0,
+    limit: PageSize = 100,
+    wait: Annotated[
+        float, Query(ge=0, le=feed.MAX_WAIT_SECONDS, description="long poll: seconds to wait")
+    ] = 0,
+) -> feed.FeedSlice:
+    """What was delivered to the caller's agency, oldest first after `after`; with `wait`,
+    answers as soon as the next delivery commits (or empty when the wait runs out)."""
+    return await feed.read_feed(
+        request.app.state.sessionmaker,
+        waiters=request.app.state.feed_waiters,
+        principal=who,
+        after=after,
+        limit=limit,
+        wait=wait,
+    )
 
 
 @router.get("/disclosures", tags=["partners"], response_model=DisclosurePage)

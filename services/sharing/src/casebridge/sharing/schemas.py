@@ -21,6 +21,8 @@ __all__ = [
     "DisclosureAudit",
     "DisclosurePage",
     "DisclosureRead",
+    "FeedItem",
+    "FeedPage",
     "InvitationCreate",
     "InvitationRead",
     "PartnerUpdateCreate",
@@ -41,6 +43,19 @@ class DeliveryRead(ReadSchema):
     event_type: str
     data: dict[str, Any]
     created_at: datetime
+
+
+class FeedItem(DeliveryRead):
+    position: int = Field(
+        validation_alias="seq", description="the delivery's place in the feed (an `after`)"
+    )
+
+
+class FeedPage(ReadSchema):
+    """Deliveries oldest first after the cursor; `cursor` is what to send as `after` next."""
+
+    items: list[FeedItem]
+    cursor: int
 
 
 class DisclosureRead(ReadSchema):

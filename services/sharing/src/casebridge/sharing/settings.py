@@ -51,6 +51,13 @@ class Settings(BaseServiceSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_batch_size: int = Field(default=32, ge=1, le=500)
     webhook_poll_interval_seconds: float = Field(default=0.05, gt=0)
+    # NATS locked per agency (nats_auth.py): when set, the worker keeps this nats-server
+    # authorization file in step with the registry (the services' users from the JSON file
+    # `{service: bcrypt hash}`) and sends SIGHUP to the pid in the pid file on a change.
+    nats_authorization_file: Path | None = None
+    nats_service_logins_file: Path | None = None
+    nats_server_pid_file: Path | None = None
+    nats_authorization_interval_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def token_endpoint(self) -> str:

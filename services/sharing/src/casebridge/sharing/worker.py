@@ -1,46 +1,65 @@
 """Sharing worker: relays sharing's outbox (registry announcements, protocol versions,
-invitations, disclosures, partner deliveries), shares every complaint intake logs and every
-partner update under the area's protocol, indexes the case reviews review receives, and
-posts deliveries to partners' webhooks."""
+invitations, disclosures, partner deliveries), shares every event that matters to the
+partners (offers.OFFERS: complaints, consent, overrides, incident links, risk,
+vulnerability, triggers, case review steps, partner updates) under the area's protocol,
+posts deliveries to partners' webhooks, and keeps nats-server's authorization in step with
+the registry."""
 
 from __future__ import annotations
 
 from casebridge.common import worker
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.contracts.review import ReviewApplied
-from casebridge.common.contracts.sharing import PartnerUpdateRecorded
-from casebridge.common.events.consumer import Consumer, Handler
-from casebridge.common.events.envelope import Contract
-from casebridge.sharing import handlers, webhooks
+from casebridge.common.events.consumer import Consumer
+from casebridge.common.events.streams import stream_for_subject
+from casebridge.common.worker import PeriodicJob
+from casebridge.sharing import handlers, nats_auth, webhooks
+from casebridge.sharing.offers import OFFERS
 from casebridge.sharing.settings import Settings
+
+# One durable consumer per source stream (in stream order: a complaint is indexed before
+# the events that follow it are decided on its basis).
+DURABLES = {
+    "intake": "sharing-complaints",
+    "review": "sharing-reviews",
+    "sharing": "sharing-partner-updates",
+}
 
 
 def consumers(settings: Settings) -> list[Consumer]:
-    def consumer(name: str, stream: str, contract: type[Contract], handler: Handler) -> Consumer:
-        return Consumer(
-            name=name,
-            stream=stream,
-            subjects=[f"{contract.source}.*.{contract.name}.v{contract.version}"],
-            handlers={contract.event_type(): handler},
-            max_deliver=settings.consumer_max_deliver,
-            ack_wait=settings.consumer_ack_wait_seconds,
+    found = []
+    for source, name in DURABLES.items():
+        contracts = [c for c in OFFERS if c.source == source]
+        found.append(
+            Consumer(
+                name=name,
+                stream=stream_for_subject(f"{source}.any"),
+                subjects=sorted(f"{c.source}.*.{c.name}.v{c.version}" for c in contracts),
+                handlers={c.event_type(): handlers.on_shareable for c in contracts},
+                max_deliver=settings.consumer_max_deliver,
+                ack_wait=settings.consumer_ack_wait_seconds,
+            )
         )
+    return found
 
-    return [
-        consumer("sharing-complaints", "INTAKE", ComplaintLogged, handlers.on_complaint_logged),
-        consumer("sharing-reviews", "REVIEW", ReviewApplied, handlers.on_review_applied),
-        consumer(
-            "sharing-partner-updates",
-            "SHARING",
-            PartnerUpdateRecorded,
-            handlers.on_partner_update_recorded,
-        ),
-    ]
+
+def jobs(settings: Settings) -> list[PeriodicJob]:
+    """The webhook dispatcher; and NATS authorization following the registry, where this
+    worker is told to write it."""
+    dispatcher: PeriodicJob = webhooks.dispatcher(settings)
+    path, services = settings.nats_authorization_file, settings.nats_service_logins_file
+    if path is None or services is None:
+        return [dispatcher]
+    job: PeriodicJob = nats_auth.keep_authorization(
+        path=path,
+        services_file=services,
+        pid_file=settings.nats_server_pid_file,
+        interval=settings.nats_authorization_interval_seconds,
+    )
+    return [dispatcher, job]
 
 
 def main() -> None:
     settings = Settings()
-    worker.main(settings, consumers(settings), jobs=[webhooks.dispatcher(settings)])
+    worker.main(settings, consumers(settings), jobs(settings))
 
 
 if __name__ == "__main__":

@@ -20,16 +20,19 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import bcrypt
 import yaml
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.db import make_engine, make_sessionmaker
 from casebridge.common.isp.directory import today
 from casebridge.common.isp.document import Protocol, validate
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
-from casebridge.sharing import protocol, registry
+from casebridge.sharing import nats_auth, protocol, registry
 from casebridge.sharing.credentials import hash_secret, new_secret, verify_secret
-from casebridge.sharing.models import Agency, Area, OAuthClient
+from casebridge.sharing.endpoints import nats_password_hash
+from casebridge.sharing.models import Agency, Area, NatsUser, OAuthClient
 from casebridge.sharing.registry_schemas import AgencyCreate, AgencyUpdate
 from casebridge.sharing.settings import Settings
 
@@ -129,6 +132,34 @@ async def _ensure_client(
     return secret
 
 
+async def _ensure_nats_user(
+    session: AsyncSession, *, kind: str, agency_id: UUID, known_password: str | None
+) -> dict[str, str]:
+    """The demo agency's NATS user (`demo-<kind>`) and a password that works for it; the
+    sharing worker puts it in nats-server's authorization, fenced to its own subjects."""
+    username = demo_client_id(kind)
+    user = await session.scalar(select(NatsUser).where(NatsUser.username == username))
+    password = known_password
+    if user is None:
+        password = new_secret()
+        user = NatsUser(
+            agency_id=agency_id, username=username, password_hash=nats_password_hash(password)
+        )
+        session.add(user)
+    elif password is None or not bcrypt.checkpw(password.encode(), user.password_hash.encode()):
+        password = new_secret()
+        user.password_hash = nats_password_hash(password)
+    await session.flush()
+    assert password is not None
+    return {
+        "nats_user": username,
+        "nats_password": password,
+        "nats_subjects": nats_auth.agency_subjects(DEMO_AREA_ID, agency_id),
+        "nats_inbox_prefix": nats_auth.inbox_prefix(username),
+        "nats_durable": username,
+    }
+
+
 async def _ensure_registry(session: AsyncSession) -> None:
     """The demo area, its agencies as core partners and protocol version 1, each announced
     when it is new (or changed)."""
@@ -160,8 +191,8 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
     """Seed the registry and write the demo credentials; return our entries."""
     path = settings.data_dir / DEMO_CLIENTS_FILE
     existing = read_entries(path)
-    secrets = {
-        e["client_id"]: e.get("client_secret")
+    known = {
+        e["client_id"]: e
         for e in existing
         if isinstance(e, dict) and isinstance(e.get("client_id"), str)
     }
@@ -175,7 +206,13 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
                     session,
                     kind=kind,
                     agency_id=agency_id,
-                    known_secret=secrets.get(demo_client_id(kind)),
+                    known_secret=known.get(demo_client_id(kind), {}).get("client_secret"),
+                )
+                nats = await _ensure_nats_user(
+                    session,
+                    kind=kind,
+                    agency_id=agency_id,
+                    known_password=known.get(demo_client_id(kind), {}).get("nats_password"),
                 )
                 ours.append(
                     {
@@ -186,6 +223,7 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
                         "area_id": str(DEMO_AREA_ID),
                         "scopes": demo_scopes(kind),
                         "roles": list(DEMO_ROLES.get(kind, ())),
+                        **nats,
                     }
                 )
             # Written inside the transaction: if the file cannot be written, nothing rotates.
@@ -196,13 +234,20 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
 
 
 def credentials_table(entries: list[dict[str, Any]]) -> str:
-    rows = [("client_id", "client_secret", "agency", "scopes")] + [
-        (e["client_id"], e["client_secret"], e["agency_name"], " ".join(e["scopes"]))
+    """Each demo agency's OAuth client and, beside it, its NATS user (same name)."""
+    rows = [("client_id", "client_secret", "nats_password", "agency", "subjects")] + [
+        (
+            e["client_id"],
+            e["client_secret"],
+            e.get("nats_password", "-"),
+            e["agency_name"],
+            e.get("nats_subjects", "-"),
+        )
         for e in entries
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
         for row in rows
     ]
     return "\n".join(lines)
