@@ -312,33 +312,65 @@ ROLES: dict[str, str] = {
 }
 
 
-def Scoped(*scopes: str, role: str | None = None) -> Any:  # noqa: N802 - reads like a type
-    """Declare the scopes (and the role, if any) a route requires; the one way routes
-    authenticate."""
+@dataclass(frozen=True)
+class AnyRole:
+    """A route any role of an agency with the scope may use, and why (the route walk reads
+    the reason, so "any role" is a decision someone wrote down, never an omission)."""
+
+    reason: str
+
+
+# A route's role: one role, any of several, or AnyRole with its reason.
+RoleSpec = str | tuple[str, ...] | AnyRole
+
+
+def Scoped(*scopes: str, role: RoleSpec | None = None) -> Any:  # noqa: N802 - reads like a type
+    """Declare the scopes and the role a route requires; the one way routes authenticate
+    (a route without a role fails the route walk)."""
     if role is None:
         return Security(current_principal, scopes=list(scopes))
-    return Security(_role_check(role), scopes=list(scopes))
+    return Security(role_check(role), scopes=list(scopes))
 
 
-_ROLE_CHECKS: dict[str, Any] = {}
+_ROLE_CHECKS: dict[tuple[str, ...] | AnyRole, Any] = {}
 
 
-def _role_check(role: str) -> Any:
-    """One dependency per role (FastAPI caches by callable), under `current_principal`, so
-    the route walk finds the scopes and `required_role` names the role."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role}")
-    check = _ROLE_CHECKS.get(role)
+def _roles_of(role: RoleSpec) -> tuple[str, ...] | AnyRole:
+    if isinstance(role, AnyRole):
+        if not role.reason.strip():
+            raise ValueError("AnyRole needs a reason")
+        return role
+    wanted = (role,) if isinstance(role, str) else tuple(sorted(set(role)))
+    unknown = [r for r in wanted if r not in ROLES]
+    if unknown or not wanted:
+        raise ValueError(f"unknown role {' '.join(unknown) or '(none)'}")
+    return wanted
+
+
+def role_check(role: RoleSpec) -> Any:
+    """One dependency per role requirement (FastAPI caches by callable), under
+    `current_principal`, so the route walk finds the scopes and `required_roles` names the
+    roles (None with `any_role_reason` for AnyRole)."""
+    key = _roles_of(role)
+    check = _ROLE_CHECKS.get(key)
     if check is None:
-        # FastAPI resolves this signature's (postponed) annotations in the module's globals:
-        # `Security` must be imported there, not here.
-        async def check(
-            principal: Annotated[Principal, Security(current_principal)],
-        ) -> Principal:
-            if role not in principal.roles:
-                raise Forbidden(f"this needs the {role} role")
-            return principal
+        check = _ROLE_CHECKS[key] = _make_check(key)
+    return check
 
-        check.required_role = role  # type: ignore[attr-defined]
-        _ROLE_CHECKS[role] = check
+
+def _make_check(key: tuple[str, ...] | AnyRole) -> Any:
+    # FastAPI resolves this signature's (postponed) annotations in the module's globals:
+    # `Security` must be imported there, not here.
+    async def check(
+        principal: Annotated[Principal, Security(current_principal)],
+    ) -> Principal:
+        if isinstance(key, tuple) and not principal.roles & set(key):
+            raise Forbidden(f"this needs the {' or '.join(key)} role")
+        return principal
+
+    if isinstance(key, AnyRole):
+        check.required_roles = None  # type: ignore[attr-defined]
+        check.any_role_reason = key.reason  # type: ignore[attr-defined]
+    else:
+        check.required_roles = key  # type: ignore[attr-defined]
     return check

@@ -18,9 +18,9 @@ from casebridge.sharing.schemas import InvitationCreate, InvitationRead
 
 router = APIRouter(tags=["cases"])
 
-# The role is checked by the case's kind (cases.check_may_invite): an administrator holds
-# shares:admin as well; a SPOC needs only shares:read beside its role.
-CanInvite = Annotated[Principal, Scoped("shares:read")]
+# Either role may ask; the case's kind decides (cases.check_may_invite): an administrator
+# holds shares:admin as well; a SPOC needs only shares:read beside its role.
+CanInvite = Annotated[Principal, Scoped("shares:read", role=("partnership_admin", "spoc"))]
 Reference = Annotated[
     str,
     Path(
