@@ -26,7 +26,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from casebridge.common.errors import Forbidden, Unauthorized
-from casebridge.common.settings import BaseServiceSettings, IssuerConfig
+from casebridge.common.settings import BaseServiceSettings, ClaimMapping, IssuerConfig
 
 log = logging.getLogger(__name__)
 
@@ -161,41 +161,48 @@ class TokenVerifier:
         header, unverified = _peek(token)
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise Unauthorized("algorithm not allowed")
-        if header.get("typ") not in ACCESS_TOKEN_TYPES:
-            raise Unauthorized("token type must be at+jwt")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise Unauthorized("token has no kid")
         source = self._issuers.get(str(unverified.get("iss")))
         if source is None:
             raise Unauthorized("untrusted issuer")
+        mapping = source.config.mapping
+        types = ACCESS_TOKEN_TYPES if mapping is None else set(mapping.token_types)
+        if header.get("typ") not in types:
+            raise Unauthorized(f"token type must be {' or '.join(sorted(types))}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("token has no kid")
         key = await self._key_for(source, kid)
         try:
             decoded = jwt.decode(token, key, algorithms=ALLOWED_ALGORITHMS)
-            self._claims_registry(source.config.issuer).validate(decoded.claims)
+            self._claims_registry(source.config).validate(decoded.claims)
         except JoseError as exc:
             raise Unauthorized(exc.description or exc.error) from exc
-        expires = self._within_lifetime(decoded.claims)
-        return _principal(decoded.claims), expires
+        limit = (mapping and mapping.max_lifetime_seconds) or self.max_lifetime
+        expires = self._within_lifetime(decoded.claims, limit)
+        if mapping is None:
+            return _principal(decoded.claims), expires
+        return mapped_principal(mapping, decoded.claims), expires
 
-    def _within_lifetime(self, claims: dict[str, Any]) -> float:
+    def _within_lifetime(self, claims: dict[str, Any], limit: int) -> float:
         """`exp` once `exp - iat` is known to be within the maximum lifetime."""
         exp, iat = claims["exp"], claims["iat"]
         if not all(type(v) in (int, float) for v in (exp, iat)):
             raise Unauthorized("exp and iat must be numbers")
-        if exp - iat > self.max_lifetime:
-            raise Unauthorized(f"token lifetime exceeds {self.max_lifetime} seconds")
+        if exp - iat > limit:
+            raise Unauthorized(f"token lifetime exceeds {limit} seconds")
         return float(exp)
 
-    def _claims_registry(self, issuer: str) -> jwt.JWTClaimsRegistry:
+    def _claims_registry(self, config: IssuerConfig) -> jwt.JWTClaimsRegistry:
+        mapping = config.mapping
+        audience = (mapping and mapping.audience) or self.audience
         return jwt.JWTClaimsRegistry(
             leeway=self.leeway,
-            iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": self.audience},
+            iss={"essential": True, "value": config.issuer},
+            aud={"essential": True, "value": audience},
             exp={"essential": True},
             iat={"essential": True},
             sub={"essential": True},
-            jti={"essential": True},
+            jti={"essential": mapping is None or mapping.require_jti},
         )
 
     async def _key_for(self, source: _IssuerKeys, kid: str) -> RSAKey:
@@ -267,6 +274,40 @@ def _principal(claims: dict[str, Any]) -> Principal:
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise Unauthorized("token lacks agency claims") from exc
+
+
+def mapped_principal(mapping: ClaimMapping, claims: dict[str, Any]) -> Principal:
+    """A member of staff signed in with their own organisation's identity provider: the
+    groups (or roles) its token lists, as the issuer's mapping grants them (403 when none is
+    mapped, or when they map to more than one agency)."""
+    listed = _claim(claims, mapping.claim)
+    values = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    grants = [mapping.groups[v] for v in values if isinstance(v, str) and v in mapping.groups]
+    if not grants:
+        raise Forbidden(f"none of this user's {mapping.claim} is mapped to a Casebridge agency")
+    agencies = {g.agency_id for g in grants}
+    if len(agencies) > 1:
+        raise Forbidden(f"this user's {mapping.claim} map to more than one agency")
+    subject = claims.get(mapping.subject_claim)
+    if not isinstance(subject, str) or not subject:
+        raise Unauthorized(f"token has no {mapping.subject_claim}")
+    return Principal(
+        subject=subject,
+        client_id=str(claims.get(mapping.client_claim) or claims["iss"]),
+        agency_id=agencies.pop(),
+        area_id=mapping.area_id,
+        scopes=frozenset(s for g in grants for s in g.scopes),
+        roles=frozenset(r for g in grants for r in g.roles),
+        token_id=str(claims.get("jti") or claims.get("uti") or ""),
+    )
+
+
+def _claim(claims: dict[str, Any], path: str) -> Any:
+    """A claim by its dotted path (realm_access.roles), or None."""
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 oauth2_scheme = OAuth2(
