@@ -38,6 +38,9 @@ async def test_only_the_spoc_agency_acknowledges(review: Review) -> None:
 
 
 async def test_only_the_administrator_changes_the_procedure(review: Review) -> None:
+    police_system = review.auth(POLICE, roles=["call_handler", "case_officer", "panel_member"])
+    refused = await review.client.put("/config", content=demo_document(), headers=police_system)
+    assert refused.status_code == 403  # the bug issue 15 found: any reviews:write holder could
     for roles in (["spoc", "case_officer"], ["dpo"]):
         headers = review.auth(roles=roles)
         refused = await review.client.put("/config", content=demo_document(), headers=headers)
