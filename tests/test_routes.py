@@ -73,6 +73,24 @@ def test_docs_roles_lists_every_operation_with_its_roles(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", list(APPS))
+def test_every_operation_documents_its_roles(service: str) -> None:
+    create, public = APPS[service]
+    app = create()
+    spec = app.openapi()
+    for path, method, route in api_routes(app):
+        if path in public:
+            continue
+        operation = spec["paths"][path.replace(":path}", "}")][method.lower()]
+        roles = declared_roles(route)
+        if isinstance(roles, AnyRole):
+            assert operation["x-casebridge-roles"] == {"any": roles.reason}
+            assert roles.reason in operation["description"]
+        else:
+            assert operation["x-casebridge-roles"] == list(roles or ())
+            assert all(f"`{r}`" in operation["description"] for r in roles or ())
+
+
+@pytest.mark.parametrize("service", list(APPS))
 def test_every_route_is_documented_with_its_security(service: str) -> None:
     create, public = APPS[service]
     app = create()

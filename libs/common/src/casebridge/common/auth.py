@@ -399,6 +399,21 @@ def role_check(role: RoleSpec) -> Any:
     return check
 
 
+def declared_roles(dependant: Any) -> tuple[str, ...] | AnyRole | None:
+    """The roles a route's dependencies require (any one of them), AnyRole with its reason,
+    or None when it declares none (the route walk and the OpenAPI document read this)."""
+    found: tuple[str, ...] | AnyRole | None = None
+    pending = list(dependant.dependencies)
+    while pending:
+        sub = pending.pop()
+        call: Any = sub.call
+        if hasattr(call, "required_roles"):
+            roles = call.required_roles
+            found = AnyRole(str(call.any_role_reason)) if roles is None else tuple(roles)
+        pending.extend(sub.dependencies)
+    return found
+
+
 def _make_check(key: tuple[str, ...] | AnyRole) -> Any:
     # FastAPI resolves this signature's (postponed) annotations in the module's globals:
     # `Security` must be imported there, not here.

@@ -11,6 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from casebridge.common.auth import AnyRole, current_principal
+from casebridge.common.auth import declared_roles as roles_of_dependant
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
@@ -54,22 +55,7 @@ def declared_scopes(route: APIRoute) -> list[str] | None:
 def declared_roles(route: APIRoute) -> tuple[str, ...] | AnyRole | None:
     """The roles of the route's `Scoped(..., role=...)`/`Viewing(..., role=...)` (any one of
     them will do), AnyRole with its reason, or None if it declares no role."""
-    found: tuple[str, ...] | AnyRole | None = None
-
-    def visit(dependant: Dependant) -> None:
-        nonlocal found
-        for sub in dependant.dependencies:
-            call: Any = sub.call
-            if not hasattr(call, "required_roles"):
-                pass
-            elif call.required_roles is None:
-                found = AnyRole(str(call.any_role_reason))
-            else:
-                found = tuple(call.required_roles)
-            visit(sub)
-
-    visit(route.dependant)
-    return found
+    return roles_of_dependant(route.dependant)
 
 
 def role_rows(app: FastAPI, public: frozenset[str]) -> list[str]:
