@@ -25,7 +25,11 @@ YAML_BODY: dict[str, Any] = {
 }
 
 
-@router.get("/config", response_model=AreaConfigRead)
+@router.get(
+    "/config",
+    response_model=AreaConfigRead,
+    responses={404: {"description": "the caller's area has no procedure configured yet"}},
+)
 async def read_config(session: DbSession, who: CanRead) -> AreaConfig:
     """The procedure in force in the caller's area."""
     return await areas.get_config(session, principal=who)
