@@ -408,17 +408,25 @@ async def run_services(cfg: Config, plan: Plan, db_base: str, nats: NatsAccess) 
 
 
 # ---- summary ----------------------------------------------------------------------------
-def demo_credentials(cfg: Config) -> tuple[str, str]:
-    """The first client in var/demo-clients.json, whatever its shape, or placeholders."""
+def demo_clients(cfg: Config) -> list[dict[str, Any]]:
+    """The OAuth clients in var/demo-clients.json, whatever its shape (none if unreadable)."""
     try:
         data: Any = json.loads(cfg.demo_clients.read_text())
     except (OSError, ValueError):
-        return "CLIENT_ID", "SECRET"
+        return []
     if isinstance(data, dict):
         data = data.get("clients", list(data.values()))
-    for client in data if isinstance(data, list) else []:
-        if isinstance(client, dict) and "client_id" in client and "client_secret" in client:
-            return str(client["client_id"]), str(client["client_secret"])
+    return [
+        client
+        for client in (data if isinstance(data, list) else [])
+        if isinstance(client, dict) and "client_id" in client and "client_secret" in client
+    ]
+
+
+def demo_credentials(cfg: Config) -> tuple[str, str]:
+    """The first client in var/demo-clients.json, or placeholders."""
+    for client in demo_clients(cfg):
+        return str(client["client_id"]), str(client["client_secret"])
     return "CLIENT_ID", "SECRET"
 
 
@@ -463,7 +471,11 @@ def print_summary(cfg: Config, children: list[Child], db_base: str, nats_url: st
         console.print(f"           database {db_base}/casebridge_{svc}")
     console.print(f"  NATS     {nats_url}")
     console.print(f"  data     {cfg.var}")
-    console.print(f"  clients  {cfg.demo_clients}")
+    console.print(f"  clients  {cfg.demo_clients}  (which for what: README, docs/roles.md)")
+    for client in demo_clients(cfg):
+        roles = ", ".join(str(r) for r in client.get("roles") or []) or "(no roles)"
+        console.print(f"           {client['client_id']:<18} {roles}", markup=False)
+    console.print("  NATS logins (each agency's own subjects only)")
     for line in demo_logins(cfg):
         console.print(Text(line))
     client_id, secret = demo_credentials(cfg)

@@ -144,7 +144,7 @@ async def test_a_new_agency_reads_exactly_what_a_new_protocol_version_grants(
     migrated_database: MigratedDatabase, own_nats: NatsServer, tmp_path: Path
 ) -> None:
     async with partnership(migrated_database, own_nats, tmp_path) as p:
-        admin = await p.as_demo("council", "sharing")
+        admin = await p.as_demo("admin", "sharing")
         registered = await p.sharing.post(
             f"/areas/{DEMO_AREA_ID}/agencies",
             json={"name": "Demo Mental Health Trust", "kind": "health"},
@@ -154,7 +154,10 @@ async def test_a_new_agency_reads_exactly_what_a_new_protocol_version_grants(
         trust_id = UUID(registered.json()["id"])
         created = await p.sharing.post(
             f"/agencies/{trust_id}/clients",
-            json={"scopes": ["complaints:read", "people:read", "reviews:read", "shares:read"]},
+            json={
+                "scopes": ["complaints:read", "people:read", "reviews:read", "shares:read"],
+                "roles": ["case_officer"],  # its staff work cases (docs/roles.md)
+            },
             headers=admin,
         )
         assert created.status_code == 201, created.text
@@ -261,7 +264,7 @@ async def _delivered_exactly_two_fields(
 
 
 async def _the_dpo_export_names_version_2(p: Partnership, trust_id: UUID, reference: str) -> None:
-    dpo = await p.as_demo("council", "sharing")
+    dpo = await p.as_demo("council-dpo", "sharing")
     export = await p.sharing.get(
         "/audit/disclosures", params={"format": "csv", "reference": reference}, headers=dpo
     )

@@ -1,10 +1,12 @@
-"""Every route of every service declares its scope (AUTH-R5, API5), is documented (API9),
+"""Every route of every service declares its scope (AUTH-R5, API5) and its role (issue 15),
+is documented (API9),
 and refuses methods it does not serve with 405 (API5). Public routes are an explicit list."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 
 from casebridge.common.app import PUBLIC_PATHS
-from casebridge.common.auth import SCOPES, service_of_scope
+from casebridge.common.auth import ROLES, SCOPES, AnyRole, service_of_scope
 from casebridge.common.schemas import QueryParams, Schema
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311 import PUBLIC_PATHS as OPEN311_PUBLIC
@@ -22,7 +24,7 @@ from casebridge.sharing.main import create_app as sharing_app
 from casebridge.sharing.routes import PUBLIC_PATHS as OAUTH_PUBLIC
 from casebridge.stats.main import create_app as stats_app
 from casebridge.stats.public import PUBLIC_PATHS as STATS_PUBLIC
-from casebridge.testing.routes import api_routes, declared_scopes
+from casebridge.testing.routes import api_routes, declared_roles, declared_scopes, role_rows
 
 APPS: dict[str, tuple[Callable[[], FastAPI], frozenset[str]]] = {
     "intake": (intake_app, PUBLIC_PATHS | OPEN311_PUBLIC),
@@ -43,6 +45,50 @@ def test_every_route_declares_a_scope_of_its_own_service(service: str) -> None:
         for scope in declared_scopes(route) or []:
             assert scope in SCOPES, f"{method} {path}: unknown scope {scope}"
             assert service_of_scope(scope) == service, f"{method} {path}: {scope} is not ours"
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_every_route_declares_a_role(service: str) -> None:
+    """Beside its scope, the role it needs (any one of several), or AnyRole with the reason
+    every role of an agency with the scope may use it: never left out."""
+    create, public = APPS[service]
+    routes = [(p, m, r) for p, m, r in api_routes(create()) if p not in public]
+    missing = [f"{m} {p}" for p, m, r in routes if declared_roles(r) is None]
+    assert not missing, f"routes without a role: {missing}"
+    for path, method, route in routes:
+        roles = declared_roles(route)
+        if isinstance(roles, AnyRole):
+            assert len(roles.reason) > 10, f"{method} {path}: AnyRole needs its reason"
+        else:
+            assert roles, f"{method} {path}: no role named"
+            assert set(roles) <= ROLES.keys(), f"{method} {path}: {roles}"
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_docs_roles_lists_every_operation_with_its_roles(service: str) -> None:
+    create, public = APPS[service]
+    text = (Path(__file__).parents[1] / "docs" / "roles.md").read_text()
+    table = text.split(f"### {service}\n", 1)[1].split("\n### ", 1)[0]
+    documented = {line for line in table.splitlines() if line.startswith("| `")}
+    assert documented == set(role_rows(create(), public))
+
+
+@pytest.mark.parametrize("service", list(APPS))
+def test_every_operation_documents_its_roles(service: str) -> None:
+    create, public = APPS[service]
+    app = create()
+    spec = app.openapi()
+    for path, method, route in api_routes(app):
+        if path in public:
+            continue
+        operation = spec["paths"][path.replace(":path}", "}")][method.lower()]
+        roles = declared_roles(route)
+        if isinstance(roles, AnyRole):
+            assert operation["x-casebridge-roles"] == {"any": roles.reason}
+            assert roles.reason in operation["description"]
+        else:
+            assert operation["x-casebridge-roles"] == list(roles or ())
+            assert all(f"`{r}`" in operation["description"] for r in roles or ())
 
 
 @pytest.mark.parametrize("service", list(APPS))

@@ -124,7 +124,7 @@ async def test_case_reviews_run_at_review_are_published_by_stats(
         carried_out = indexed.reference  # type: ignore[attr-defined]
         steps: list[tuple[str, dict[str, Any] | None]] = [
             ("acknowledge", None),
-            ("meeting", {"meeting_at": ago(-2)}),
+            ("meeting", {"meeting_at": ago(1)}),  # held since; recorded now
             ("meeting/held", {"minutes": "Partners shared what they did."}),
             ("action-plan", {
                 "lead_agency_id": str(COUNCIL), "recommendations": ["Noise monitoring"],

@@ -108,6 +108,7 @@ def check_what_was_printed(run: Running) -> None:
     example = hint.split("-d @", 1)[1].split()[0]
     assert (ROOT / example).is_file(), hint
     assert hint.rstrip().endswith(f"{run.url('intake')}/complaints")
+    assert any(line.split() == ["demo-admin", "partnership_admin"] for line in lines), text[-3000:]
     assert "/healthz" not in text
     assert "/readyz" not in text
     worker = next(line for line in lines if line.strip().startswith("intake-worker |"))

@@ -30,6 +30,7 @@ OTHER_AGENCY = UUID("0192f0a0-0000-7000-8000-00000000c999")
 # An agency of the demo area that is not a core partner, nor on the case review panel.
 HEALTH = UUID("0192f0a0-0000-7000-8000-00000000e001")
 ALL_SCOPES = ["reviews:read", "reviews:write", "reviews:panel"]
+ADMIN = "partnership_admin"  # changes the area's procedure
 
 
 Review = ServiceUnderTest

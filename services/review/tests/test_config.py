@@ -6,7 +6,7 @@ from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.models import AreaConfig
 
-from .conftest import Review
+from .conftest import ADMIN, Review
 
 
 async def versions(review: Review) -> int:
@@ -27,14 +27,18 @@ async def test_read_config_gives_version_in_force(review: Review) -> None:
 
 
 async def test_publish_config_local_threshold_of_two_is_a_new_version(review: Review) -> None:
-    response = await review.client.put("/config", content=with_threshold(2), headers=review.auth())
+    response = await review.client.put(
+        "/config", content=with_threshold(2), headers=review.auth(roles=[ADMIN])
+    )
     assert response.status_code == 201, response.text
     assert response.json()["version"] == 2
     assert response.json()["rules"]["statutory"]["threshold"] == 2
 
 
 async def test_publish_config_threshold_above_three_is_refused(review: Review) -> None:
-    response = await review.client.put("/config", content=with_threshold(4), headers=review.auth())
+    response = await review.client.put(
+        "/config", content=with_threshold(4), headers=review.auth(roles=[ADMIN])
+    )
     assert response.status_code == 422
     reasons = response.json()["detail"]
     assert reasons[0]["field"] == "body.statutory.threshold"
@@ -45,7 +49,9 @@ async def test_publish_config_threshold_above_three_is_refused(review: Review) -
 async def test_publish_config_reports_every_bad_field(review: Review) -> None:
     document = demo_document().replace("required: 2, of: 3", "required: 1, of: 3")
     document = document.replace("unit: working}\n  meeting", "unit: fortnightly}\n  meeting")
-    response = await review.client.put("/config", content=document, headers=review.auth())
+    response = await review.client.put(
+        "/config", content=document, headers=review.auth(roles=[ADMIN])
+    )
     assert response.status_code == 422
     fields = {r["field"] for r in response.json()["detail"]}
     assert "body.timescales.threshold_decision.unit" in fields
@@ -55,7 +61,9 @@ async def test_publish_config_reports_every_bad_field(review: Review) -> None:
 
 async def test_publish_config_refuses_broken_yaml_and_unknown_keys(review: Review) -> None:
     for document in ("code: [unclosed", "- a list", "bogus: 1\n"):
-        response = await review.client.put("/config", content=document, headers=review.auth())
+        response = await review.client.put(
+            "/config", content=document, headers=review.auth(roles=[ADMIN])
+        )
         assert response.status_code == 422, document
     assert await versions(review) == 1
 

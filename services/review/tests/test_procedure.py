@@ -18,7 +18,7 @@ from casebridge.devstack.seeds.review import demo_document
 from casebridge.review import letters as letters_module
 from casebridge.review.models import CaseReview, OutboxMessage, ReviewTransition
 
-from .conftest import COUNCIL, HOUSING, POLICE, Review
+from .conftest import ADMIN, COUNCIL, HOUSING, POLICE, Review
 from .events import known
 from .test_reviews import PLAN, VICTIM, act, apply, complaints_for, count
 
@@ -252,7 +252,9 @@ async def test_a_deadline_may_run_from_receipt(review: Review) -> None:
         "outcome: {days: 30, unit: working}",
         "outcome: {days: 28, unit: calendar, starts: receipt}",
     )
-    assert (await review.client.put("/config", content=document, headers=review.auth())).is_success
+    assert (
+        await review.client.put("/config", content=document, headers=review.auth(roles=[ADMIN]))
+    ).is_success
     person = new_id()
     await complaints_for(review, person, [30, 20, 10])
     received = utcnow() - 5 * DAY
@@ -273,7 +275,9 @@ async def test_a_deadline_cannot_start_after_its_stage_opens(review: Review) -> 
     document = demo_document().replace(
         "acknowledge: {days: 2, unit: working}", "acknowledge: {days: 2, starts: meeting}"
     )
-    response = await review.client.put("/config", content=document, headers=review.auth())
+    response = await review.client.put(
+        "/config", content=document, headers=review.auth(roles=[ADMIN])
+    )
     assert response.status_code == 422
     assert "acknowledge cannot start from meeting" in response.text
 

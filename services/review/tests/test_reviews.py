@@ -198,7 +198,8 @@ ROUTES: dict[str, tuple[str, Any]] = {
     "vote": ("votes", {"met": True, "reason": "persistent"}),
     "spoc_decision": ("threshold", {"met": True, "reason": "the panel abstained"}),
     "change_behaviour": ("behaviour", {"complaint_id": "0192f0a0-0000-7000-8000-000000000001"}),
-    "schedule_meeting": ("meeting", {"meeting_at": "2027-01-05T10:00:00Z"}),
+    # A meeting already due: one cannot be marked held before its time.
+    "schedule_meeting": ("meeting", {"meeting_at": (utcnow() - DAY).isoformat()}),
     "hold_meeting": ("meeting/held", {"minutes": "Met", "information_supplied": {}}),
     "agree_action_plan": ("action-plan", PLAN),
     "communicate_outcome": ("outcome", {"outcome": "An action plan was agreed."}),

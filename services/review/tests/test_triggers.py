@@ -19,7 +19,7 @@ from casebridge.common.db import new_id
 from casebridge.devstack.seeds.review import demo_document
 from casebridge.review.models import IndexedComplaint, OutboxMessage
 
-from .conftest import HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
+from .conftest import ADMIN, HOUSING, OTHER_AGENCY, OTHER_AREA, POLICE, Review
 from .events import NOW, complaint, deliver
 
 DAY = timedelta(days=1)
@@ -116,7 +116,9 @@ async def test_complaints_over_six_months_apart_do_not_add_up(review: Review) ->
 
 async def test_local_threshold_of_two_is_met_with_two_complaints(review: Review) -> None:
     document = demo_document().replace("threshold: 3 ", "threshold: 2 ")
-    response = await review.client.put("/config", content=document, headers=review.auth())
+    response = await review.client.put(
+        "/config", content=document, headers=review.auth(roles=[ADMIN])
+    )
     assert response.status_code == 201
     person = new_id()
     await deliver(review.sessions, complaint(person, reported_at=NOW - DAY))
@@ -196,7 +198,9 @@ async def test_anonymous_complaints_without_a_person_raise_no_victim_trigger(
 
 async def test_auto_start_opens_a_review_from_the_threshold(review: Review) -> None:
     document = demo_document().replace("auto_start_review: false", "auto_start_review: true")
-    assert (await review.client.put("/config", content=document, headers=review.auth())).is_success
+    assert (
+        await review.client.put("/config", content=document, headers=review.auth(roles=[ADMIN]))
+    ).is_success
     person = new_id()
     await three_agencies(review, person)
     (statutory,) = await triggers(review, person_id=str(person), kind="statutory")

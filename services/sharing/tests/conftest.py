@@ -46,12 +46,18 @@ COUNCIL_SCOPES = [
     "shares:read",
     "stats:read",
 ]
-# client_id -> (agency, scopes, grant types)
-CLIENTS: dict[str, tuple[UUID, list[str], list[str]]] = {
-    "council-cms": (COUNCIL, COUNCIL_SCOPES, ["client_credentials"]),
-    "police-rms": (POLICE, ["complaints:read", "shares:read"], ["client_credentials"]),
-    "housing-hms": (HOUSING, ["shares:read"], ["client_credentials"]),
-    "no-grant": (COUNCIL, ["shares:read"], []),
+COUNCIL_ROLES = ["call_handler", "case_officer"]
+# client_id -> (agency, scopes, grant types, roles)
+CLIENTS: dict[str, tuple[UUID, list[str], list[str], list[str]]] = {
+    "council-cms": (COUNCIL, COUNCIL_SCOPES, ["client_credentials"], COUNCIL_ROLES),
+    "police-rms": (
+        POLICE,
+        ["complaints:read", "shares:read"],
+        ["client_credentials"],
+        ["case_officer"],
+    ),
+    "housing-hms": (HOUSING, ["shares:read"], ["client_credentials"], ["case_officer"]),
+    "no-grant": (COUNCIL, ["shares:read"], [], []),
 }
 
 
@@ -151,7 +157,7 @@ async def register_partners(session: AsyncSession, secret_hash: str) -> None:
         )
     session.add(Agency(id=OTHER_AGENCY, area_id=OTHER_AREA, name="Other Council", kind="council"))
     await session.flush()
-    for client_id, (agency_id, scopes, grants) in CLIENTS.items():
+    for client_id, (agency_id, scopes, grants, roles) in CLIENTS.items():
         session.add(
             OAuthClient(
                 client_id=client_id,
@@ -159,6 +165,7 @@ async def register_partners(session: AsyncSession, secret_hash: str) -> None:
                 agency_id=agency_id,
                 scopes=scopes,
                 grant_types=grants,
+                roles=roles,
             )
         )
     await session.flush()

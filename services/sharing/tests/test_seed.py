@@ -11,9 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from casebridge.common.auth import ROLES
 from casebridge.common.events.models import OutboxMessage
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_ID
-from casebridge.devstack.seeds.sharing import DEMO_CLIENTS_FILE, credentials_table, seed
+from casebridge.devstack.seeds.sharing import (
+    DEMO_CLIENTS,
+    DEMO_CLIENTS_FILE,
+    credentials_table,
+    seed,
+)
 from casebridge.sharing.credentials import verify_secret
 from casebridge.sharing.main import create_app
 from casebridge.sharing.models import Agency, Area, OAuthClient, PublishedProtocol
@@ -53,7 +59,7 @@ async def hashes(settings: Settings) -> dict[str, str]:
             for model in (Area, Agency, OAuthClient)
         ]
     await engine.dispose()
-    assert counts == [1, 3, 3]
+    assert counts == [1, 3, len(DEMO_CLIENTS)]
     return {str(client_id): str(secret_hash) for client_id, secret_hash in rows}
 
 
@@ -63,16 +69,18 @@ async def test_seed_creates_demo_partners_and_credentials(seeded_settings: Setti
     assert entries(seeded_settings) == ours
     stored = await hashes(seeded_settings)
     by_kind = {e["client_id"].removeprefix("demo-"): e for e in ours}
-    assert set(by_kind) == set(DEMO_AGENCIES)
-    for kind, entry in by_kind.items():
+    assert set(DEMO_AGENCIES) <= set(by_kind)
+    for kind in DEMO_AGENCIES:
+        entry = by_kind[kind]
         assert entry["agency_id"] == str(DEMO_AGENCIES[kind][0])
         assert entry["agency_name"] == DEMO_AGENCIES[kind][1]
+    for entry in ours:
         assert entry["area_id"] == str(DEMO_AREA_ID)
+        assert entry["use_for"]
         assert verify_secret(stored[entry["client_id"]], entry["client_secret"])
         assert entry["client_secret"] not in stored[entry["client_id"]]
-    assert {"reviews:panel", "shares:admin"} <= set(by_kind["council"]["scopes"])
-    assert "shares:admin" not in by_kind["police"]["scopes"]
     assert "reviews:panel" in by_kind["housing"]["scopes"]
+    assert not any("shares:admin" in by_kind[kind]["scopes"] for kind in DEMO_AGENCIES)
     assert "demo-council" in credentials_table(ours)
 
 
@@ -105,13 +113,24 @@ async def test_seed_registers_and_announces_the_demo_partnership(seeded_settings
     assert review - date.today() >= timedelta(days=364)  # the demo keeps sharing for a year
 
 
-async def test_the_demo_council_administers_and_every_demo_agency_audits(
-    seeded_settings: Settings,
-) -> None:
+async def test_demo_clients_hold_their_counterparts_roles(seeded_settings: Settings) -> None:
+    """Issue 15.5: every operation can be tried from `make run`: the council's system is the
+    area's SPOC and may merge two logs, an administrator and each agency's DPO have their own
+    client, and every role is someone's."""
     by_id = {e["client_id"]: e for e in await seed(seeded_settings)}
-    assert by_id["demo-council"]["roles"] == ["dpo", "partnership_admin"]
-    assert by_id["demo-police"]["roles"] == ["dpo"]
-    assert all("audit:read" in e["scopes"] for e in by_id.values())
+    council = by_id["demo-council"]
+    assert {"spoc", "case_officer", "call_handler", "panel_member"} <= set(council["roles"])
+    assert "people:write" in council["scopes"]
+    assert "spoc" not in by_id["demo-police"]["roles"]  # the council is the demo area's SPOC
+    assert by_id["demo-admin"]["roles"] == ["partnership_admin"]
+    assert {"shares:admin", "reviews:write"} <= set(by_id["demo-admin"]["scopes"])
+    for kind in DEMO_AGENCIES:
+        dpo = by_id[f"demo-{kind}-dpo"]
+        assert dpo["roles"] == ["dpo"]
+        assert "audit:read" in dpo["scopes"]
+        assert dpo["agency_id"] == str(DEMO_AGENCIES[kind][0])
+    assert {r for e in by_id.values() for r in e["roles"]} == set(ROLES)
+    assert all(set(e["roles"]) <= set(ROLES) for e in by_id.values())
 
 
 async def test_seed_is_idempotent_and_keeps_secrets(seeded_settings: Settings) -> None:

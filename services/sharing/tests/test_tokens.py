@@ -15,7 +15,7 @@ from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing import tokens
 from casebridge.sharing.keys import generate_key
 
-from .conftest import COUNCIL, COUNCIL_SCOPES, SECRET, Sharing
+from .conftest import COUNCIL, COUNCIL_ROLES, COUNCIL_SCOPES, SECRET, Sharing
 
 ALL_AUDIENCES = [
     "urn:casebridge:intake",
@@ -62,7 +62,8 @@ async def test_token_basic_auth_issues_rfc9068_jwt(sharing: Sharing) -> None:
     assert len(claims["jti"]) >= 16
     assert claims["agency_id"] == str(COUNCIL)
     assert claims["area_id"] == str(DEMO_AREA_ID)
-    assert claims["roles"] == []
+    assert claims["roles"] == COUNCIL_ROLES  # as the registry grants them
+    assert "act" not in claims  # the client acts for itself
     assert claims["scope"] == body["scope"]
     assert claims["aud"] == ALL_AUDIENCES
     # and it really is signed by the published key
@@ -218,3 +219,50 @@ async def test_token_refused_when_issuer_is_plain_http_off_loopback(sharing: Sha
             source="127.0.0.1",
         )
     assert (reply.status, reply.body["error"]) == (400, "insecure_transport")
+
+
+# ---- roles and the acting user (issue 15) -------------------------------------------------
+async def test_token_roles_are_the_clients_and_may_be_narrowed(sharing: Sharing) -> None:
+    """A system client's roles come from the registry; it may ask for fewer (a call
+    handler's session asks for call_handler only), never for more."""
+    narrowed = await sharing.token(roles="call_handler")
+    assert narrowed.status_code == 200, narrowed.text
+    _, claims = claims_of(narrowed.json()["access_token"])
+    assert claims["roles"] == ["call_handler"]
+    assert_oauth_error(await sharing.token(roles="call_handler dpo"), 400, "invalid_scope")
+    assert_oauth_error(await sharing.token(roles="superuser"), 400, "invalid_scope")
+    wrong = await sharing.token(secret="wrong", roles="call_handler")
+    assert_oauth_error(wrong, 401, "invalid_client")  # nothing is said before authentication
+
+
+async def test_token_names_the_user_the_client_acts_for(sharing: Sharing) -> None:
+    """RFC 8693 s4.1: the member of staff is the subject, the client the actor; a route
+    that records who did something records the user (Principal.subject)."""
+    response = await sharing.token(acting_user="pc.1234@demo-police.example", roles="case_officer")
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    _, claims = claims_of(token)
+    assert claims["sub"] == "pc.1234@demo-police.example"
+    assert claims["act"] == {"sub": "council-cms"}
+    assert claims["client_id"] == "council-cms"
+    principal = await (await verifier_for(sharing, "urn:casebridge:intake")).verify(token)
+    assert principal.subject == "pc.1234@demo-police.example"
+    assert principal.client_id == "council-cms"
+    assert principal.roles == {"case_officer"}
+
+
+@pytest.mark.parametrize("user", ["", "two words", "x" * 201, "a\u00e9"])
+async def test_token_acting_user_must_be_a_name(sharing: Sharing, user: str) -> None:
+    response = await sharing.token(acting_user=user)
+    assert response.status_code == 400, response.text
+    assert "access_token" not in response.json()
+
+
+async def test_token_roles_and_acting_user_are_single_valued(sharing: Sharing) -> None:
+    response = await sharing.client.post(
+        "/oauth/token",
+        content="grant_type=client_credentials&acting_user=a&acting_user=b",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=("council-cms", SECRET),
+    )
+    assert_oauth_error(response, 400, "invalid_request")

@@ -27,7 +27,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from casebridge.common import access
 from casebridge.common.errors import Forbidden, Unauthorized
-from casebridge.common.settings import BaseServiceSettings, IssuerConfig
+from casebridge.common.settings import BaseServiceSettings, ClaimMapping, IssuerConfig
 
 log = logging.getLogger(__name__)
 
@@ -168,41 +168,48 @@ class TokenVerifier:
         header, unverified = _peek(token)
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise Unauthorized("algorithm not allowed")
-        if header.get("typ") not in ACCESS_TOKEN_TYPES:
-            raise Unauthorized("token type must be at+jwt")
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise Unauthorized("token has no kid")
         source = self._issuers.get(str(unverified.get("iss")))
         if source is None:
             raise Unauthorized("untrusted issuer")
+        mapping = source.config.mapping
+        types = ACCESS_TOKEN_TYPES if mapping is None else set(mapping.token_types)
+        if header.get("typ") not in types:
+            raise Unauthorized(f"token type must be {' or '.join(sorted(types))}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("token has no kid")
         key = await self._key_for(source, kid)
         try:
             decoded = jwt.decode(token, key, algorithms=ALLOWED_ALGORITHMS)
-            self._claims_registry(source.config.issuer).validate(decoded.claims)
+            self._claims_registry(source.config).validate(decoded.claims)
         except JoseError as exc:
             raise Unauthorized(exc.description or exc.error) from exc
-        expires = self._within_lifetime(decoded.claims)
-        return _principal(decoded.claims), expires
+        limit = (mapping and mapping.max_lifetime_seconds) or self.max_lifetime
+        expires = self._within_lifetime(decoded.claims, limit)
+        if mapping is None:
+            return _principal(decoded.claims), expires
+        return mapped_principal(mapping, decoded.claims), expires
 
-    def _within_lifetime(self, claims: dict[str, Any]) -> float:
+    def _within_lifetime(self, claims: dict[str, Any], limit: int) -> float:
         """`exp` once `exp - iat` is known to be within the maximum lifetime."""
         exp, iat = claims["exp"], claims["iat"]
         if not all(type(v) in (int, float) for v in (exp, iat)):
             raise Unauthorized("exp and iat must be numbers")
-        if exp - iat > self.max_lifetime:
-            raise Unauthorized(f"token lifetime exceeds {self.max_lifetime} seconds")
+        if exp - iat > limit:
+            raise Unauthorized(f"token lifetime exceeds {limit} seconds")
         return float(exp)
 
-    def _claims_registry(self, issuer: str) -> jwt.JWTClaimsRegistry:
+    def _claims_registry(self, config: IssuerConfig) -> jwt.JWTClaimsRegistry:
+        mapping = config.mapping
+        audience = (mapping and mapping.audience) or self.audience
         return jwt.JWTClaimsRegistry(
             leeway=self.leeway,
-            iss={"essential": True, "value": issuer},
-            aud={"essential": True, "value": self.audience},
+            iss={"essential": True, "value": config.issuer},
+            aud={"essential": True, "value": audience},
             exp={"essential": True},
             iat={"essential": True},
             sub={"essential": True},
-            jti={"essential": True},
+            jti={"essential": mapping is None or mapping.require_jti},
         )
 
     async def _key_for(self, source: _IssuerKeys, kid: str) -> RSAKey:
@@ -283,6 +290,40 @@ def _actor(act: Any) -> str:
     return str(act["sub"]) if isinstance(act, dict) and act.get("sub") else ""
 
 
+def mapped_principal(mapping: ClaimMapping, claims: dict[str, Any]) -> Principal:
+    """A member of staff signed in with their own organisation's identity provider: the
+    groups (or roles) its token lists, as the issuer's mapping grants them (403 when none is
+    mapped, or when they map to more than one agency)."""
+    listed = _claim(claims, mapping.claim)
+    values = [listed] if isinstance(listed, str) else listed if isinstance(listed, list) else []
+    grants = [mapping.groups[v] for v in values if isinstance(v, str) and v in mapping.groups]
+    if not grants:
+        raise Forbidden(f"none of this user's {mapping.claim} is mapped to a Casebridge agency")
+    agencies = {g.agency_id for g in grants}
+    if len(agencies) > 1:
+        raise Forbidden(f"this user's {mapping.claim} map to more than one agency")
+    subject = claims.get(mapping.subject_claim)
+    if not isinstance(subject, str) or not subject:
+        raise Unauthorized(f"token has no {mapping.subject_claim}")
+    return Principal(
+        subject=subject,
+        client_id=str(claims.get(mapping.client_claim) or claims["iss"]),
+        agency_id=agencies.pop(),
+        area_id=mapping.area_id,
+        scopes=frozenset(s for g in grants for s in g.scopes),
+        roles=frozenset(r for g in grants for r in g.roles),
+        token_id=str(claims.get("jti") or claims.get("uti") or ""),
+    )
+
+
+def _claim(claims: dict[str, Any], path: str) -> Any:
+    """A claim by its dotted path (realm_access.roles), or None."""
+    value: Any = claims
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(
         clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token", scopes=SCOPES)
@@ -327,33 +368,80 @@ ROLES: dict[str, str] = {
 }
 
 
-def Scoped(*scopes: str, role: str | None = None) -> Any:  # noqa: N802 - reads like a type
-    """Declare the scopes (and the role, if any) a route requires; the one way routes
-    authenticate."""
+@dataclass(frozen=True)
+class AnyRole:
+    """A route any role of an agency with the scope may use, and why (the route walk reads
+    the reason, so "any role" is a decision someone wrote down, never an omission)."""
+
+    reason: str
+
+
+# A route's role: one role, any of several, or AnyRole with its reason.
+RoleSpec = str | tuple[str, ...] | AnyRole
+
+
+def Scoped(*scopes: str, role: RoleSpec | None = None) -> Any:  # noqa: N802 - reads like a type
+    """Declare the scopes and the role a route requires; the one way routes authenticate
+    (a route without a role fails the route walk)."""
     if role is None:
         return Security(current_principal, scopes=list(scopes))
-    return Security(_role_check(role), scopes=list(scopes))
+    return Security(role_check(role), scopes=list(scopes))
 
 
-_ROLE_CHECKS: dict[str, Any] = {}
+_ROLE_CHECKS: dict[tuple[str, ...] | AnyRole, Any] = {}
 
 
-def _role_check(role: str) -> Any:
-    """One dependency per role (FastAPI caches by callable), under `current_principal`, so
-    the route walk finds the scopes and `required_role` names the role."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role}")
-    check = _ROLE_CHECKS.get(role)
+def _roles_of(role: RoleSpec) -> tuple[str, ...] | AnyRole:
+    if isinstance(role, AnyRole):
+        if not role.reason.strip():
+            raise ValueError("AnyRole needs a reason")
+        return role
+    wanted = (role,) if isinstance(role, str) else tuple(sorted(set(role)))
+    unknown = [r for r in wanted if r not in ROLES]
+    if unknown or not wanted:
+        raise ValueError(f"unknown role {' '.join(unknown) or '(none)'}")
+    return wanted
+
+
+def role_check(role: RoleSpec) -> Any:
+    """One dependency per role requirement (FastAPI caches by callable), under
+    `current_principal`, so the route walk finds the scopes and `required_roles` names the
+    roles (None with `any_role_reason` for AnyRole)."""
+    key = _roles_of(role)
+    check = _ROLE_CHECKS.get(key)
     if check is None:
-        # FastAPI resolves this signature's (postponed) annotations in the module's globals:
-        # `Security` must be imported there, not here.
-        async def check(
-            principal: Annotated[Principal, Security(current_principal)],
-        ) -> Principal:
-            if role not in principal.roles:
-                raise Forbidden(f"this needs the {role} role")
-            return principal
+        check = _ROLE_CHECKS[key] = _make_check(key)
+    return check
 
-        check.required_role = role  # type: ignore[attr-defined]
-        _ROLE_CHECKS[role] = check
+
+def declared_roles(dependant: Any) -> tuple[str, ...] | AnyRole | None:
+    """The roles a route's dependencies require (any one of them), AnyRole with its reason,
+    or None when it declares none (the route walk and the OpenAPI document read this)."""
+    found: tuple[str, ...] | AnyRole | None = None
+    pending = list(dependant.dependencies)
+    while pending:
+        sub = pending.pop()
+        call: Any = sub.call
+        if hasattr(call, "required_roles"):
+            roles = call.required_roles
+            found = AnyRole(str(call.any_role_reason)) if roles is None else tuple(roles)
+        pending.extend(sub.dependencies)
+    return found
+
+
+def _make_check(key: tuple[str, ...] | AnyRole) -> Any:
+    # FastAPI resolves this signature's (postponed) annotations in the module's globals:
+    # `Security` must be imported there, not here.
+    async def check(
+        principal: Annotated[Principal, Security(current_principal)],
+    ) -> Principal:
+        if isinstance(key, tuple) and not principal.roles & set(key):
+            raise Forbidden(f"this needs the {' or '.join(key)} role")
+        return principal
+
+    if isinstance(key, AnyRole):
+        check.required_roles = None  # type: ignore[attr-defined]
+        check.any_role_reason = key.reason  # type: ignore[attr-defined]
+    else:
+        check.required_roles = key  # type: ignore[attr-defined]
     return check

@@ -78,12 +78,15 @@ def api_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, A
 
 
 def document_errors(document: dict[str, Any], routes: Iterable[tuple[str, APIRoute]]) -> None:
-    """Add the real error responses to every operation of the document, in place."""
+    """Add the real error responses, and the roles each operation needs, to every operation
+    of the document, in place."""
+    routes = list(routes)
     writes = {
         (path.replace(":path}", "}"), method.lower()): _uses_database(route)
         for path, route in routes
         for method in route.methods or ()
     }
+    _document_roles(document, routes)
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -98,6 +101,32 @@ def document_errors(document: dict[str, Any], routes: Iterable[tuple[str, APIRou
     components.pop("ValidationError", None)
     components.update(COMPONENTS)
     _storable_strings(document)
+
+
+ROLES_EXTENSION = "x-casebridge-roles"
+
+
+def _document_roles(document: dict[str, Any], routes: list[tuple[str, APIRoute]]) -> None:
+    """Each operation says the roles it needs (docs/roles.md): in its description, and as
+    `x-casebridge-roles` (a list, any one of which will do, or "any" with the reason)."""
+    from casebridge.common.auth import AnyRole, declared_roles
+
+    paths = document.get("paths", {})
+    for path, route in routes:
+        roles = declared_roles(route.dependant)
+        if roles is None:
+            continue
+        for method in route.methods or ():
+            operation = paths.get(path.replace(":path}", "}"), {}).get(method.lower())
+            if not isinstance(operation, dict):
+                continue
+            if isinstance(roles, AnyRole):
+                operation[ROLES_EXTENSION] = {"any": roles.reason}
+                said = f"Any role: {roles.reason}."
+            else:
+                operation[ROLES_EXTENSION] = list(roles)
+                said = "Needs the role " + " or ".join(f"`{r}`" for r in roles) + "."
+            operation["description"] = (operation.get("description", "") + "\n\n" + said).strip()
 
 
 # A string PostgreSQL can store: no NUL (every input refuses one, and the schema says so).

@@ -3,16 +3,77 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class GroupGrant(BaseModel):
+    """What membership of one group (or one role of the provider) makes a user: a member of
+    staff of this agency, with these Casebridge roles and scopes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency_id: UUID
+    roles: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: list[str]) -> list[str]:
+        from casebridge.common.auth import ROLES  # auth imports this module
+
+        unknown = sorted(set(roles) - ROLES.keys())
+        if unknown:
+            raise ValueError(f"unknown roles: {', '.join(unknown)}")
+        return roles
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str]) -> list[str]:
+        from casebridge.common.auth import SCOPES
+
+        unknown = sorted(set(scopes) - SCOPES.keys())
+        if unknown:
+            raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+        return scopes
+
+
+class ClaimMapping(BaseModel):
+    """How an agency's own identity provider's access tokens become Casebridge callers
+    (docs/identity-providers.md): the groups (or roles) claim decides agency, roles and
+    scopes; a user in no mapped group gets nothing (403)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    area_id: UUID
+    claim: str = Field(
+        default="groups",
+        description="the claim listing the user's groups or roles; a dotted path reads a "
+        "nested claim (Keycloak's realm_access.roles)",
+    )
+    groups: dict[str, GroupGrant] = Field(min_length=1)
+    subject_claim: str = Field(default="sub", description="the user's id (Entra ID: oid)")
+    client_claim: str = Field(default="azp", description="the application signed in to")
+    audience: str | None = Field(
+        default=None, description="the aud its tokens carry for this service, if not ours"
+    )
+    token_types: list[str] = Field(
+        default_factory=lambda: ["at+jwt", "application/at+jwt"],
+        description="accepted `typ` headers (Entra ID and Keycloak send JWT)",
+    )
+    require_jti: bool = Field(default=True, description="Entra ID sends uti, not jti")
+    max_lifetime_seconds: int | None = Field(default=None, ge=60, le=86_400)
+
+
 class IssuerConfig(BaseModel):
-    """A trusted token issuer: the built-in one, or an agency's own identity provider."""
+    """A trusted token issuer: the built-in one, or an agency's own identity provider (with
+    the mapping from its tokens' claims to Casebridge agency, roles and scopes)."""
 
     issuer: str
     jwks_uri: str
+    mapping: ClaimMapping | None = None
 
 
 DEFAULT_ISSUER = "http://127.0.0.1:8002"

@@ -1,5 +1,5 @@
 """Enumerate an app's API routes (FastAPI 0.165 includes routers lazily, so `app.routes`
-holds wrappers) and the scopes each one declares."""
+holds wrappers) the scopes and the role each one declares."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from casebridge.common.auth import current_principal
+from casebridge.common.auth import AnyRole, current_principal
+from casebridge.common.auth import declared_roles as roles_of_dependant
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str, APIRoute]]:
@@ -49,3 +50,25 @@ def declared_scopes(route: APIRoute) -> list[str] | None:
 
     visit(route.dependant)
     return found
+
+
+def declared_roles(route: APIRoute) -> tuple[str, ...] | AnyRole | None:
+    """The roles of the route's `Scoped(..., role=...)`/`Viewing(..., role=...)` (any one of
+    them will do), AnyRole with its reason, or None if it declares no role."""
+    return roles_of_dependant(route.dependant)
+
+
+def role_rows(app: FastAPI, public: frozenset[str]) -> list[str]:
+    """docs/roles.md's table rows for the app's routes: operation, scope, roles."""
+    rows = []
+    for path, method, route in api_routes(app):
+        if path in public:
+            continue
+        roles = declared_roles(route)
+        scopes = " ".join(sorted(set(declared_scopes(route) or [])))
+        if isinstance(roles, AnyRole):
+            who = f"any role: {roles.reason}"
+        else:
+            who = ", ".join(f"`{r}`" for r in roles or ("(none)",))
+        rows.append(f"| `{method} {path}` | `{scopes}` | {who} |")
+    return rows

@@ -13,6 +13,26 @@ from joserfc.jwk import KeySet, RSAKey
 
 TEST_ISSUER = "https://issuer.test.casebridge"
 
+# The roles a token carries when a test names none: the everyday roles a client holding the
+# scope would be granted (docs/roles.md). The privileged ones (partnership_admin, dpo) are
+# never implied: a test names them, as a test about roles names every role (`roles=[]`).
+USUAL_ROLES: dict[str, tuple[str, ...]] = {
+    "complaints:write": ("call_handler", "case_officer"),
+    "complaints:read": ("call_handler", "case_officer"),
+    "people:read": ("case_officer",),
+    "people:write": ("case_officer",),
+    "shares:read": ("case_officer",),
+    "cases:write": ("case_officer",),
+    "reviews:read": ("case_officer", "spoc"),
+    "reviews:write": ("case_officer", "spoc"),
+    "reviews:panel": ("panel_member",),
+    "stats:read": ("analyst",),
+}
+
+
+def usual_roles(scopes: Iterable[str]) -> list[str]:
+    return sorted({role for scope in scopes for role in USUAL_ROLES.get(scope, ())})
+
 
 class TokenFactory:
     def __init__(self, key: RSAKey, issuer: str = TEST_ISSUER) -> None:
@@ -37,8 +57,10 @@ class TokenFactory:
         area_id: UUID,
         audience: str | list[str],
         lifetime: int = 300,
+        roles: Iterable[str] | None = None,
         **overrides: Any,
     ) -> dict[str, Any]:
+        scopes = list(scopes)
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.issuer,
@@ -51,7 +73,7 @@ class TokenFactory:
             "scope": " ".join(scopes),
             "agency_id": str(agency_id),
             "area_id": str(area_id),
-            "roles": [],
+            "roles": usual_roles(scopes) if roles is None else list(roles),
         }
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}

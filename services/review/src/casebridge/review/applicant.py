@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.db import utcnow
-from casebridge.common.errors import AppError, Conflict, Forbidden, NotFound
+from casebridge.common.errors import AppError, Conflict, NotFound
 from casebridge.common.isp import Viewer
 from casebridge.common.periods import local_date
 from casebridge.review import areas, deadlines, letters
@@ -44,8 +44,8 @@ from casebridge.review.models import (
     ReviewDeadline,
     ReviewDecision,
 )
-from casebridge.review.visibility import principal_of, roles_of
-from casebridge.review.workflow import Actor, get_review
+from casebridge.review.visibility import principal_of
+from casebridge.review.workflow import Actor, spoc_step
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 CODE_LENGTH = 12
@@ -111,9 +111,7 @@ class Reissued:
 async def reissue_code(session: AsyncSession, *, viewer: Viewer, reference: str) -> Reissued:
     """The area's SPOC gives the applicant a new code (lost, or shared by mistake), with a
     letter; the old code stops working."""
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
-    if not (await roles_of(session, viewer)).spoc:
-        raise Forbidden("only the area's single point of contact issues access codes")
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     if review.state == "received":
         raise Conflict("the application is not acknowledged yet: its code comes with that")
     now = utcnow()

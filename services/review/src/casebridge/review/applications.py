@@ -34,7 +34,7 @@ from casebridge.review.workflow import (
     TRANSITIONS,
     Actor,
     InvalidTransition,
-    get_review,
+    spoc_step,
 )
 
 
@@ -213,7 +213,7 @@ async def change_behaviour(
     not once the panel has started voting on another (its votes would be about something else).
     Acknowledged, it is checked against the statutory rule again."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     if review.state not in TRANSITIONS["change_behaviour"][0]:
         raise InvalidTransition(review, "change_behaviour")
     if await session.scalar(select(ReviewVote.agency_id).where(ReviewVote.review_id == review.id)):

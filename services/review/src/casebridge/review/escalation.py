@@ -21,7 +21,7 @@ from casebridge.review.applications import check_receipt
 from casebridge.review.models import CaseReview, ReviewTransition
 from casebridge.review.schemas import Escalation, EscalationDecision
 from casebridge.review.visibility import principal_of
-from casebridge.review.workflow import TRANSITIONS, Actor, InvalidTransition, get_review, transition
+from casebridge.review.workflow import TRANSITIONS, Actor, InvalidTransition, spoc_step, transition
 
 
 class EscalationOutOfTime(Conflict):
@@ -45,7 +45,7 @@ async def escalate(
     """The applicant is dissatisfied with a "not met" decision or with the outcome: the
     request must be received within the area's window after that letter (409 after it)."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     if review.state not in TRANSITIONS["escalate"][0]:
         raise InvalidTransition(review, "escalate")
     rules = await areas.rules_for(session, review.area_id)
@@ -80,7 +80,7 @@ async def decide_escalation(
     as met (the review goes ahead to its meeting); otherwise the decision stands and the
     review is closed next, the letter naming the Ombudsman."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     if review.state not in TRANSITIONS["decide_escalation"][0]:
         raise InvalidTransition(review, "decide_escalation")
     rules = await areas.rules_for(session, review.area_id)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.review import ActionSummary, RecommendationsMade
 from casebridge.common.db import utcnow
+from casebridge.common.errors import Conflict
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
 from casebridge.review import applicant, areas, deadlines, letters, threshold
@@ -21,7 +22,11 @@ from casebridge.review.schemas import (
     Outcome,
 )
 from casebridge.review.visibility import principal_of
-from casebridge.review.workflow import Actor, get_review, transition
+from casebridge.review.workflow import Actor, get_review, spoc_step, transition
+
+
+class MeetingNotYetHeld(Conflict):
+    code = "meeting_not_yet_held"
 
 
 async def acknowledge(
@@ -31,7 +36,7 @@ async def acknowledge(
     code is returned once; the letter kept shows it masked); with enough qualifying
     complaints the threshold is met at once."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     actor, now = Actor.of(principal), utcnow()
     await transition(session, review, "acknowledge", actor=actor, at=now)
     rules = await areas.rules_for(session, review.area_id)
@@ -48,7 +53,7 @@ async def schedule_meeting(
     session: AsyncSession, *, viewer: Viewer, reference: str, data: MeetingSchedule
 ) -> CaseReview:
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     await transition(session, review, "schedule_meeting", actor=Actor.of(principal))
     review.meeting_at = data.meeting_at
     await session.flush()
@@ -58,10 +63,16 @@ async def schedule_meeting(
 async def hold_meeting(
     session: AsyncSession, *, viewer: Viewer, reference: str, data: MeetingHeld
 ) -> CaseReview:
-    """The meeting is minuted with what each agency supplied (Schedule 4 para 7)."""
+    """The meeting is minuted with what each agency supplied (Schedule 4 para 7), once its
+    scheduled time has come (409 before it)."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     now = utcnow()
+    if review.state == "meeting_scheduled" and review.meeting_at and review.meeting_at > now:
+        raise MeetingNotYetHeld(
+            f"the meeting is scheduled for {review.meeting_at.isoformat()}: it cannot be "
+            "marked held before then (reschedule it if it was brought forward)"
+        )
     await transition(session, review, "hold_meeting", actor=Actor.of(principal), at=now)
     review.minutes = data.minutes
     review.information_supplied = {str(k): v for k, v in data.information_supplied.items()}
@@ -75,7 +86,7 @@ async def agree_action_plan(
     session: AsyncSession, *, viewer: Viewer, reference: str, data: ActionPlanCreate
 ) -> CaseReview:
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     now = utcnow()
     await transition(session, review, "agree_action_plan", actor=Actor.of(principal), at=now)
     review.lead_agency_id = data.lead_agency_id
@@ -109,7 +120,7 @@ async def communicate_outcome(
 ) -> CaseReview:
     """The applicant is told the outcome in writing."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     now = utcnow()
     await transition(session, review, "communicate_outcome", actor=Actor.of(principal), at=now)
     review.outcome = data.outcome
@@ -121,7 +132,7 @@ async def communicate_outcome(
 
 async def accept(session: AsyncSession, *, viewer: Viewer, reference: str) -> CaseReview:
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     await transition(session, review, "accept", actor=Actor.of(principal))
     return review
 
@@ -131,7 +142,7 @@ async def close(
 ) -> CaseReview:
     """Closed with reasons, and the applicant told why (2025 guidance)."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     now = utcnow()
     await transition(
         session, review, "close", actor=Actor.of(principal), reason=data.reason, at=now

@@ -30,6 +30,7 @@ from casebridge.review.workflow import (
     get_review,
     read_review,
     shown_part,
+    spoc_step,
     transition,
 )
 
@@ -133,12 +134,12 @@ async def vote(
     as soon as it can."""
     principal = principal_of(viewer)
     review = await get_review(session, viewer=viewer, reference=reference, lock=True)
-    if review.state != "acknowledged":
-        raise InvalidTransition(review, "vote")
     rules = await areas.rules_for(session, review.area_id)
     core = {m.agency_id for m in rules.panel.members if m.core}
-    if principal.agency_id not in core:
+    if principal.agency_id not in core:  # who may vote before when: 403 before 409
         raise NotOnPanel(f"agency {principal.agency_id} is not a core partner on the panel")
+    if review.state != "acknowledged":
+        raise InvalidTransition(review, "vote")
     if await session.get(ReviewVote, (review.id, principal.agency_id)) is not None:
         raise AlreadyVoted("this agency has already voted on the threshold")
     now = utcnow()
@@ -170,7 +171,7 @@ async def spoc_decision(
     """When abstentions leave the panel without a quorum, nobody on it decides: the SPOC
     does, with reasons (409 while the panel can still decide)."""
     principal = principal_of(viewer)
-    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    review = await spoc_step(session, viewer=viewer, reference=reference)
     if review.state != "acknowledged":
         raise InvalidTransition(review, "spoc_decision")
     rules = await areas.rules_for(session, review.area_id)

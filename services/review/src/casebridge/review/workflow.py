@@ -21,9 +21,10 @@ from casebridge.common import access
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.review import ReviewTransitioned
 from casebridge.common.db import utcnow
-from casebridge.common.errors import Conflict, NotFound
+from casebridge.common.errors import Conflict, Forbidden, NotFound
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
+from casebridge.review import areas
 from casebridge.review.models import CaseReview, ReviewTransition
 from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.schemas import ReviewState
@@ -36,7 +37,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "vote": (frozenset({"acknowledged"}), "acknowledged"),
     "spoc_decision": (frozenset({"acknowledged"}), "threshold_decided"),
     "change_behaviour": (frozenset({"received", "acknowledged"}), "unchanged"),
-    "schedule_meeting": (frozenset({"threshold_met"}), "meeting_scheduled"),
+    "schedule_meeting": (frozenset({"threshold_met", "meeting_scheduled"}), "meeting_scheduled"),
     "hold_meeting": (frozenset({"meeting_scheduled"}), "meeting_held"),
     "agree_action_plan": (frozenset({"meeting_held"}), "action_plan_agreed"),
     "communicate_outcome": (
@@ -116,6 +117,26 @@ async def get_review(
     review = await session.scalar(query.with_for_update() if lock else query)
     if review is None:
         raise NotFound("case review not found")
+    return review
+
+
+class NotTheSpoc(Forbidden):
+    code = "not_the_spoc"
+
+
+async def spoc_step(session: AsyncSession, *, viewer: Viewer, reference: str) -> CaseReview:
+    """A review to run, locked: a SPOC step is taken by the SPOC of the agency the area's
+    procedure names as SPOC (a SPOC of any other agency is refused, 403 with the reason); a
+    review the caller may not see is not found first."""
+    review = await get_review(session, viewer=viewer, reference=reference, lock=True)
+    spoc = (await areas.rules_for(session, review.area_id)).spoc
+    if spoc.agency_id is None:
+        raise NotTheSpoc("the area's procedure names no SPOC agency; ask its administrator")
+    if spoc.agency_id != viewer.recipient.agency_id:
+        raise NotTheSpoc(
+            f"only the SPOC of the agency the area's procedure names ({spoc.agency_id}) "
+            "takes this step"
+        )
     return review
 
 

@@ -23,10 +23,11 @@ from casebridge.sharing.schemas import (
 
 router = APIRouter(tags=["cases"])
 
-# The role is checked by the case's kind (cases.check_may_invite): an administrator holds
-# shares:admin as well; a SPOC needs only shares:read beside its role.
-CanInvite = Annotated[Principal, Scoped("shares:read")]
-CanUpdateCases = Annotated[Principal, Scoped("cases:write")]
+# Either role may ask; the case's kind decides (cases.check_may_invite): an administrator
+# holds shares:admin as well; a SPOC needs only shares:read beside its role.
+CanInvite = Annotated[Principal, Scoped("shares:read", role=("partnership_admin", "spoc"))]
+# What a partner did about a case is recorded by whoever works the agency's cases.
+CanUpdateCases = Annotated[Principal, Scoped("cases:write", role="case_officer")]
 Reference = Annotated[
     str,
     Path(

@@ -7,13 +7,19 @@ argon2 check and the RSA signature are CPU work), so nothing here touches the da
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from authlib.oauth2 import AuthorizationServer, OAuth2Request
-from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, OAuth2Error
+from authlib.oauth2.rfc6749 import (
+    ClientMixin,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+)
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -32,6 +38,18 @@ def audience_of(service: str) -> str:
 
 
 AUDIENCES = {audience_of(s): s for s in SERVICES}
+# Who the client acts for: its own name for the member of staff (an email, a warrant number,
+# the subject its identity provider gave them). Printable, no spaces, at most 200.
+ACTING_USER = re.compile(r"[A-Za-z0-9._@+:-]{1,200}")
+
+
+@dataclass
+class Acting:
+    """What the grant decided beyond the scopes: the roles granted, and the user (if any)
+    the client acts for (the token's `sub`, the client in `act.sub`: RFC 8693 s4.1)."""
+
+    roles: list[str] = field(default_factory=list)
+    user: str | None = None
 
 
 class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
@@ -128,6 +146,27 @@ def grant_scopes(allowed: frozenset[str], requested: str | None, resource: str |
     return sorted(wanted)
 
 
+def grant_roles(allowed: Sequence[str], requested: str | None) -> list[str]:
+    """Requested roles must all be the client's (none asked = all it was granted): a system
+    acting for a call handler asks for `call_handler` only."""
+    if requested is None or not requested.strip():
+        return sorted(allowed)
+    wanted = set(requested.split())
+    if not wanted <= set(allowed):
+        raise InvalidScopeError("The requested roles exceed what this client was granted.")
+    return sorted(wanted)
+
+
+def acting_user(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if ACTING_USER.fullmatch(value) is None:
+        raise InvalidRequestError(
+            "acting_user must be 1-200 letters, digits or . _ @ + : - (no spaces)."
+        )
+    return value
+
+
 def audiences_for(scopes: Sequence[str], resource: str | None) -> str | list[str]:
     if resource is not None:
         return resource
@@ -138,9 +177,13 @@ class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
     def validate_requested_scope(self) -> None:
+        """After client authentication: the scopes, the roles and the acting user asked for."""
         self.granted = grant_scopes(
             self.client.scopes, self.request.payload.scope, self.server.resource
         )
+        data = self.request.payload.data
+        self.server.acting.roles = grant_roles(self.client.roles, data.get("roles"))
+        self.server.acting.user = acting_user(data.get("acting_user"))
 
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         token = self.generate_token(scope=" ".join(self.granted), include_refresh_token=False)
@@ -151,10 +194,13 @@ class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
 class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     """RFC 9068 tokens with our claims: agency, area, roles, and one audience per service."""
 
-    def __init__(self, *, issuer: str, key: RSAKey, lifetime: int, resource: str | None):
+    def __init__(
+        self, *, issuer: str, key: RSAKey, lifetime: int, resource: str | None, acting: Acting
+    ):
         super().__init__(issuer=issuer, alg="RS256", expires_generator=lifetime)
         self.key_set = KeySet([key])  # joserfc puts the key's kid in the header
         self.resource = resource
+        self.acting = acting
 
     def get_jwks(self) -> KeySet:
         return self.key_set
@@ -165,11 +211,14 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
     def get_extra_claims(
         self, client: TokenClient, grant_type: str, user: Any, scope: str
     ) -> dict[str, Any]:
-        return {
+        claims: dict[str, Any] = {
             "agency_id": str(client.agency_id),
             "area_id": str(client.area_id),
-            "roles": list(client.roles),
+            "roles": list(self.acting.roles),
         }
+        if self.acting.user is not None:
+            claims |= {"sub": self.acting.user, "act": {"sub": client.client_id}}
+        return claims
 
 
 class TokenServer(AuthorizationServer):  # type: ignore[misc]
@@ -181,11 +230,12 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=list(SCOPES))
         self.client = client
         self.resource = resource
+        self.acting = Acting()
         self.register_grant(ClientCredentials)
-        self.register_token_generator(
-            "default",
-            AccessTokenGenerator(issuer=issuer, key=key, lifetime=lifetime, resource=resource),
+        generator = AccessTokenGenerator(
+            issuer=issuer, key=key, lifetime=lifetime, resource=resource, acting=self.acting
         )
+        self.register_token_generator("default", generator)
 
     def query_client(self, client_id: str) -> TokenClient:
         if client_id == self.client.client_id:

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from casebridge.common.app import PROTOCOL_HEADER
-from casebridge.common.auth import Principal, Scoped
+from casebridge.common.auth import AnyRole, Principal, Scoped
 from casebridge.common.db import DbSession
 from casebridge.common.isp.directory import today
 from casebridge.common.schemas import Limit
@@ -26,7 +26,10 @@ from casebridge.sharing.schemas import (
 router = APIRouter(tags=["protocol"])
 
 CanPublish = Annotated[Principal, Scoped("shares:admin", role="partnership_admin")]
-CanRead = Annotated[Principal, Scoped("shares:read")]
+# Every agency of the area works under the protocol, and it names no person.
+CanRead = Annotated[
+    Principal, Scoped("shares:read", role=AnyRole("the area's protocol binds every role of it"))
+]
 YAML = "application/yaml"
 _DOCUMENT = {"type": "object", "description": "a casebridge-isp/1 document"}
 _BODY = {

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from joserfc.jwk import RSAKey
 
-from casebridge.common.auth import SCOPES, Principal, Scoped
+from casebridge.common.auth import SCOPES, AnyRole, Principal, Scoped
 from casebridge.common.db import DbSession
 from casebridge.sharing import feed, lockout, service, tokens
 from casebridge.sharing.keys import public_jwks
@@ -38,7 +38,12 @@ def _signing_key(request: Request) -> RSAKey:
 
 SharingSettings = Annotated[Settings, Depends(_settings)]
 SigningKey = Annotated[RSAKey, Depends(_signing_key)]
-CanReadShares = Annotated[Principal, Scoped("shares:read")]
+# The partner directory names agencies, never people: any role of the area may read it.
+CanReadDirectory = Annotated[
+    Principal, Scoped("shares:read", role=AnyRole("the directory holds no personal data"))
+]
+# An agency's deliveries are worked by its case officers; its DPO reads what it was sent.
+CanReadShares = Annotated[Principal, Scoped("shares:read", role=("case_officer", "dpo"))]
 PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 
 _VSCHAR = {"type": "string", "pattern": "^[\\x20-\\x7e]*$", "maxLength": 1000}
@@ -58,6 +63,14 @@ _TOKEN_FORM = {
                         "resource": _VSCHAR | {"description": "RFC 8707 audience"},
                         "client_id": _VSCHAR | {"maxLength": 100},
                         "client_secret": _VSCHAR,
+                        "roles": _VSCHAR
+                        | {"description": "space-separated; a subset of the client's roles"},
+                        "acting_user": {
+                            "type": "string",
+                            "pattern": "^[A-Za-z0-9._@+:-]{1,200}$",
+                            "description": "the member of staff the client acts for: the "
+                            "token's sub (the client is act.sub)",
+                        },
                     },
                 }
             }
@@ -153,7 +166,7 @@ async def metadata(settings: SharingSettings) -> dict[str, Any]:
 
 
 @router.get("/agencies", tags=["partners"], response_model=list[AgencyRead])
-async def list_agencies(session: DbSession, who: CanReadShares) -> Sequence[Agency]:
+async def list_agencies(session: DbSession, who: CanReadDirectory) -> Sequence[Agency]:
     """The agencies of the caller's area."""
     return await service.list_agencies(session, principal=who)
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_CLIENT_ID = 100
 MAX_VALUE = 1000
-SINGLE_VALUED = ("grant_type", "scope", "client_id", "client_secret")
+SINGLE_VALUED = ("grant_type", "scope", "client_id", "client_secret", "roles", "acting_user")
 # RFC 6749 appendix A: every parameter of a token request is printable ASCII (VSCHAR).
 # Anything else (NUL, a byte that is not UTF-8, a surrogate, any other character) cannot
 # name a client, a scope or a resource: it is refused before it reaches the database.

@@ -18,7 +18,7 @@ from casebridge.sharing.service import Slice
 
 router = APIRouter(tags=["webhooks"])
 
-CanReadShares = Annotated[Principal, Scoped("shares:read")]
+CanReadShares = Annotated[Principal, Scoped("shares:read", role=("case_officer", "dpo"))]
 PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such webhook message for the caller's agency"}

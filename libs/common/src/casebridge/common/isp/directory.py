@@ -15,7 +15,7 @@ from fastapi import Request, Security
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.auth import Principal, current_principal
+from casebridge.common.auth import Principal, RoleSpec, current_principal, role_check
 from casebridge.common.db import DbSession
 from casebridge.common.isp.decide import Policy, Recipient, Viewer
 from casebridge.common.isp.document import Protocol
@@ -130,7 +130,31 @@ async def _viewer(
     return viewer
 
 
-def Viewing(*scopes: str) -> Any:  # noqa: N802 - reads like a type in signatures
-    """Declare the scopes a route requires and get the caller's Viewer (its Principal is
-    `viewer.principal`): the way routes that read shared records authenticate."""
-    return Security(_viewer, scopes=list(scopes))
+_VIEWERS: dict[Any, Any] = {}
+
+
+def _viewer_with(role: RoleSpec) -> Any:
+    """`_viewer` over the role's check (one dependency per role: FastAPI caches by callable)."""
+    check = role_check(role)
+    found = _VIEWERS.get(check)
+    if found is None:
+
+        async def viewer(
+            request: Request,
+            session: DbSession,
+            principal: Annotated[Principal, Security(check)],
+        ) -> Viewer:
+            return await _viewer(request, session, principal)
+
+        # Postponed annotations resolve in the module's globals, where `check` is not.
+        viewer.__annotations__["principal"] = Annotated[Principal, Security(check)]
+        found = _VIEWERS[check] = viewer
+    return found
+
+
+def Viewing(*scopes: str, role: RoleSpec | None = None) -> Any:  # noqa: N802 - reads like a type
+    """Declare the scopes and role a route requires and get the caller's Viewer (its Principal
+    is `viewer.principal`): the way routes that read shared records authenticate."""
+    if role is None:
+        return Security(_viewer, scopes=list(scopes))
+    return Security(_viewer_with(role), scopes=list(scopes))

@@ -1,5 +1,6 @@
-"""Seed the demo area, its three agencies (core partners), one OAuth client each and the
-default information-sharing protocol as version 1 (idempotent). The area, the agencies and
+"""Seed the demo area, its three agencies (core partners), their OAuth clients with the roles
+their real counterparts would have (docs/roles.md) and the default information-sharing
+protocol as version 1 (idempotent). The area, the agencies and
 the protocol are registered as an administrator would: announced, so intake and review
 build their replicas from the events.
 
@@ -14,6 +15,7 @@ import asyncio
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -43,29 +45,74 @@ CALL_HANDLER_SCOPES = (
     "people:read",
     "reviews:read",
     "reviews:write",
+    "reviews:panel",
     "stats:read",
     "shares:read",
     "cases:write",
 )
-EXTRA_SCOPES: dict[str, tuple[str, ...]] = {
-    "council": ("reviews:panel", "shares:admin", "audit:read"),
-    "police": ("reviews:panel", "audit:read"),
-    "housing": ("reviews:panel", "audit:read"),
-}
-# The council's client administers the demo partnership; each agency's is its DPO too.
-DEMO_ROLES: dict[str, tuple[str, ...]] = {
-    "council": ("dpo", "partnership_admin"),
-    "police": ("dpo",),
-    "housing": ("dpo",),
-}
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    """One demo system: whose it is, what it may reach, the roles its users hold, and what a
+    newcomer uses it for (printed by `make run`, kept in demo-clients.json)."""
+
+    client_id: str
+    kind: str  # the agency's kind in DEMO_AGENCIES
+    scopes: tuple[str, ...]
+    roles: tuple[str, ...]
+    use_for: str
+
+
+DEMO_CLIENTS: tuple[DemoClient, ...] = (
+    DemoClient(
+        "demo-council",
+        "council",
+        (*CALL_HANDLER_SCOPES, "people:write"),
+        ("analyst", "call_handler", "case_officer", "panel_member", "spoc"),
+        "the council's ASB case system: log and read complaints, merge two logs, run case "
+        "reviews as the area's SPOC, vote on the panel, statistics",
+    ),
+    DemoClient(
+        "demo-police",
+        "police",
+        CALL_HANDLER_SCOPES,
+        ("analyst", "call_handler", "case_officer", "panel_member"),
+        "the police force's control room and case system: log and read complaints, apply for "
+        "a case review, vote on the panel (not the SPOC here: it cannot acknowledge)",
+    ),
+    DemoClient(
+        "demo-housing",
+        "housing",
+        CALL_HANDLER_SCOPES,
+        ("call_handler", "case_officer", "panel_member"),
+        "the housing provider's tenancy system: log and read complaints, vote on the panel "
+        "(no analyst: its statistics calls answer 403)",
+    ),
+    DemoClient(
+        "demo-admin",
+        "council",
+        ("shares:admin", "shares:read", "reviews:read", "reviews:write"),
+        ("partnership_admin",),
+        "the partnership administrator: partners and their clients, the information-sharing "
+        "protocol, the area's case review procedure (PUT /config)",
+    ),
+    *(
+        DemoClient(
+            f"demo-{kind}-dpo",
+            kind,
+            ("audit:read", "shares:read"),
+            ("dpo",),
+            f"the {kind}'s data protection officer: the disclosure audit, what it was sent",
+        )
+        for kind in ("council", "police", "housing")
+    ),
+)
 
 
 def demo_client_id(kind: str) -> str:
+    """The agency's own system's client (the one that logs complaints)."""
     return f"demo-{kind}"
-
-
-def demo_scopes(kind: str) -> list[str]:
-    return [*CALL_HANDLER_SCOPES, *EXTRA_SCOPES.get(kind, ())]
 
 
 def default_protocol(seeded_on: date) -> Protocol:
@@ -110,10 +157,10 @@ def merge(existing: list[Any], ours: list[dict[str, Any]]) -> list[Any]:
 
 
 async def _ensure_client(
-    session: AsyncSession, *, kind: str, agency_id: UUID, known_secret: str | None
+    session: AsyncSession, *, demo: DemoClient, agency_id: UUID, known_secret: str | None
 ) -> str:
     """Create or update the demo client; return a secret that works for it."""
-    client_id = demo_client_id(kind)
+    client_id = demo.client_id
     client = await session.get(OAuthClient, client_id)
     secret = known_secret
     if client is None:
@@ -125,8 +172,8 @@ async def _ensure_client(
     elif secret is None or not verify_secret(client.secret_hash, secret):
         secret = new_secret()  # the file lost it: rotate, since nobody can know the old one
         client.secret_hash = hash_secret(secret)
-    client.scopes = demo_scopes(kind)
-    client.roles = list(DEMO_ROLES.get(kind, ()))
+    client.scopes = list(demo.scopes)
+    client.roles = list(demo.roles)
     client.grant_types = ["client_credentials"]
     await session.flush()  # a demo client an administrator revoked stays revoked
     return secret
@@ -201,28 +248,32 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             await _ensure_registry(session)
-            for kind, (agency_id, name) in DEMO_AGENCIES.items():
+            for demo in DEMO_CLIENTS:
+                agency_id, name = DEMO_AGENCIES[demo.kind]
                 secret = await _ensure_client(
                     session,
-                    kind=kind,
+                    demo=demo,
                     agency_id=agency_id,
-                    known_secret=known.get(demo_client_id(kind), {}).get("client_secret"),
+                    known_secret=known.get(demo.client_id, {}).get("client_secret"),
                 )
-                nats = await _ensure_nats_user(
-                    session,
-                    kind=kind,
-                    agency_id=agency_id,
-                    known_password=known.get(demo_client_id(kind), {}).get("nats_password"),
-                )
+                nats: dict[str, str] = {}
+                if demo.client_id == demo_client_id(demo.kind):  # the agency's own system
+                    nats = await _ensure_nats_user(
+                        session,
+                        kind=demo.kind,
+                        agency_id=agency_id,
+                        known_password=known.get(demo.client_id, {}).get("nats_password"),
+                    )
                 ours.append(
                     {
-                        "client_id": demo_client_id(kind),
+                        "client_id": demo.client_id,
                         "client_secret": secret,
                         "agency_id": str(agency_id),
                         "agency_name": name,
                         "area_id": str(DEMO_AREA_ID),
-                        "scopes": demo_scopes(kind),
-                        "roles": list(DEMO_ROLES.get(kind, ())),
+                        "scopes": list(demo.scopes),
+                        "roles": list(demo.roles),
+                        "use_for": demo.use_for,
                         **nats,
                     }
                 )
@@ -234,13 +285,14 @@ async def seed(settings: Settings) -> list[dict[str, Any]]:
 
 
 def credentials_table(entries: list[dict[str, Any]]) -> str:
-    """Each demo agency's OAuth client and, beside it, its NATS user (same name)."""
-    rows = [("client_id", "client_secret", "nats_password", "agency", "subjects")] + [
+    """Each demo client with its roles and, beside an agency's own system, its NATS user
+    (same name) and the subjects that user may read."""
+    rows = [("client_id", "client_secret", "nats_password", "roles", "subjects")] + [
         (
             e["client_id"],
             e["client_secret"],
             e.get("nats_password", "-"),
-            e["agency_name"],
+            " ".join(e["roles"]) or "-",
             e.get("nats_subjects", "-"),
         )
         for e in entries

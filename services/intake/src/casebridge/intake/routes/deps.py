@@ -16,12 +16,16 @@ from casebridge.intake.areas import AreaDirectory
 # Writes to the caller's own complaints need only who it is; every read of shared records
 # (and every write that reads them first) goes through the caller's Viewer: the
 # information-sharing protocol decides what it sees.
-CanWriteComplaints = Annotated[Principal, Scoped("complaints:write")]
-CanReadQuestions = Annotated[Principal, Scoped("complaints:read")]
-ReadsComplaints = Annotated[Viewer, Viewing("complaints:read")]
-WritesComplaints = Annotated[Viewer, Viewing("complaints:write")]
-ReadsPeople = Annotated[Viewer, Viewing("people:read")]
-WritesPeople = Annotated[Viewer, Viewing("people:write")]
+# Roles (docs/roles.md): call handlers and case officers record; the SPOC and the panel read
+# what a case review relies on; merging and correcting people is a case officer's.
+RECORDERS = ("call_handler", "case_officer")
+READERS = ("call_handler", "case_officer", "spoc", "panel_member")
+CanWriteComplaints = Annotated[Principal, Scoped("complaints:write", role=RECORDERS)]
+CanReadQuestions = Annotated[Principal, Scoped("complaints:read", role=RECORDERS)]
+ReadsComplaints = Annotated[Viewer, Viewing("complaints:read", role=READERS)]
+WritesComplaints = Annotated[Viewer, Viewing("complaints:write", role=RECORDERS)]
+ReadsPeople = Annotated[Viewer, Viewing("people:read", role=READERS)]
+WritesPeople = Annotated[Viewer, Viewing("people:write", role="case_officer")]
 
 # A yes/no filter in a query string: the words true and false only (issue 8: strict inputs).
 QueryFlag = Annotated[bool, BeforeValidator(true_or_false)]

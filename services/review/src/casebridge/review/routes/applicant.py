@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Request
 
 from casebridge.common.db import DbSession
 from casebridge.review import applicant
-from casebridge.review.routes.common import Writes
+from casebridge.review.routes.common import SpocSteps
 from casebridge.review.schemas import AccessCodeIssued, ApplicantView
 
 router = APIRouter(tags=["applicant"])
@@ -65,7 +65,7 @@ async def applicant_view(
     },
 )
 async def reissue_access_code(
-    reference: Reference, session: DbSession, who: Writes
+    reference: Reference, session: DbSession, who: SpocSteps
 ) -> applicant.Reissued:
     """A new access code for the applicant (shown this once), with a letter; the old code
     stops working at once."""

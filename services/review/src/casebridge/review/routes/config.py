@@ -11,7 +11,7 @@ from casebridge.common.db import DbSession
 from casebridge.review import areas
 from casebridge.review.config import ConfigInvalid
 from casebridge.review.models import AreaConfig
-from casebridge.review.routes.common import CanRead, CanWrite
+from casebridge.review.routes.common import CanAdminister, CanRead
 from casebridge.review.schemas import AreaConfigRead
 
 router = APIRouter(tags=["area procedure"])
@@ -25,14 +25,18 @@ YAML_BODY: dict[str, Any] = {
 }
 
 
-@router.get("/config", response_model=AreaConfigRead)
+@router.get(
+    "/config",
+    response_model=AreaConfigRead,
+    responses={404: {"description": "the caller's area has no procedure configured yet"}},
+)
 async def read_config(session: DbSession, who: CanRead) -> AreaConfig:
     """The procedure in force in the caller's area."""
     return await areas.get_config(session, principal=who)
 
 
 @router.put("/config", status_code=201, response_model=AreaConfigRead, openapi_extra=YAML_BODY)
-async def publish_config(request: Request, session: DbSession, who: CanWrite) -> AreaConfig:
+async def publish_config(request: Request, session: DbSession, who: CanAdminister) -> AreaConfig:
     """Publish a new version of the caller's area procedure (YAML; 422 with field reasons)."""
     document = await _yaml_text(request)
     try:

@@ -17,7 +17,7 @@ from casebridge.common.schemas import Limit
 from casebridge.review import applications, escalation, letters, stages, threshold, workflow
 from casebridge.review.models import CaseReview, ReviewDeadline, ReviewLetter, ReviewTransition
 from casebridge.review.presenters import present_review, shared_response
-from casebridge.review.routes.common import Reads, Votes, Writes, parse_cursor
+from casebridge.review.routes.common import Reads, SpocSteps, Votes, Writes, parse_cursor
 from casebridge.review.schemas import (
     ActionPlanCreate,
     BehaviourChange,
@@ -136,7 +136,7 @@ async def counting(
 
 @router.post("/{reference}/behaviour", response_model=ReviewRead)
 async def change_behaviour(
-    reference: Reference, data: BehaviourChange, session: DbSession, who: Writes
+    reference: Reference, data: BehaviourChange, session: DbSession, who: SpocSteps
 ) -> Response:
     """The SPOC names the behaviour the application concerns (before the decision)."""
     review = await applications.change_behaviour(
@@ -194,7 +194,7 @@ async def get_letter_pdf(
 
 
 @router.post("/{reference}/acknowledge", response_model=ReviewRead)
-async def acknowledge(reference: Reference, session: DbSession, who: Writes) -> Response:
+async def acknowledge(reference: Reference, session: DbSession, who: SpocSteps) -> Response:
     """Acknowledge the application; the answer carries the applicant's access code, once."""
     review, code = await stages.acknowledge(session, viewer=who, reference=reference)
     shown = await present_review(session, who, await workflow.see_review(session, who, review))
@@ -213,7 +213,7 @@ async def vote(reference: Reference, data: VoteCreate, session: DbSession, who: 
 
 @router.post("/{reference}/threshold", response_model=ReviewRead)
 async def spoc_decision(
-    reference: Reference, data: SpocDecision, session: DbSession, who: Writes
+    reference: Reference, data: SpocDecision, session: DbSession, who: SpocSteps
 ) -> Response:
     """The SPOC decides the threshold when abstentions leave the panel without a quorum."""
     review = await threshold.spoc_decision(session, viewer=who, reference=reference, data=data)
@@ -222,7 +222,7 @@ async def spoc_decision(
 
 @router.post("/{reference}/meeting", response_model=ReviewRead)
 async def schedule_meeting(
-    reference: Reference, data: MeetingSchedule, session: DbSession, who: Writes
+    reference: Reference, data: MeetingSchedule, session: DbSession, who: SpocSteps
 ) -> Response:
     return await read(
         session,
@@ -233,7 +233,7 @@ async def schedule_meeting(
 
 @router.post("/{reference}/meeting/held", response_model=ReviewRead)
 async def hold_meeting(
-    reference: Reference, data: MeetingHeld, session: DbSession, who: Writes
+    reference: Reference, data: MeetingHeld, session: DbSession, who: SpocSteps
 ) -> Response:
     return await read(
         session, who, await stages.hold_meeting(session, viewer=who, reference=reference, data=data)
@@ -242,7 +242,7 @@ async def hold_meeting(
 
 @router.post("/{reference}/action-plan", response_model=ReviewRead)
 async def agree_action_plan(
-    reference: Reference, data: ActionPlanCreate, session: DbSession, who: Writes
+    reference: Reference, data: ActionPlanCreate, session: DbSession, who: SpocSteps
 ) -> Response:
     return await read(
         session,
@@ -253,7 +253,7 @@ async def agree_action_plan(
 
 @router.post("/{reference}/outcome", response_model=ReviewRead)
 async def communicate_outcome(
-    reference: Reference, data: Outcome, session: DbSession, who: Writes
+    reference: Reference, data: Outcome, session: DbSession, who: SpocSteps
 ) -> Response:
     return await read(
         session,
@@ -263,13 +263,13 @@ async def communicate_outcome(
 
 
 @router.post("/{reference}/accept", response_model=ReviewRead)
-async def accept(reference: Reference, session: DbSession, who: Writes) -> Response:
+async def accept(reference: Reference, session: DbSession, who: SpocSteps) -> Response:
     return await read(session, who, await stages.accept(session, viewer=who, reference=reference))
 
 
 @router.post("/{reference}/escalate", response_model=ReviewRead)
 async def escalate(
-    reference: Reference, data: Escalation, session: DbSession, who: Writes
+    reference: Reference, data: Escalation, session: DbSession, who: SpocSteps
 ) -> Response:
     """The applicant asks the area's escalation body to look again at a "not met" decision
     or at the outcome, within the area's window (409 after it)."""
@@ -280,7 +280,7 @@ async def escalate(
 
 @router.post("/{reference}/escalation/decision", response_model=ReviewRead)
 async def decide_escalation(
-    reference: Reference, data: EscalationDecision, session: DbSession, who: Writes
+    reference: Reference, data: EscalationDecision, session: DbSession, who: SpocSteps
 ) -> Response:
     """The escalation body's decision; upholding a "not met" request re-decides it as met."""
     review = await escalation.decide_escalation(session, viewer=who, reference=reference, data=data)
@@ -288,7 +288,9 @@ async def decide_escalation(
 
 
 @router.post("/{reference}/close", response_model=ReviewRead)
-async def close(reference: Reference, data: Closure, session: DbSession, who: Writes) -> Response:
+async def close(
+    reference: Reference, data: Closure, session: DbSession, who: SpocSteps
+) -> Response:
     return await read(
         session, who, await stages.close(session, viewer=who, reference=reference, data=data)
     )

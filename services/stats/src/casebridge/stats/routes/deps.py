@@ -11,7 +11,7 @@ from casebridge.common.auth import Principal, Scoped
 from casebridge.stats.periods import today_in_london
 from casebridge.stats.settings import Settings
 
-CanReadStats = Annotated[Principal, Scoped("stats:read")]
+CanReadStats = Annotated[Principal, Scoped("stats:read", role="analyst")]
 
 
 def today() -> date:
