@@ -109,7 +109,7 @@ async def test_a_new_partner_gets_its_two_fields_by_webhook_and_answers_into_the
         partnership(migrated_database, own_nats, tmp_path) as p,
         webhook_receiver() as receiver,
     ):
-        admin = await p.as_demo("council", "sharing")
+        admin = await p.as_demo("admin", "sharing")
         trust_id, trust, secret = await _register_the_trust(p, admin, receiver)
         await _grant_two_fields(p, admin, trust_id)
 
@@ -148,7 +148,7 @@ async def _register_the_trust(
     trust_id = UUID(registered.json()["id"])
     created = await p.sharing.post(
         f"/agencies/{trust_id}/clients",
-        json={"scopes": ["shares:read", "cases:write"]},
+        json={"scopes": ["shares:read", "cases:write"], "roles": ["case_officer"]},
         headers=admin,
     )
     assert created.status_code == 201, created.text
@@ -215,7 +215,7 @@ async def _the_call_handler_sees_it_in_the_timeline(
 
 
 async def _the_dpo_export_lists_both_flows(p: Partnership, reference: str, trust_id: UUID) -> None:
-    dpo = await p.as_demo("council", "sharing")
+    dpo = await p.as_demo("council-dpo", "sharing")
 
     async def rows() -> list[dict[str, str]]:
         export = await p.sharing.get(

@@ -56,7 +56,7 @@ class Partnership:
     intake: httpx.AsyncClient
     review: httpx.AsyncClient
     clients: dict[str, dict[str, Any]]
-    stats: httpx.AsyncClient
+    stats: httpx.AsyncClient | None = None  # the partnership below runs stats too
 
     async def token(self, client_id: str, secret: str, resource: str) -> dict[str, str]:
         response = await self.sharing.post(
