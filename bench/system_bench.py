@@ -312,7 +312,8 @@ async def callers(system: System) -> list[Caller]:
 
 
 class Population:
-    """Who calls: a fixed set of repeat victims (their logs grow), new people, anonymous."""
+    """Who calls: a fixed set of repeat victims (their logs grow), new people, anonymous
+    reports about a few busy public places; each person at home, in a town of postcodes."""
 
     def __init__(self, run: str, repeat_share: float, victims: int = 60) -> None:
         self.run = run
@@ -320,6 +321,13 @@ class Population:
         self.victims = victims
         self.count = 0
         self.rng = random.Random(16)
+
+    @staticmethod
+    def postcode(place: int) -> str:
+        """A place of its own per number: SW1A 1AA, SW1A 1AB, ... (postcodes of a town)."""
+        letters = "ABDEFGHJLNPQRSTUWXYZ"
+        unit = f"{letters[place // 20 % 20]}{letters[place % 20]}"
+        return f"SW{place % 9 + 1}A {place // 400 % 9 + 1}{unit}"
 
     def body(self) -> dict[str, Any]:
         self.count += 1
@@ -336,7 +344,8 @@ class Population:
         roll = self.rng.random()
         if roll < 0.1:
             body["anonymous"] = True
-            body["location"] = {"address": "Example Park", "postcode": "SW1A 2BJ"}
+            park = self.postcode(self.rng.randrange(50))  # a few busy public places
+            body["location"] = {"address": "Example Park", "postcode": park}
             return body
         if roll < 0.1 + self.repeat_share:
             who = self.rng.randrange(self.victims)
@@ -345,15 +354,16 @@ class Population:
         else:
             name, email = f"Caller {self.run} {i}", f"caller{i}.{self.run}@example.org"
             match = "new"
+        home = self.postcode(who if match == "ask" else self.rng.randrange(5000))
         body["location"] = {
             "address": f"{i % 200 + 1} Example Street",
-            "postcode": "SW1A 1AA",
+            "postcode": home,
             "at_complainants_home": True,
         }
         body["complainant"] = {"details": {"name": name, "email": email}, "match": match}
         body["consent"] = {"status": self.rng.choice(["given", "given", "refused"])}
         body["perpetrators"] = [
-            {"kind": "household", "address": f"{i % 97 + 3} Example Street", "postcode": "SW1A 1AA"}
+            {"kind": "household", "address": f"{i % 97 + 3} Example Street", "postcode": home}
         ]
         return body
 
