@@ -7,7 +7,7 @@ from __future__ import annotations
 from casebridge.common import worker
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.contracts.review import ReviewApplied
-from casebridge.common.events.consumer import Consumer, Handler
+from casebridge.common.events.consumer import Consumer, Handler, consumer_of
 from casebridge.common.events.envelope import Contract
 from casebridge.sharing import handlers
 from casebridge.sharing.settings import Settings
@@ -15,11 +15,10 @@ from casebridge.sharing.settings import Settings
 
 def consumers(settings: Settings) -> list[Consumer]:
     def consumer(name: str, stream: str, contract: type[Contract], handler: Handler) -> Consumer:
-        return Consumer(
-            name=name,
-            stream=stream,
-            subjects=[f"{contract.source}.*.{contract.name}.v{contract.version}"],
-            handlers={contract.event_type(): handler},
+        return consumer_of(
+            name,
+            stream,
+            {contract: handler},
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
         )

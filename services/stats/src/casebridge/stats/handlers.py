@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
@@ -15,8 +19,35 @@ from casebridge.common.contracts.review import (
     TriggerRaised,
 )
 from casebridge.common.contracts.sharing import DisclosureRecorded
-from casebridge.common.events.envelope import Envelope
+from casebridge.common.events.consumer import BatchHandler, Handler
+from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.stats import facts, projection
+from casebridge.stats.projection import Tally
+
+# What each counted event adds (the handlers below write the same, one event at a time).
+TALLIES: dict[type[Contract], Callable[[Tally, UUID, Any], None]] = {
+    ComplaintLogged: lambda t, area, e: projection.tally_complaint(t, area_id=area, event=e),
+    RiskAssessed: lambda t, area, e: projection.tally_risk_assessment(t, area_id=area, event=e),
+    RepeatVictimMarked: lambda t, area, e: projection.tally_repeat_victim(t, area_id=area, event=e),
+    DisclosureRecorded: lambda t, area, e: projection.tally_disclosure(t, area_id=area, event=e),
+}
+
+
+def batch_of(handled: Mapping[type[Contract], Handler]) -> BatchHandler:
+    """A batch at once: counts add up, so every count of the batch is tallied and written
+    once per table; any other event (review's facts) goes to its handler, in order."""
+
+    async def apply(session: AsyncSession, items: list[tuple[Envelope, Any]]) -> None:
+        tally = Tally()
+        for envelope, event in items:
+            add = TALLIES.get(type(event))
+            if add is not None:
+                add(tally, envelope.area_id, event)
+            else:
+                await handled[type(event)](session, envelope, event)
+        await projection.write(session, tally)
+
+    return apply
 
 
 async def on_complaint_logged(session: AsyncSession, env: Envelope, event: ComplaintLogged) -> None:

@@ -6,11 +6,14 @@ and the postcode district are kept; nothing about the person."""
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Table, and_, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,11 +55,57 @@ def postcode_district(postcode: str | None) -> str:
     return outward if _DISTRICT.match(outward) else UNKNOWN_DISTRICT
 
 
-async def note_area(session: AsyncSession, *, area_id: UUID, reference: str | None) -> None:
-    """Know the area; learn its code from a reference (intake's is the registry: it wins)."""
-    found = area_code_of(reference) if reference else None
-    code, source = found if found else (None, None)
-    statement = insert(Area).values(area_id=area_id, code=code, code_from=source)
+@dataclass
+class Tally:
+    """What a batch of events adds: the amount per cell of each table's counter, and the
+    areas named with the best code their references gave (intake's is the registry)."""
+
+    cells: dict[tuple[type[Base], str], dict[tuple[tuple[str, Any], ...], int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    areas: dict[UUID, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def add(self, model: type[Base], counter: str, amount: int, **cell: Any) -> None:
+        self.cells[model, counter][tuple(sorted(cell.items()))] += amount
+
+    def area(self, area_id: UUID, reference: str | None) -> None:
+        found = area_code_of(reference) if reference else None
+        code, source = found if found else (None, None)
+        known = self.areas.get(area_id)
+        if known is None or _RANK[source] > _RANK[known[1]]:
+            self.areas[area_id] = (code, source)
+
+
+# A code beats none, intake's beats review's; the first of equals stands (as one by one).
+_RANK: dict[str | None, int] = {None: 0, "review": 1, "intake": 2}
+
+
+async def write(session: AsyncSession, tally: Tally) -> None:
+    """Everything the tally holds: one statement per table, its cells in key order (two
+    writers lock rows in the same order)."""
+    if tally.areas:
+        await _note_areas(session, tally.areas)
+    for (model, counter), cells in tally.cells.items():
+        table = cast(Table, model.__table__)
+        rows = [{**dict(cell), counter: amount} for cell, amount in sorted(cells.items())]
+        statement = insert(table).values(rows)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=list(table.primary_key.columns),
+                set_={counter: table.c[counter] + statement.excluded[counter]},
+            )
+        )
+
+
+async def _note_areas(
+    session: AsyncSession, areas: dict[UUID, tuple[str | None, str | None]]
+) -> None:
+    table = cast(Table, Area.__table__)
+    rows = [
+        {"area_id": area_id, "code": code, "code_from": source}
+        for area_id, (code, source) in sorted(areas.items())
+    ]
+    statement = insert(table).values(rows)
     excluded = statement.excluded
     await session.execute(
         statement.on_conflict_do_update(
@@ -73,32 +122,23 @@ async def note_area(session: AsyncSession, *, area_id: UUID, reference: str | No
     )
 
 
-async def _add(
-    session: AsyncSession, model: type[Base], counter: str, amount: int, **cell: Any
-) -> None:
-    """Add `amount` to one cell, creating it at `amount`."""
-    table = model.__table__
-    statement = insert(model).values(**cell, **{counter: amount})
-    keys = list(table.primary_key.columns)  # type: ignore[attr-defined]
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={counter: getattr(model, counter) + statement.excluded[counter]},
-        )
-    )
+async def note_area(session: AsyncSession, *, area_id: UUID, reference: str | None) -> None:
+    """Know the area; learn its code from a reference (intake's is the registry: it wins)."""
+    tally = Tally()
+    tally.area(area_id, reference)
+    await write(session, tally)
 
 
 def _month(moment: datetime) -> Any:
     return month_start(local_date(moment))
 
 
-async def count_complaint(session: AsyncSession, *, area_id: UUID, event: ComplaintLogged) -> None:
+def tally_complaint(tally: Tally, *, area_id: UUID, event: ComplaintLogged) -> None:
     """A complaint counts in the month it was made to the agency (Europe/London), with the
     categories it was logged with."""
     month = _month(event.reported_at)
-    await note_area(session, area_id=area_id, reference=event.reference)
-    await _add(
-        session,
+    tally.area(area_id, event.reference)
+    tally.add(
         ComplaintCount,
         "complaints",
         1,
@@ -110,8 +150,7 @@ async def count_complaint(session: AsyncSession, *, area_id: UUID, event: Compla
         channel=event.channel,
         hate_motivated=event.hate_motivated,
     )
-    await _add(
-        session,
+    tally.add(
         ComplaintDistrictCount,
         "complaints",
         1,
@@ -121,11 +160,8 @@ async def count_complaint(session: AsyncSession, *, area_id: UUID, event: Compla
     )
 
 
-async def count_risk_assessment(
-    session: AsyncSession, *, area_id: UUID, event: RiskAssessed
-) -> None:
-    await _add(
-        session,
+def tally_risk_assessment(tally: Tally, *, area_id: UUID, event: RiskAssessed) -> None:
+    tally.add(
         RiskCount,
         "assessments",
         1,
@@ -136,26 +172,60 @@ async def count_risk_assessment(
     )
 
 
-async def count_repeat_victim(
-    session: AsyncSession, *, area_id: UUID, event: RepeatVictimMarked
-) -> None:
-    await _add(
-        session, RepeatVictimCount, "marks", 1, area_id=area_id, month=_month(event.marked_at)
-    )
+def tally_repeat_victim(tally: Tally, *, area_id: UUID, event: RepeatVictimMarked) -> None:
+    tally.add(RepeatVictimCount, "marks", 1, area_id=area_id, month=_month(event.marked_at))
 
 
-async def count_disclosure(
-    session: AsyncSession, *, area_id: UUID, event: DisclosureRecorded
-) -> None:
+def tally_disclosure(tally: Tally, *, area_id: UUID, event: DisclosureRecorded) -> None:
     """A partner delivery (or a refusal to deliver), per recipient agency and outcome."""
-    await count_partner_activity(
-        session,
+    tally_partner_activity(
+        tally,
         area_id=area_id,
         agency_id=event.recipient_agency_id,
         activity="delivery",
         outcome=event.outcome,
         at=event.occurred_at,
     )
+
+
+def tally_partner_activity(
+    tally: Tally, *, area_id: UUID, agency_id: UUID, activity: str, outcome: str, at: datetime
+) -> None:
+    """One partner delivery or one partner update (`sharing.*.partner_update.recorded.v1`,
+    issue 10: its handler tallies with activity="update", outcome="recorded")."""
+    tally.add(
+        PartnerCount,
+        "events",
+        1,
+        area_id=area_id,
+        month=_month(at),
+        agency_id=agency_id,
+        activity=activity,
+        outcome=outcome,
+    )
+
+
+# One event at a time (the rebuild, tests): the same tallies, written at once.
+async def count_complaint(session: AsyncSession, *, area_id: UUID, event: ComplaintLogged) -> None:
+    await _one(session, tally_complaint, area_id=area_id, event=event)
+
+
+async def count_risk_assessment(
+    session: AsyncSession, *, area_id: UUID, event: RiskAssessed
+) -> None:
+    await _one(session, tally_risk_assessment, area_id=area_id, event=event)
+
+
+async def count_repeat_victim(
+    session: AsyncSession, *, area_id: UUID, event: RepeatVictimMarked
+) -> None:
+    await _one(session, tally_repeat_victim, area_id=area_id, event=event)
+
+
+async def count_disclosure(
+    session: AsyncSession, *, area_id: UUID, event: DisclosureRecorded
+) -> None:
+    await _one(session, tally_disclosure, area_id=area_id, event=event)
 
 
 async def count_partner_activity(
@@ -167,16 +237,18 @@ async def count_partner_activity(
     outcome: str,
     at: datetime,
 ) -> None:
-    """One partner delivery or one partner update (`sharing.*.partner_update.recorded.v1`,
-    issue 10: its handler calls this with activity="update", outcome="recorded")."""
-    await _add(
+    await _one(
         session,
-        PartnerCount,
-        "events",
-        1,
+        tally_partner_activity,
         area_id=area_id,
-        month=_month(at),
         agency_id=agency_id,
         activity=activity,
         outcome=outcome,
+        at=at,
     )
+
+
+async def _one(session: AsyncSession, tally_one: Callable[..., None], **kwargs: Any) -> None:
+    tally = Tally()
+    tally_one(tally, **kwargs)
+    await write(session, tally)
