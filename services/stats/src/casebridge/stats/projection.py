@@ -81,25 +81,27 @@ _RANK: dict[str | None, int] = {None: 0, "review": 1, "intake": 2}
 
 
 async def write(session: AsyncSession, tally: Tally) -> None:
-    """Everything the tally holds: one statement per table, its cells in key order (two
-    writers lock rows in the same order)."""
-    if tally.areas:
-        await _note_areas(session, tally.areas)
+    """Everything the tally holds in ONE statement (one round trip): an upsert per table,
+    the others as data-modifying CTEs of the first; cells in key order (two writers lock
+    rows in the same order)."""
+    upserts = [_upsert_areas(tally.areas)] if tally.areas else []
     for (model, counter), cells in tally.cells.items():
         table = cast(Table, model.__table__)
         rows = [{**dict(cell), counter: amount} for cell, amount in sorted(cells.items())]
         statement = insert(table).values(rows)
-        await session.execute(
+        upserts.append(
             statement.on_conflict_do_update(
                 index_elements=list(table.primary_key.columns),
                 set_={counter: table.c[counter] + statement.excluded[counter]},
             )
         )
+    if upserts:
+        first, *others = upserts
+        ctes = [other.cte(f"add_{n}") for n, other in enumerate(others)]
+        await session.execute(first.add_cte(*ctes) if ctes else first)
 
 
-async def _note_areas(
-    session: AsyncSession, areas: dict[UUID, tuple[str | None, str | None]]
-) -> None:
+def _upsert_areas(areas: dict[UUID, tuple[str | None, str | None]]) -> Any:
     table = cast(Table, Area.__table__)
     rows = [
         {"area_id": area_id, "code": code, "code_from": source}
@@ -107,18 +109,16 @@ async def _note_areas(
     ]
     statement = insert(table).values(rows)
     excluded = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Area.area_id],
-            set_={"code": excluded.code, "code_from": excluded.code_from},
-            where=and_(
-                excluded.code.is_not(None),
-                or_(
-                    Area.code.is_(None),
-                    and_(Area.code_from == "review", excluded.code_from == "intake"),
-                ),
+    return statement.on_conflict_do_update(
+        index_elements=[Area.area_id],
+        set_={"code": excluded.code, "code_from": excluded.code_from},
+        where=and_(
+            excluded.code.is_not(None),
+            or_(
+                Area.code.is_(None),
+                and_(Area.code_from == "review", excluded.code_from == "intake"),
             ),
-        )
+        ),
     )
 
 
