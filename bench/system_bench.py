@@ -519,6 +519,7 @@ class Phase:
     cpu: dict[str, float]
     latencies: dict[str, list[float]]
     api_ms: list[float]
+    stats_events: int  # messages stats' consumers applied (intake, review, sharing events)
 
 
 async def run_phase(
@@ -532,16 +533,25 @@ async def run_phase(
     intake_from = (await js.stream_info("INTAKE")).state.last_seq + 1
     share_from = (await js.stream_info("SHARE")).state.last_seq + 1
     api_ms: list[float] = []
+    count = "SELECT count(*) FROM processed_message"
+    stats_before = await system.probes["stats"].fetchval(count)
     before = cpu_snapshot(procs, system.probe_pids)
     started = time.perf_counter()
     await drive(api_ms)
     finished = await wait_caught_up(system, js)
     after = cpu_snapshot(procs, system.probe_pids)
+    stats_events = await system.probes["stats"].fetchval(count) - stats_before
     measured = await latencies(system, js, intake_from, share_from)
     if measured["complaints"] != n:
         print(f"warning: {measured['complaints']} complaint.logged events for {n} posts")
     return Phase(
-        name, n, finished - started, cpu_rows(before, after), measured["latencies"], api_ms
+        name,
+        n,
+        finished - started,
+        cpu_rows(before, after),
+        measured["latencies"],
+        api_ms,
+        stats_events,
     )
 
 
@@ -575,10 +585,12 @@ def report(phase: Phase) -> None:
     runner = phase.cpu.get("make run's runner (log pump)", 0.0)
     print(f"    {'(make run runner, log pump)':<34} {runner * 1000 / n:6.2f}")
     stats = phase.cpu.get("stats-worker", 0.0) + phase.cpu.get("postgres: casebridge_stats", 0.0)
-    if base + base_pg:
+    if base + base_pg and phase.stats_events:
+        per_event, base_per_event = stats / phase.stats_events, (base + base_pg) / n
         print(
-            f"  stats (worker + its backends) / baseline (consumer + its backend) per event: "
-            f"{stats / (base + base_pg):.2f}x"
+            f"  per event: stats (worker + its backends) {per_event * 1000:.2f} ms over "
+            f"{phase.stats_events} events; baseline (consumer + its backend) "
+            f"{base_per_event * 1000:.2f} ms over {n}: {per_event / base_per_event:.2f}x"
         )
 
 
