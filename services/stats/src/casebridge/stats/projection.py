@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, and_, or_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, TextClause, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import ComplaintLogged, RepeatVictimMarked, RiskAssessed
@@ -81,44 +82,68 @@ _RANK: dict[str | None, int] = {None: 0, "review": 1, "intake": 2}
 
 
 async def write(session: AsyncSession, tally: Tally) -> None:
-    """Everything the tally holds in ONE statement (one round trip): an upsert per table,
-    the others as data-modifying CTEs of the first; cells in key order (two writers lock
-    rows in the same order)."""
-    upserts = [_upsert_areas(tally.areas)] if tally.areas else []
+    """Everything the tally holds in ONE statement (one round trip): an upsert per table
+    from arrays (unnest), the others as data-modifying CTEs of the last. The statement's
+    text depends only on which tables it writes, so it is built once and stays prepared;
+    cells go in key order (two writers lock rows in the same order)."""
+    parts: list[tuple[Table, str]] = []
+    params: dict[str, Any] = {}
+    if tally.areas:
+        parts.append((_AREA, ""))
+        rows = sorted(tally.areas.items())
+        params["area_id"] = [area_id for area_id, _ in rows]
+        params["area_code"] = [code for _, (code, _) in rows]
+        params["area_code_from"] = [source for _, (_, source) in rows]
     for (model, counter), cells in tally.cells.items():
         table = cast(Table, model.__table__)
-        rows = [{**dict(cell), counter: amount} for cell, amount in sorted(cells.items())]
-        statement = insert(table).values(rows)
-        upserts.append(
-            statement.on_conflict_do_update(
-                index_elements=list(table.primary_key.columns),
-                set_={counter: table.c[counter] + statement.excluded[counter]},
-            )
-        )
-    if upserts:
-        first, *others = upserts
-        ctes = [other.cte(f"add_{n}") for n, other in enumerate(others)]
-        await session.execute(first.add_cte(*ctes) if ctes else first)
+        parts.append((table, counter))
+        ordered = sorted(cells.items())
+        for n, column in enumerate(_keys(table)):
+            params[f"{table.name}_{column.name}"] = [cell[n][1] for cell, _ in ordered]
+        params[f"{table.name}_{counter}"] = [amount for _, amount in ordered]
+    if parts:
+        await session.execute(_statement(tuple(parts)), params)
 
 
-def _upsert_areas(areas: dict[UUID, tuple[str | None, str | None]]) -> Any:
-    table = cast(Table, Area.__table__)
-    rows = [
-        {"area_id": area_id, "code": code, "code_from": source}
-        for area_id, (code, source) in sorted(areas.items())
-    ]
-    statement = insert(table).values(rows)
-    excluded = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=[Area.area_id],
-        set_={"code": excluded.code, "code_from": excluded.code_from},
-        where=and_(
-            excluded.code.is_not(None),
-            or_(
-                Area.code.is_(None),
-                and_(Area.code_from == "review", excluded.code_from == "intake"),
-            ),
-        ),
+def _keys(table: Table) -> list[Any]:
+    """The cell's columns in the order a tally keeps them (sorted by name)."""
+    return sorted(table.primary_key.columns, key=lambda column: column.name)
+
+
+_AREA = cast(Table, Area.__table__)
+_STATEMENTS: dict[tuple[tuple[Table, str], ...], TextClause] = {}
+_AREA_UPSERT = """INSERT INTO area (area_id, code, code_from)
+    SELECT * FROM unnest(CAST(:area_id AS uuid[]), CAST(:area_code AS varchar[]),
+                         CAST(:area_code_from AS varchar[]))
+    ON CONFLICT (area_id) DO UPDATE SET code = excluded.code, code_from = excluded.code_from
+    WHERE excluded.code IS NOT NULL
+      AND (area.code IS NULL OR (area.code_from = 'review' AND excluded.code_from = 'intake'))"""
+
+
+def _statement(parts: tuple[tuple[Table, str], ...]) -> TextClause:
+    found = _STATEMENTS.get(parts)
+    if found is None:
+        upserts = [_AREA_UPSERT if table is _AREA else _upsert(table, c) for table, c in parts]
+        ctes = ", ".join(f"add_{n} AS ({sql})" for n, sql in enumerate(upserts[:-1]))
+        found = text(f"WITH {ctes} {upserts[-1]}" if ctes else upserts[-1])
+        _STATEMENTS[parts] = found
+    return found
+
+
+def _upsert(table: Table, counter: str) -> str:
+    """Add each row's amount to its cell, creating the cell at that amount."""
+    dialect: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    columns = [*_keys(table), table.c[counter]]
+    arrays = ", ".join(
+        f"CAST(:{table.name}_{c.name} AS {c.type.compile(dialect=dialect)}[])" for c in columns
+    )
+    names = ", ".join(c.name for c in columns)
+    keys = ", ".join(c.name for c in _keys(table))
+    return (
+        # names from our own table metadata, never from input
+        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ({keys}) DO UPDATE SET {counter} = {table.name}.{counter} + "
+        f"excluded.{counter}"
     )
 
 
