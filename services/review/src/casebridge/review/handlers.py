@@ -222,10 +222,6 @@ HANDLED: dict[type[Contract], Handler] = {
 }
 
 
-def intake_handlers() -> dict[str, Handler]:
-    return {contract.event_type(): handler for contract, handler in HANDLED.items()}
-
-
 def intake_consumer(*, max_deliver: int = 10, ack_wait: float = 30.0) -> Consumer:
     """On exactly the subjects of the intake events review acts on."""
     return consumer_of(
