@@ -100,18 +100,11 @@ async def baseline_consumer(nats_url: str, db_url: str) -> None:
     await js.add_consumer("INTAKE", config)
     sub = await js.pull_subscribe_bind("bench-baseline", stream="INTAKE")
     print("baseline ready", flush=True)
-    messages: list[Any] = []
     while True:
-        messages = []
-        # As the services' runner fetches: one as soon as it comes, then what is waiting.
         try:
-            messages = await sub.fetch(1, timeout=1.0)
-            waiting = min(messages[0].metadata.num_pending or 0, 63)
-            if waiting:
-                messages += await sub.fetch(waiting, timeout=1.0)
+            messages = await sub.fetch(64, timeout=1.0)
         except (nats.errors.TimeoutError, TimeoutError):
-            if not messages:
-                continue
+            continue
         for message in messages:
             event_id = json.loads(message.data)["id"]
             async with conn.transaction():

@@ -160,22 +160,11 @@ class ConsumerRunner:
             await self.process_batch(messages, stop)
 
     async def _fetch(self, subscription: Any) -> list[Msg]:
-        """What is waiting, up to a batch, as soon as there is anything. nats.py's fetch of
-        n waits until n messages or the timeout once it has had to wait for the first (so at
-        a steady rate every message waited up to a second): wait for one, then take what the
-        consumer still holds (its `num_pending`) without waiting. An empty batch is a
-        TimeoutError in nats.py; here it is an empty list (NATS-R7)."""
+        """An empty batch is a TimeoutError in nats.py; here it is an empty list (NATS-R7)."""
         try:
-            first = list(await subscription.fetch(1, timeout=self.fetch_timeout))
+            return list(await subscription.fetch(self.batch_size, timeout=self.fetch_timeout))
         except (NatsTimeout, TimeoutError):
             return []
-        waiting = min(first[-1].metadata.num_pending or 0, self.batch_size - 1) if first else 0
-        if waiting <= 0:
-            return first
-        try:
-            return first + list(await subscription.fetch(waiting, timeout=self.fetch_timeout))
-        except (NatsTimeout, TimeoutError):
-            return first
 
     async def process_batch(self, messages: list[Msg], stop: asyncio.Event | None = None) -> None:
         """A fetched batch: the messages this consumer acts on are applied in ONE
