@@ -390,6 +390,34 @@ async def test_a_fetched_batch_shares_one_transaction(system: System) -> None:
     assert len(set(transactions)) < len(events)
 
 
+async def test_a_lone_message_is_applied_without_waiting_for_a_batch(system: System) -> None:
+    """At a steady trickle a consumer applies each message as it comes: a fetch of a batch
+    never holds one until the batch fills or the fetch times out."""
+    area = uuid.uuid4()
+    applied: list[uuid.UUID] = []
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+        applied.append(event.complaint_id)
+
+    event = logged_event(area_id=area)
+    consumer = probe_consumer("trickle", area, {event.event_type(): handle})
+    async with Consuming(system, consumer) as consuming:
+        consuming.runner.fetch_timeout = 8.0  # a batch's wait would outlast the deadline
+        consuming.run()
+
+        async def waiting() -> bool:  # the runner's pull request waits on an empty consumer
+            info = await consuming.link.js.consumer_info(consumer.stream, consumer.name)
+            return bool(info.num_waiting)
+
+        await poll(waiting)
+        await consuming.publish(envelope_of(event))
+
+        async def done() -> bool:
+            return applied == [event.complaint_id]
+
+        await poll(done, timeout=4.0)
+
+
 async def test_unparseable_event_is_terminated_and_dead_lettered(system: System) -> None:
     """API10: invalid payloads are refused into the dead-letter table, not a crash loop."""
     area = uuid.uuid4()
