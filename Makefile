@@ -42,6 +42,7 @@ bench:
 	$(UV) run python bench/intake_bench.py
 	$(UV) run python bench/review_bench.py
 	$(UV) run python bench/stats_bench.py
+	$(UV) run python bench/system_bench.py
 
 asyncapi:
 	$(UV) run python -m casebridge.common.asyncapi > docs/asyncapi.json

@@ -74,6 +74,27 @@ SELECT gen_random_uuid(), 'B-' || g, $1::uuid, $1::uuid,
 FROM generate_series($2::bigint, $2::bigint + $4 - 1) AS g
 """
 
+# An area's trigger history: half about victims (their ids), half about community problems
+# (`<type>@<place>`), over two years; each its own episode.
+TRIGGER_FILL = """
+INSERT INTO trigger (id, area_id, kind, person_id, subject_key, episode_key, state,
+  complaint_ids, detail, raised_at)
+SELECT gen_random_uuid(), $1::uuid, k.kind, k.person_id, k.subject_key,
+  k.subject_key || '/' || g, 'open', ARRAY[gen_random_uuid()], '{}'::jsonb,
+  now() - (g % 730) * interval '1 day'
+FROM generate_series($2::bigint, $2::bigint + $4 - 1) AS g
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN g % 2 = 0 THEN (ARRAY['second_report','statutory','hate'])[1 + g % 3]
+              ELSE 'community' END AS kind,
+         CASE WHEN g % 2 = 0 THEN
+              ('00000000-0000-4000-8000-' || lpad(to_hex(g % $3), 12, '0'))::uuid END
+           AS person_id,
+         CASE WHEN g % 2 = 0 THEN '00000000-0000-4000-8000-' || lpad(to_hex(g % $3), 12, '0')
+              ELSE (ARRAY['noise','rowdy_neighbours','vehicle_nuisance','littering',
+                          'fireworks'])[1 + g % 5] || '@PC' || (g % 50000) END AS subject_key
+) k
+"""
+
 
 def person(n: int) -> UUID:
     return UUID(f"00000000-0000-4000-8000-{n:012x}")
@@ -112,9 +133,16 @@ def envelope_of(event: ComplaintLogged) -> Envelope:
     )
 
 
-async def fill(dsn: str, rows: int, people: int) -> None:
+async def fill(dsn: str, rows: int, people: int, triggers: int) -> None:
     conn = await asyncpg.connect(dsn)
     try:
+        have = await conn.fetchval("SELECT count(*) FROM trigger WHERE detail = '{}'::jsonb")
+        chunk = 250_000
+        for start in range(have, triggers, chunk):
+            await conn.execute(
+                TRIGGER_FILL, DEMO_AREA_ID, start, people, min(chunk, triggers - start)
+            )
+            print(f"  filled {min(start + chunk, triggers):,} triggers", flush=True)
         have = await conn.fetchval(
             "SELECT count(*) FROM indexed_complaint WHERE reference <> 'B-NEW'"
         )
@@ -124,6 +152,7 @@ async def fill(dsn: str, rows: int, people: int) -> None:
             print(f"  filled {min(start + chunk, rows):,} rows", flush=True)
         # Index-only reads need a current visibility map; autovacuum keeps it so in service.
         await conn.execute("VACUUM (ANALYZE) indexed_complaint")
+        await conn.execute("VACUUM (ANALYZE) trigger")
     finally:
         await conn.close()
 
@@ -224,7 +253,15 @@ async def explain(settings: Settings, people: int) -> None:
         await conn.close()
     print("plan of the index statement (busy place, EXPLAIN ANALYZE):")
     for (line,) in plan:
-        shown = ("Index", "Seq Scan", "Insert on", "Execution Time", "Planning Time")
+        shown = (
+            "Index",
+            "Seq Scan",
+            "Bitmap",
+            "Insert on",
+            "Rows Removed",
+            "Execution Time",
+            "Planning Time",
+        )
         if any(k in line for k in shown):
             print("   ", line)
 
@@ -354,17 +391,24 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument(
+        "--triggers", type=int, default=None, help="the area's trigger history (rows / 20)"
+    )
     parser.add_argument("--flow", type=int, default=300, help="victims timed end to end")
     parser.add_argument("--db", default="bench_review", help="the large index's database")
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     people = max(args.rows // 5, 1)
+    triggers = args.rows // 20 if args.triggers is None else args.triggers
 
     empty = await prepare(args.url, "bench_review_empty")
     large = await prepare(args.url, args.db)
-    print(f"filling the index to {args.rows:,} complaints ({people:,} people)")
+    print(
+        f"filling the index to {args.rows:,} complaints ({people:,} people) "
+        f"and {triggers:,} triggers"
+    )
     started = time.perf_counter()
-    await fill(large.database_url.replace("+asyncpg", ""), args.rows, people)
+    await fill(large.database_url.replace("+asyncpg", ""), args.rows, people, triggers)
     print(f"  ({time.perf_counter() - started:.0f} s)")
     print(f"load average before timing: {os.getloadavg()}", flush=True)
 

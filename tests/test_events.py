@@ -268,6 +268,34 @@ async def test_same_message_delivered_three_times_applies_once(system: System) -
     assert await system.stats_total() == 1
 
 
+async def test_same_message_twice_in_one_batch_applies_once(system: System) -> None:
+    """OBX-R4 with the batch's inbox claims in one statement: a message that comes twice in
+    one batch (a redelivery fetched beside the first copy) is applied once, and stats adds
+    each of the batch's other complaints to its own cell."""
+    from casebridge.stats import worker as stats_worker
+
+    consumer = stats_worker.consumers(system.stats)[0]
+    area, agency = uuid.uuid4(), uuid.uuid4()
+    events = [
+        logged_event(area_id=area, receiving_agency_id=agency, asb_type=asb_type)
+        for asb_type in ("noise", "noise", "begging")
+    ]
+    handler = consumer.handlers[events[0].event_type()]
+    items = [(handler, envelope_of(event), event) for event in events]
+    async with Consuming(system, consumer) as consuming:
+        applied = await consuming.runner._apply_many([items[0], items[0], *items[1:]])()
+        again = await consuming.runner._apply_many(items)()
+    assert applied == [True, False, True, True]
+    assert again == [False, False, False]
+    cells = await scalar(
+        system.stats.database_url,
+        "SELECT string_agg(asb_type || '=' || complaints, ',' ORDER BY asb_type) "
+        "FROM complaint_count WHERE area_id = :v",
+        v=area,
+    )
+    assert cells == "begging=1,noise=2"
+
+
 async def test_always_failing_handler_is_dead_lettered_after_max_deliver(system: System) -> None:
     """NATS-R4 / OBX-R8: delivered max_deliver times, then kept with its reason."""
     calls = 0
@@ -360,6 +388,34 @@ async def test_a_fetched_batch_shares_one_transaction(system: System) -> None:
 
         await poll(all_applied)
     assert len(set(transactions)) < len(events)
+
+
+async def test_a_lone_message_is_applied_without_waiting_for_a_batch(system: System) -> None:
+    """At a steady trickle a consumer applies each message as it comes: a fetch of a batch
+    never holds one until the batch fills or the fetch times out."""
+    area = uuid.uuid4()
+    applied: list[uuid.UUID] = []
+
+    async def handle(session: AsyncSession, envelope: Envelope, event: Any) -> None:
+        applied.append(event.complaint_id)
+
+    event = logged_event(area_id=area)
+    consumer = probe_consumer("trickle", area, {event.event_type(): handle})
+    async with Consuming(system, consumer) as consuming:
+        consuming.runner.fetch_timeout = 8.0  # a batch's wait would outlast the deadline
+        consuming.run()
+
+        async def waiting() -> bool:  # the runner's pull request waits on an empty consumer
+            info = await consuming.link.js.consumer_info(consumer.stream, consumer.name)
+            return bool(info.num_waiting)
+
+        await poll(waiting)
+        await consuming.publish(envelope_of(event))
+
+        async def done() -> bool:
+            return applied == [event.complaint_id]
+
+        await poll(done, timeout=4.0)
 
 
 async def test_unparseable_event_is_terminated_and_dead_lettered(system: System) -> None:

@@ -22,8 +22,8 @@ from casebridge.common.contracts.intake import (
     PersonMerged,
     RiskAssessed,
 )
-from casebridge.common.events.consumer import Consumer, Handler
-from casebridge.common.events.envelope import Envelope
+from casebridge.common.events.consumer import Consumer, Handler, consumer_of
+from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.review import applications, areas, index, triggers
 from casebridge.review.index import Windows
 from casebridge.review.models import CaseReview, IndexedComplaint, Trigger
@@ -211,24 +211,19 @@ async def on_risk_assessed(session: AsyncSession, envelope: Envelope, data: Any)
     await triggers.raise_once(session, finding, area_id=envelope.area_id)
 
 
-def intake_handlers() -> dict[str, Handler]:
-    return {
-        ComplaintLogged.event_type(): on_complaint_logged,
-        ComplaintUpdated.event_type(): on_complaint_updated,
-        ConsentChanged.event_type(): on_consent_changed,
-        IncidentLinked.event_type(): on_incident_linked,
-        IncidentUnlinked.event_type(): on_incident_unlinked,
-        PersonMerged.event_type(): on_person_merged,
-        RiskAssessed.event_type(): on_risk_assessed,
-    }
+HANDLED: dict[type[Contract], Handler] = {
+    ComplaintLogged: on_complaint_logged,
+    ComplaintUpdated: on_complaint_updated,
+    ConsentChanged: on_consent_changed,
+    IncidentLinked: on_incident_linked,
+    IncidentUnlinked: on_incident_unlinked,
+    PersonMerged: on_person_merged,
+    RiskAssessed: on_risk_assessed,
+}
 
 
 def intake_consumer(*, max_deliver: int = 10, ack_wait: float = 30.0) -> Consumer:
-    return Consumer(
-        name="review-intake",
-        stream="INTAKE",
-        subjects=["intake.*.>"],
-        handlers=intake_handlers(),
-        max_deliver=max_deliver,
-        ack_wait=ack_wait,
+    """On exactly the subjects of the intake events review acts on."""
+    return consumer_of(
+        "review-intake", "INTAKE", HANDLED, max_deliver=max_deliver, ack_wait=ack_wait
     )

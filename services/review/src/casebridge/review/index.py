@@ -123,6 +123,10 @@ WITH cfg AS (
            - make_interval(months => w.problem_months, days => 3)) AT TIME ZONE 'UTC'
      AND c.reported_at <= a.reported_at
      AND c.complaint_id <> a.complaint_id
+), window_ids AS (
+    SELECT array_agg(complaint_id) AS ids FROM (
+        SELECT complaint_id FROM a UNION ALL SELECT complaint_id FROM person
+        UNION ALL SELECT complaint_id FROM problem) ids
 )
 SELECT 'anchor' AS part, (SELECT id FROM cfg) AS config_id,
        (SELECT problem_months IS NOT NULL FROM w) AS community,
@@ -139,20 +143,26 @@ UNION ALL
 SELECT 'person', NULL, NULL, NULL, person.*, NULL, NULL, NULL FROM person
 UNION ALL
 SELECT 'problem', NULL, NULL, NULL, problem.*, NULL, NULL, NULL FROM problem
+-- The earlier triggers: one lookup per subject of the anchor (the victim, the problem), each
+-- key a value computed once (an InitPlan), so each is an equality on ix_trigger_area_subject
+-- (area_id, subject_key, kind) whatever the statistics say: the area's other triggers,
+-- however many, are never read.
 UNION ALL
 SELECT 'trigger', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        NULL, t.kind, t.subject_key, t.complaint_ids
-FROM a CROSS JOIN LATERAL (
-    -- one equality per subject, so each is an index range (an IN list here is a filter)
-    VALUES (a.person_id::text), (a.asb_type || '@' || a.place_key)) s(subject_key)
-JOIN trigger t
-  ON t.area_id = a.area_id
- AND t.subject_key = s.subject_key
- AND t.kind = ANY(CAST(:kinds AS varchar[]))
- AND t.complaint_ids && (
-     SELECT array_agg(complaint_id) FROM (
-         SELECT complaint_id FROM a UNION ALL SELECT complaint_id FROM person
-         UNION ALL SELECT complaint_id FROM problem) ids)
+FROM trigger t
+WHERE t.area_id = (SELECT area_id FROM a)
+  AND t.subject_key = (SELECT person_id::text FROM a)
+  AND t.kind = ANY(CAST(:kinds AS varchar[]))
+  AND t.complaint_ids && (SELECT ids FROM window_ids)
+UNION ALL
+SELECT 'trigger', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, t.kind, t.subject_key, t.complaint_ids
+FROM trigger t
+WHERE t.area_id = (SELECT area_id FROM a)
+  AND t.subject_key = (SELECT asb_type || '@' || place_key FROM a)
+  AND t.kind = ANY(CAST(:kinds AS varchar[]))
+  AND t.complaint_ids && (SELECT ids FROM window_ids)
 """
 )
 _NOT_INSERTED = {

@@ -8,7 +8,7 @@ the registry."""
 from __future__ import annotations
 
 from casebridge.common import worker
-from casebridge.common.events.consumer import Consumer
+from casebridge.common.events.consumer import Consumer, consumer_of
 from casebridge.common.events.streams import stream_for_subject
 from casebridge.common.worker import PeriodicJob
 from casebridge.sharing import handlers, nats_auth, webhooks
@@ -25,20 +25,17 @@ DURABLES = {
 
 
 def consumers(settings: Settings) -> list[Consumer]:
-    found = []
-    for source, name in DURABLES.items():
-        contracts = [c for c in OFFERS if c.source == source]
-        found.append(
-            Consumer(
-                name=name,
-                stream=stream_for_subject(f"{source}.any"),
-                subjects=sorted(f"{c.source}.*.{c.name}.v{c.version}" for c in contracts),
-                handlers={c.event_type(): handlers.on_shareable for c in contracts},
-                max_deliver=settings.consumer_max_deliver,
-                ack_wait=settings.consumer_ack_wait_seconds,
-            )
+    """One durable consumer per source stream, on exactly the offered events' subjects."""
+    return [
+        consumer_of(
+            name,
+            stream_for_subject(f"{source}.any"),
+            {c: handlers.on_shareable for c in OFFERS if c.source == source},
+            max_deliver=settings.consumer_max_deliver,
+            ack_wait=settings.consumer_ack_wait_seconds,
         )
-    return found
+        for source, name in DURABLES.items()
+    ]
 
 
 def jobs(settings: Settings) -> list[PeriodicJob]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import (
@@ -20,8 +24,41 @@ from casebridge.common.contracts.review import (
     TriggerRaised,
 )
 from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
-from casebridge.common.events.envelope import Envelope
+from casebridge.common.events.consumer import BatchHandler, Handler
+from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.stats import facts, projection
+from casebridge.stats.projection import Tally
+
+# What each counted event adds (the handlers below write the same, one event at a time).
+TALLIES: dict[type[Contract], Callable[[Tally, UUID, Any], None]] = {
+    ComplaintLogged: lambda t, area, e: projection.tally_complaint(t, area_id=area, event=e),
+    RiskAssessed: lambda t, area, e: projection.tally_risk_assessment(t, area_id=area, event=e),
+    RepeatVictimMarked: lambda t, area, e: projection.tally_repeat_victim(t, area_id=area, event=e),
+    DisclosureRecorded: lambda t, area, e: projection.tally_disclosure(t, area_id=area, event=e),
+    PersonVulnerabilityChanged: lambda t, area, e: projection.tally_vulnerability_change(
+        t, area_id=area, event=e
+    ),
+    PartnerUpdateRecorded: lambda t, area, e: projection.tally_partner_update(
+        t, area_id=area, event=e
+    ),
+}
+
+
+def batch_of(handled: Mapping[type[Contract], Handler]) -> BatchHandler:
+    """A batch at once: counts add up, so every count of the batch is tallied and written
+    once per table; any other event (review's facts) goes to its handler, in order."""
+
+    async def apply(session: AsyncSession, items: list[tuple[Envelope, Any]]) -> None:
+        tally = Tally()
+        for envelope, event in items:
+            add = TALLIES.get(type(event))
+            if add is not None:
+                add(tally, envelope.area_id, event)
+            else:
+                await handled[type(event)](session, envelope, event)
+        await projection.write(session, tally)
+
+    return apply
 
 
 async def on_complaint_logged(session: AsyncSession, env: Envelope, event: ComplaintLogged) -> None:
@@ -42,6 +79,12 @@ async def on_vulnerability_changed(
     session: AsyncSession, env: Envelope, event: PersonVulnerabilityChanged
 ) -> None:
     await projection.count_vulnerability_change(session, area_id=env.area_id, event=event)
+
+
+async def on_partner_update_recorded(
+    session: AsyncSession, env: Envelope, event: PartnerUpdateRecorded
+) -> None:
+    await projection.count_partner_update(session, area_id=env.area_id, event=event)
 
 
 async def on_disclosure_recorded(
@@ -84,16 +127,3 @@ async def on_trigger_explained(
     session: AsyncSession, env: Envelope, event: TriggerExplained
 ) -> None:
     await facts.trigger_explained(session, area_id=env.area_id, event=event)
-
-
-async def on_partner_update_recorded(
-    session: AsyncSession, env: Envelope, event: PartnerUpdateRecorded
-) -> None:
-    await projection.count_partner_activity(
-        session,
-        area_id=env.area_id,
-        agency_id=event.agency_id,
-        activity="update",
-        outcome=event.outcome,
-        at=event.recorded_at,
-    )

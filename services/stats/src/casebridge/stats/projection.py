@@ -6,12 +6,16 @@ and the postcode district are kept; nothing about the person."""
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import and_, or_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, TextClause, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import (
@@ -20,7 +24,7 @@ from casebridge.common.contracts.intake import (
     RepeatVictimMarked,
     RiskAssessed,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
 from casebridge.stats.models import (
     Area,
     Base,
@@ -58,53 +62,114 @@ def postcode_district(postcode: str | None) -> str:
     return outward if _DISTRICT.match(outward) else UNKNOWN_DISTRICT
 
 
+@dataclass
+class Tally:
+    """What a batch of events adds: the amount per cell of each table's counter, and the
+    areas named with the best code their references gave (intake's is the registry)."""
+
+    cells: dict[tuple[type[Base], str], dict[tuple[tuple[str, Any], ...], int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    areas: dict[UUID, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def add(self, model: type[Base], counter: str, amount: int, **cell: Any) -> None:
+        self.cells[model, counter][tuple(sorted(cell.items()))] += amount
+
+    def area(self, area_id: UUID, reference: str | None) -> None:
+        found = area_code_of(reference) if reference else None
+        code, source = found if found else (None, None)
+        known = self.areas.get(area_id)
+        if known is None or _RANK[source] > _RANK[known[1]]:
+            self.areas[area_id] = (code, source)
+
+
+# A code beats none, intake's beats review's; the first of equals stands (as one by one).
+_RANK: dict[str | None, int] = {None: 0, "review": 1, "intake": 2}
+
+
+async def write(session: AsyncSession, tally: Tally) -> None:
+    """Everything the tally holds in ONE statement (one round trip): an upsert per table
+    from arrays (unnest), the others as data-modifying CTEs of the last. The statement's
+    text depends only on which tables it writes, so it is built once and stays prepared;
+    cells go in key order (two writers lock rows in the same order)."""
+    parts: list[tuple[Table, str]] = []
+    params: dict[str, Any] = {}
+    if tally.areas:
+        parts.append((_AREA, ""))
+        rows = sorted(tally.areas.items())
+        params["area_id"] = [area_id for area_id, _ in rows]
+        params["area_code"] = [code for _, (code, _) in rows]
+        params["area_code_from"] = [source for _, (_, source) in rows]
+    for (model, counter), cells in tally.cells.items():
+        table = cast(Table, model.__table__)
+        parts.append((table, counter))
+        ordered = sorted(cells.items())
+        for n, column in enumerate(_keys(table)):
+            params[f"{table.name}_{column.name}"] = [cell[n][1] for cell, _ in ordered]
+        params[f"{table.name}_{counter}"] = [amount for _, amount in ordered]
+    if parts:
+        await session.execute(_statement(tuple(parts)), params)
+
+
+def _keys(table: Table) -> list[Any]:
+    """The cell's columns in the order a tally keeps them (sorted by name)."""
+    return sorted(table.primary_key.columns, key=lambda column: column.name)
+
+
+_AREA = cast(Table, Area.__table__)
+_STATEMENTS: dict[tuple[tuple[Table, str], ...], TextClause] = {}
+_AREA_UPSERT = """INSERT INTO area (area_id, code, code_from)
+    SELECT * FROM unnest(CAST(:area_id AS uuid[]), CAST(:area_code AS varchar[]),
+                         CAST(:area_code_from AS varchar[]))
+    ON CONFLICT (area_id) DO UPDATE SET code = excluded.code, code_from = excluded.code_from
+    WHERE excluded.code IS NOT NULL
+      AND (area.code IS NULL OR (area.code_from = 'review' AND excluded.code_from = 'intake'))"""
+
+
+def _statement(parts: tuple[tuple[Table, str], ...]) -> TextClause:
+    found = _STATEMENTS.get(parts)
+    if found is None:
+        upserts = [_AREA_UPSERT if table is _AREA else _upsert(table, c) for table, c in parts]
+        ctes = ", ".join(f"add_{n} AS ({sql})" for n, sql in enumerate(upserts[:-1]))
+        found = text(f"WITH {ctes} {upserts[-1]}" if ctes else upserts[-1])
+        _STATEMENTS[parts] = found
+    return found
+
+
+def _upsert(table: Table, counter: str) -> str:
+    """Add each row's amount to its cell, creating the cell at that amount."""
+    dialect: Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    columns = [*_keys(table), table.c[counter]]
+    arrays = ", ".join(
+        f"CAST(:{table.name}_{c.name} AS {c.type.compile(dialect=dialect)}[])" for c in columns
+    )
+    names = ", ".join(c.name for c in columns)
+    keys = ", ".join(c.name for c in _keys(table))
+    return (
+        # names from our own table metadata, never from input
+        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ({keys}) DO UPDATE SET {counter} = {table.name}.{counter} + "
+        f"excluded.{counter}"
+    )
+
+
 async def note_area(session: AsyncSession, *, area_id: UUID, reference: str | None) -> None:
     """Know the area; learn its code from a reference (intake's is the registry: it wins)."""
-    found = area_code_of(reference) if reference else None
-    code, source = found if found else (None, None)
-    statement = insert(Area).values(area_id=area_id, code=code, code_from=source)
-    excluded = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Area.area_id],
-            set_={"code": excluded.code, "code_from": excluded.code_from},
-            where=and_(
-                excluded.code.is_not(None),
-                or_(
-                    Area.code.is_(None),
-                    and_(Area.code_from == "review", excluded.code_from == "intake"),
-                ),
-            ),
-        )
-    )
-
-
-async def _add(
-    session: AsyncSession, model: type[Base], counter: str, amount: int, **cell: Any
-) -> None:
-    """Add `amount` to one cell, creating it at `amount`."""
-    table = model.__table__
-    statement = insert(model).values(**cell, **{counter: amount})
-    keys = list(table.primary_key.columns)  # type: ignore[attr-defined]
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={counter: getattr(model, counter) + statement.excluded[counter]},
-        )
-    )
+    tally = Tally()
+    tally.area(area_id, reference)
+    await write(session, tally)
 
 
 def _month(moment: datetime) -> Any:
     return month_start(local_date(moment))
 
 
-async def count_complaint(session: AsyncSession, *, area_id: UUID, event: ComplaintLogged) -> None:
+def tally_complaint(tally: Tally, *, area_id: UUID, event: ComplaintLogged) -> None:
     """A complaint counts in the month it was made to the agency (Europe/London), with the
     categories it was logged with."""
     month = _month(event.reported_at)
-    await note_area(session, area_id=area_id, reference=event.reference)
-    await _add(
-        session,
+    tally.area(area_id, event.reference)
+    tally.add(
         ComplaintCount,
         "complaints",
         1,
@@ -116,8 +181,7 @@ async def count_complaint(session: AsyncSession, *, area_id: UUID, event: Compla
         channel=event.channel,
         hate_motivated=event.hate_motivated,
     )
-    await _add(
-        session,
+    tally.add(
         ComplaintDistrictCount,
         "complaints",
         1,
@@ -127,11 +191,8 @@ async def count_complaint(session: AsyncSession, *, area_id: UUID, event: Compla
     )
 
 
-async def count_risk_assessment(
-    session: AsyncSession, *, area_id: UUID, event: RiskAssessed
-) -> None:
-    await _add(
-        session,
+def tally_risk_assessment(tally: Tally, *, area_id: UUID, event: RiskAssessed) -> None:
+    tally.add(
         RiskCount,
         "assessments",
         1,
@@ -142,23 +203,18 @@ async def count_risk_assessment(
     )
 
 
-async def count_repeat_victim(
-    session: AsyncSession, *, area_id: UUID, event: RepeatVictimMarked
-) -> None:
-    await _add(
-        session, RepeatVictimCount, "marks", 1, area_id=area_id, month=_month(event.marked_at)
-    )
+def tally_repeat_victim(tally: Tally, *, area_id: UUID, event: RepeatVictimMarked) -> None:
+    tally.add(RepeatVictimCount, "marks", 1, area_id=area_id, month=_month(event.marked_at))
 
 
-async def count_vulnerability_change(
-    session: AsyncSession, *, area_id: UUID, event: PersonVulnerabilityChanged
+def tally_vulnerability_change(
+    tally: Tally, *, area_id: UUID, event: PersonVulnerabilityChanged
 ) -> None:
     """A log flagged vulnerable or cleared, in the month it changed; an event that changes
     nothing (the flag confirmed) is not counted."""
     if event.vulnerable == event.previous:
         return
-    await _add(
-        session,
+    tally.add(
         VulnerabilityCount,
         "changes",
         1,
@@ -169,18 +225,80 @@ async def count_vulnerability_change(
     )
 
 
-async def count_disclosure(
-    session: AsyncSession, *, area_id: UUID, event: DisclosureRecorded
-) -> None:
+def tally_partner_update(tally: Tally, *, area_id: UUID, event: PartnerUpdateRecorded) -> None:
+    """An update a partner recorded on a case, per agency and the outcome it recorded."""
+    tally_partner_activity(
+        tally,
+        area_id=area_id,
+        agency_id=event.agency_id,
+        activity="update",
+        outcome=event.outcome,
+        at=event.recorded_at,
+    )
+
+
+def tally_disclosure(tally: Tally, *, area_id: UUID, event: DisclosureRecorded) -> None:
     """A partner delivery (or a refusal to deliver), per recipient agency and outcome."""
-    await count_partner_activity(
-        session,
+    tally_partner_activity(
+        tally,
         area_id=area_id,
         agency_id=event.recipient_agency_id,
         activity="delivery",
         outcome=event.outcome,
         at=event.occurred_at,
     )
+
+
+def tally_partner_activity(
+    tally: Tally, *, area_id: UUID, agency_id: UUID, activity: str, outcome: str, at: datetime
+) -> None:
+    """One partner delivery (by outcome) or one partner update (by the outcome the partner
+    recorded)."""
+    tally.add(
+        PartnerCount,
+        "events",
+        1,
+        area_id=area_id,
+        month=_month(at),
+        agency_id=agency_id,
+        activity=activity,
+        outcome=outcome,
+    )
+
+
+# One event at a time (the rebuild, tests): the same tallies, written at once.
+async def count_complaint(session: AsyncSession, *, area_id: UUID, event: ComplaintLogged) -> None:
+    await _one(session, tally_complaint, area_id=area_id, event=event)
+
+
+async def count_risk_assessment(
+    session: AsyncSession, *, area_id: UUID, event: RiskAssessed
+) -> None:
+    await _one(session, tally_risk_assessment, area_id=area_id, event=event)
+
+
+async def count_repeat_victim(
+    session: AsyncSession, *, area_id: UUID, event: RepeatVictimMarked
+) -> None:
+    await _one(session, tally_repeat_victim, area_id=area_id, event=event)
+
+
+async def count_vulnerability_change(
+    session: AsyncSession, *, area_id: UUID, event: PersonVulnerabilityChanged
+) -> None:
+    await _one(session, tally_vulnerability_change, area_id=area_id, event=event)
+
+
+async def count_partner_update(
+    session: AsyncSession, *, area_id: UUID, event: PartnerUpdateRecorded
+) -> None:
+    await _one(session, tally_partner_update, area_id=area_id, event=event)
+
+
+async def count_disclosure(
+    session: AsyncSession, *, area_id: UUID, event: DisclosureRecorded
+) -> None:
+    await _one(session, tally_disclosure, area_id=area_id, event=event)
 
 
 async def count_partner_activity(
@@ -192,16 +310,18 @@ async def count_partner_activity(
     outcome: str,
     at: datetime,
 ) -> None:
-    """One partner delivery (by outcome) or one partner update (`sharing.*.partner_update.
-    recorded.v1`, by the outcome the partner recorded)."""
-    await _add(
+    await _one(
         session,
-        PartnerCount,
-        "events",
-        1,
+        tally_partner_activity,
         area_id=area_id,
-        month=_month(at),
         agency_id=agency_id,
         activity=activity,
         outcome=outcome,
+        at=at,
     )
+
+
+async def _one(session: AsyncSession, tally_one: Callable[..., None], **kwargs: Any) -> None:
+    tally = Tally()
+    tally_one(tally, **kwargs)
+    await write(session, tally)

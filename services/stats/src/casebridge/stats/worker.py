@@ -26,7 +26,7 @@ from casebridge.common.contracts.sharing import (
     DisclosureRecorded,
     PartnerUpdateRecorded,
 )
-from casebridge.common.events.consumer import Consumer, Handler
+from casebridge.common.events.consumer import Consumer, Handler, consumer_of
 from casebridge.common.events.envelope import Contract
 from casebridge.common.isp.replica import on_client_revoked
 from casebridge.stats import handlers
@@ -68,17 +68,18 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
 
 
 def consumers(settings: Settings) -> list[Consumer]:
-    """One durable consumer per stream, on exactly the subjects of the contracts it counts.
-    Dead letters keep no payload: stats holds no personal data (LEG-R8)."""
+    """One durable consumer per stream, on exactly the subjects of the contracts it counts;
+    a batch's counts are added once per table. Dead letters keep no payload: stats holds no
+    personal data (LEG-R8)."""
     return [
-        Consumer(
-            name=name,
-            stream=stream,
-            subjects=[contract.subject_for("*") for contract in handled],
-            handlers={contract.event_type(): handler for contract, handler in handled.items()},
+        consumer_of(
+            name,
+            stream,
+            handled,
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
             keep_payloads=False,
+            apply_batch=handlers.batch_of(handled),
         )
         for stream, (name, handled) in CONSUMED.items()
     ]

@@ -17,7 +17,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, NotFoundError
 from prometheus_client import Counter
 from pydantic import ValidationError
-from sqlalchemy import text
+from sqlalchemy import Uuid, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.db import new_id
@@ -28,6 +28,8 @@ from casebridge.common.events.errors import is_infrastructure_error
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
+# Applies a batch's fresh messages, in order, in place of their handlers one by one.
+BatchHandler = Callable[[AsyncSession, list[tuple[Envelope, Any]]], Awaitable[None]]
 # A message to apply: the message, its handler, its envelope and its contract.
 _Work = tuple[Msg, Handler, Envelope, Contract]
 
@@ -35,10 +37,12 @@ HANDLED = Counter(
     "casebridge_consumer_messages_total", "Messages seen by consumers", ["consumer", "outcome"]
 )
 
+# Every message id of a batch claimed in one statement; the ids returned are fresh.
 _CLAIM_INBOX = text(
-    "INSERT INTO processed_message (consumer_name, message_id) VALUES (:consumer, :id) "
-    "ON CONFLICT DO NOTHING"
-)
+    "INSERT INTO processed_message (consumer_name, message_id) "
+    "SELECT :consumer, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING "
+    "RETURNING message_id"
+).columns(message_id=Uuid())
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,10 @@ class Consumer:
     # payload nor the input values an error message quotes (stats holds no personal data,
     # LEG-R8); the message itself stays in its stream, found by its id.
     keep_payloads: bool = True
+    # Set: a batch's fresh messages go to this one function (a consumer whose effects add
+    # up, like counters, writes them once per batch); `handlers` still says which event
+    # types it acts on.
+    apply_batch: BatchHandler | None = None
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -71,6 +79,31 @@ class Consumer:
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff[min(deliveries, len(self.backoff)) - 1]
+
+
+def consumer_of(
+    name: str,
+    stream: str,
+    handled: Mapping[type[Contract], Handler],
+    *,
+    max_deliver: int = 10,
+    ack_wait: float = 30.0,
+    keep_payloads: bool = True,
+    apply_batch: BatchHandler | None = None,
+) -> Consumer:
+    """The one way a service declares a consumer: a durable consumer of exactly the
+    subjects of the contracts it handles (any area), so JetStream never sends it an event
+    it would only ack."""
+    return Consumer(
+        name=name,
+        stream=stream,
+        subjects=[contract.subject_for("*") for contract in handled],
+        handlers={contract.event_type(): handler for contract, handler in handled.items()},
+        max_deliver=max_deliver,
+        ack_wait=ack_wait,
+        keep_payloads=keep_payloads,
+        apply_batch=apply_batch,
+    )
 
 
 async def ensure_consumer(link: NatsLink, consumer: Consumer) -> None:
@@ -233,19 +266,31 @@ class ConsumerRunner:
         commit together. A message already applied is skipped (OBX-R4) and still acked."""
 
         async def apply() -> list[bool]:
-            applied: list[bool] = []
+            ids = [envelope.id for _, envelope, _ in items]
             async with self.sessionmaker() as session, session.begin():
-                for handler, envelope, data in items:
-                    claimed = await session.execute(
-                        _CLAIM_INBOX, {"consumer": self.consumer.name, "id": envelope.id}
-                    )
-                    fresh = bool(claimed.rowcount)  # type: ignore[attr-defined]
-                    if fresh:
-                        await handler(session, envelope, data)
-                    applied.append(fresh)
+                claimed = await session.scalars(
+                    _CLAIM_INBOX, {"consumer": self.consumer.name, "ids": ids}
+                )
+                fresh = set(claimed)
+                applied = []
+                for event_id in ids:
+                    applied.append(event_id in fresh)
+                    fresh.discard(event_id)  # the same message twice in a batch: once
+                todo = [item for item, new in zip(items, applied, strict=True) if new]
+                await self._run_handlers(session, todo)
             return applied
 
         return apply
+
+    async def _run_handlers(
+        self, session: AsyncSession, todo: list[tuple[Handler, Envelope, Contract]]
+    ) -> None:
+        if self.consumer.apply_batch is not None:
+            if todo:
+                await self.consumer.apply_batch(session, [(env, data) for _, env, data in todo])
+            return
+        for handler, envelope, data in todo:
+            await handler(session, envelope, data)
 
     async def _failed(self, message: Msg, exc: Exception, stop: asyncio.Event | None) -> None:
         deliveries = message.metadata.num_delivered or 1

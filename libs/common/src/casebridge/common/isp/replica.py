@@ -18,7 +18,7 @@ from casebridge.common.contracts.sharing import (
     InvitationChanged,
     ProtocolPublished,
 )
-from casebridge.common.events.consumer import Consumer, Handler
+from casebridge.common.events.consumer import Consumer, Handler, consumer_of
 from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.common.isp.models import (
     CaseInvitation,
@@ -119,13 +119,11 @@ def registry_consumer(
 ) -> Consumer:
     """The durable consumer that keeps a service's replicas of the registry and protocol
     (and applies `also`, more registry events the service keeps in tables of its own)."""
-    extra = dict(also or {})
-    contracts = [*REPLICATED, *extra]
-    return Consumer(
-        name=f"{service}-registry",
-        stream="REGISTRY",
-        subjects=[f"{c.source}.*.{c.name}.v{c.version}" for c in contracts],
-        handlers=HANDLERS | {c.event_type(): h for c, h in extra.items()},
+    handled = {contract: HANDLERS[contract.event_type()] for contract in REPLICATED}
+    return consumer_of(
+        f"{service}-registry",
+        "REGISTRY",
+        handled | dict(also or {}),
         max_deliver=max_deliver,
         ack_wait=ack_wait,
     )
