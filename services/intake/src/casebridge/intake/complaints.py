@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -27,12 +27,19 @@ from casebridge.intake import (
     people,
     recording,
     risk_at_call,
+    rows,
 )
 from casebridge.intake.areas import AreaDirectory, ServedArea
 from casebridge.intake.errors import UnknownLandlord
 from casebridge.intake.idempotency import Claim
 from casebridge.intake.logged import LoggedComplaint as LoggedComplaint  # re-exported
-from casebridge.intake.logged import LoggedPerpetrator, LoggedReference, LoggedWitness
+from casebridge.intake.logged import (
+    LoggedPerpetrator,
+    LoggedReference,
+    LoggedWitness,
+    detail_rows,
+)
+from casebridge.intake.models import AgencyReference, Incident, Perpetrator, Witness
 from casebridge.intake.references import make_reference
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
 
@@ -251,13 +258,14 @@ def _stage(
         else:
             batch.consented.append({"id": found.id, **word})
     batch.incident.append(
-        {"id": complaint.incident_id, "area_id": area.id, "created_at": complaint.created_at}
+        rows.row_of(
+            Incident, id=complaint.incident_id, area_id=area.id, created_at=complaint.created_at
+        )
     )
     batch.complaint.append(complaint.row())
-    owner = {"complaint_id": complaint.id}
-    batch.reference += [owner | asdict(r) for r in complaint.agency_references]
-    batch.perpetrator += [owner | asdict(p) for p in complaint.perpetrators]
-    batch.witness += [owner | asdict(w) for w in complaint.witnesses]
+    batch.reference += detail_rows(AgencyReference, complaint.id, complaint.agency_references)
+    batch.perpetrator += detail_rows(Perpetrator, complaint.id, complaint.perpetrators)
+    batch.witness += detail_rows(Witness, complaint.id, complaint.witnesses)
     event = logged_event(complaint, found.kind if found else None)
     batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
 

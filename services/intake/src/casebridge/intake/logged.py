@@ -3,12 +3,28 @@ reads like a `Complaint` for the presenters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from casebridge.intake import recording
+from casebridge.intake import recording, rows
+
+
+def detail_rows(
+    model: type[Any], complaint_id: UUID, details: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """A complaint's references, perpetrators or witnesses as rows of the model's table:
+    every field of each, and the complaint it is of."""
+    return [
+        rows.row_of(
+            model,
+            complaint_id=complaint_id,
+            **{name: getattr(detail, name) for name in detail.__slots__},
+        )
+        for detail in details
+    ]
 
 
 @dataclass(frozen=True, slots=True)

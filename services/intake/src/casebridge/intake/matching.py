@@ -13,6 +13,8 @@ import asyncpg
 from pydantic_core import to_json
 
 from casebridge.intake import names, normalise
+from casebridge.intake.models import REFERENCE_SEQUENCE, Complaint, Person
+from casebridge.intake.rows import checked, sql_type, table_of
 from casebridge.intake.schemas.people import Complainant, MatchReason, PersonDetails
 
 MatchHow = Literal["attached", "created", "chosen"]
@@ -129,6 +131,14 @@ MATCH_ARMS = {
     "variant_postcode": ("postcode", "surname_key"),
     "chosen": ("id:person_id",),
 }
+_PERSON = table_of(Person)
+_COMPLAINT = table_of(Complaint)
+# What a probe looks for: the person's own columns, typed as the model types them.
+PROBED = checked(
+    _PERSON, ("area_id", "name_norm", "surname_key", "phone", "email", "date_of_birth", "postcode")
+)
+for _columns in MATCH_ARMS.values():
+    checked(_PERSON, tuple(c.split(":")[0] for c in _columns))
 
 
 def _arm(columns: tuple[str, ...]) -> str:
@@ -141,9 +151,15 @@ def _arm(columns: tuple[str, ...]) -> str:
     return f"{given} AND {equal}"
 
 
-_PROBE_COLUMNS = (
-    "i int, area_id uuid, person_id uuid, name_norm text, surname_key text, phone text,"
-    " email text, date_of_birth date, postcode text, since timestamptz"
+# The probe's record: the complaint's position, the person's columns it looks for, a log
+# chosen by id, and the start of the repeat-victim window (compared with reported_at).
+_PROBE_COLUMNS = ", ".join(
+    [
+        "i int",
+        *(f"{name} {sql_type(_PERSON.c[name])}" for name in PROBED),
+        f"person_id {sql_type(_PERSON.c.id)}",
+        f"since {sql_type(_COMPLAINT.c.reported_at)}",
+    ]
 )
 
 
@@ -155,20 +171,21 @@ def match_statement() -> str:
     people its identifiers find (a probe without identifiers, or without a match, is one
     row with NULL person columns). For each person not yet marked a repeat victim, the
     same row carries their complaints since the window opened and their distinct incidents."""
+    person, complaint, sequence = _PERSON.name, _COMPLAINT.name, REFERENCE_SEQUENCE.name
     arms = "\n  UNION ALL\n  ".join(
-        f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
+        f"(SELECT p.* FROM {person} AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
         f" AND p.merged_into_id IS NULL AND {_arm(columns)} LIMIT {MAX_CANDIDATES * 2})"
         for columns in MATCH_ARMS.values()
     )
     # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
     return (
-        "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
+        f"WITH q AS (SELECT probe.*, nextval('{sequence}') AS reference_sequence"  # noqa: S608
         f" FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
         "SELECT q.i, q.reference_sequence, found.*, recent.complaints AS recent_complaints,"
         " recent.incidents AS recent_incidents\n"
         f"FROM q LEFT JOIN LATERAL (\n  {arms}\n) AS found ON true\n"
         "LEFT JOIN LATERAL (SELECT array_agg(c.id) AS complaints,"
-        " count(DISTINCT c.incident_id) AS incidents FROM complaint AS c"
+        f" count(DISTINCT c.incident_id) AS incidents FROM {complaint} AS c"
         " WHERE c.person_id = found.id AND c.reported_at >= q.since"
         " AND found.repeat_victim_at IS NULL) AS recent ON true"
     )

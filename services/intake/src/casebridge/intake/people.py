@@ -13,11 +13,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
-from casebridge.common.db import new_id, utcnow
+from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
 from casebridge.common.periods import add_months
-from casebridge.intake import names, normalise
+from casebridge.intake import names, normalise, rows
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
 from casebridge.intake.matching import (
@@ -179,29 +179,23 @@ async def _person(session: AsyncSession, person_id: UUID) -> Person:
 
 
 def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
-    """A new complaint log's row, every column set (it is written without the ORM)."""
+    """A new complaint log's row, every column set (it is written without the ORM; what is
+    not given here is the model's default: not a repeat victim, not vulnerable, no word on
+    sharing yet)."""
     name_norm = normalise.name(details.name)
-    return {
-        "id": new_id(),
-        "area_id": area_id,
-        "kind": str(details.kind),
-        "name": details.name,
-        "name_norm": name_norm,
-        "surname_key": names.surname_key(name_norm),
-        "date_of_birth": details.date_of_birth,
-        "phone": details.phone,
-        "email": details.email,
-        "address": details.address,
-        "postcode": details.postcode,
-        "repeat_victim_at": None,
-        "vulnerable": False,
-        "vulnerability_reasons": [],
-        "consent_status": "not_asked",
-        "consent_recorded_at": None,
-        "override_purposes": [],
-        "merged_into_id": None,
-        "created_at": utcnow(),
-    }
+    return rows.row_of(
+        Person,
+        area_id=area_id,
+        kind=str(details.kind),
+        name=details.name,
+        name_norm=name_norm,
+        surname_key=names.surname_key(name_norm),
+        date_of_birth=details.date_of_birth,
+        phone=details.phone,
+        email=details.email,
+        address=details.address,
+        postcode=details.postcode,
+    )
 
 
 async def get_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) -> Person:

@@ -12,10 +12,11 @@ from uuid import UUID
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import RiskAssessed
 from casebridge.common.db import new_id
-from casebridge.intake import recording, vulnerability
+from casebridge.intake import recording, rows, vulnerability
 from casebridge.intake.areas import ServedArea
 from casebridge.intake.logged import LoggedComplaint
 from casebridge.intake.matching import Found
+from casebridge.intake.models import RiskAssessment
 from casebridge.intake.schemas.complaints import ComplaintCreate
 from casebridge.intake.scoring import score_answers
 
@@ -59,18 +60,19 @@ def stage(
     complaint as the caller is told of it (band, next step, the log's vulnerability)."""
     assessment_id = new_id()
     batch.assessment.append(
-        {
-            "id": assessment_id,
-            "complaint_id": complaint.id,
-            "person_id": complaint.person_id,
-            "config_version": area.config.version,
-            "answers": scored.answers,
-            "score": scored.score,
-            "band": scored.band,
-            "assessed_by": principal.subject,
-            "agency_id": principal.agency_id,
-            "assessed_at": complaint.created_at,
-        }
+        rows.row_of(
+            RiskAssessment,
+            id=assessment_id,
+            complaint_id=complaint.id,
+            person_id=complaint.person_id,
+            config_version=area.config.version,
+            answers=scored.answers,
+            score=scored.score,
+            band=scored.band,
+            assessed_by=principal.subject,
+            agency_id=principal.agency_id,
+            assessed_at=complaint.created_at,
+        )
     )
     event = RiskAssessed(
         assessment_id=assessment_id,
