@@ -5,6 +5,7 @@ never written as NULL behind its server default's back."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,9 @@ from casebridge.intake.areas import ServedArea
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.idempotency import Claim
 from casebridge.intake.logged import LoggedComplaint
-from casebridge.intake.matching import Found
-from casebridge.intake.models import IdempotencyRecord, Incident
+from casebridge.intake.matching import Candidate, Found
+from casebridge.intake.models import IdempotencyRecord, Incident, Person
+from casebridge.intake.repeat_victims import Counted
 from casebridge.intake.schemas.complaints import ComplaintCreate
 
 from .helpers import complaint
@@ -84,7 +86,10 @@ def document() -> dict[str, list[dict[str, Any]]]:
     new = people.new_person_row(AREA.id, details.details)
     _log(batch, Found(new["id"], new["kind"], "created", new_row=new), 1)
     rule = AREA.config.repeat_victim
-    kept = Found(uuid.uuid4(), "individual", "attached", recent_incidents=rule.complaints)
+    earlier = tuple(
+        Counted(uuid.uuid4(), uuid.uuid4(), datetime.now(UTC)) for _ in range(rule.complaints)
+    )
+    kept = Found(uuid.uuid4(), "individual", "attached", recent=earlier)
     _log(batch, kept, 2)
     parsed: dict[str, list[dict[str, Any]]] = json.loads(batch.document())
     return parsed
@@ -153,3 +158,8 @@ def test_new_log_takes_the_models_defaults(
     assert row["repeat_victim_at"] is None
     assert row["merged_into_id"] is None
     assert row["override_purposes"] == []
+
+
+def test_a_candidate_reads_every_column_of_a_person() -> None:
+    fields = [f.name for f in dataclasses.fields(Candidate)]
+    assert fields == [*(c.key for c in rows.table_of(Person).columns), "recent"]

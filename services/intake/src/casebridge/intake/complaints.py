@@ -26,6 +26,7 @@ from casebridge.intake import (
     normalise,
     people,
     recording,
+    repeat_victims,
     risk_at_call,
     rows,
 )
@@ -41,6 +42,7 @@ from casebridge.intake.logged import (
 )
 from casebridge.intake.models import AgencyReference, Incident, Perpetrator, Witness
 from casebridge.intake.references import make_reference
+from casebridge.intake.repeat_victims import Counted
 from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
 
 
@@ -94,7 +96,7 @@ async def log_complaints(
     scored = _score_risk(drafts, served, outcomes)
     claims = await _claim_keys(session, drafts, outcomes)
     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
+    since = {i: repeat_victims.window_start(served[i].config.repeat_victim, now) for i in todo}
     probes = [
         matching.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
         for i in todo
@@ -305,18 +307,15 @@ def _count_towards_repeat_victim(
         return
     if found.id in batch.marked_people:
         return
-    recent, incidents = batch.recent.get(
-        found.id, (found.recent_complaints, found.recent_incidents)
-    )
-    if complaint.reported_at >= since:
-        recent, incidents = (*recent, complaint.id), incidents + 1
-    batch.recent[found.id] = (recent, incidents)
+    this = Counted(complaint.id, complaint.incident_id, complaint.reported_at)
+    recent = batch.recent[found.id] = (*batch.recent.get(found.id, found.recent), this)
     rule = area.config.repeat_victim
-    if incidents < rule.complaints:
+    counted = repeat_victims.tally(rule, since, recent)
+    if not counted.due:
         return
     now = utcnow()
     batch.marked.append({"id": found.id, "repeat_victim_at": now})
-    event = people.repeat_victim_marked(found.id, recent, incidents, rule, now)
+    event = repeat_victims.marked_event(found.id, counted, rule, now)
     batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=found.id))
 
 

@@ -1,23 +1,20 @@
 """People and their complaint logs: resolving a complainant among the candidates matching
-found, the log, merging, the repeat-victim rule."""
+found, the log, merging."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
+from casebridge.common.contracts.intake import PersonMerged
 from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
-from casebridge.common.periods import add_months
-from casebridge.intake import names, normalise, rows
+from casebridge.intake import names, normalise, repeat_victims, rows
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
 from casebridge.intake.matching import (
@@ -74,7 +71,7 @@ async def resolve_complainant(
 
 
 async def _shown_candidates(
-    session: AsyncSession, viewer: Viewer, ranked: list[Scored[Candidate]]
+    session: AsyncSession, viewer: Viewer, ranked: list[Scored]
 ) -> list[MatchCandidate]:
     """The candidates the caller may know of, with the name and postcode it may see (the
     protocol's, or what it supplied itself); the others are not mentioned at all."""
@@ -107,7 +104,7 @@ def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Fou
         return found
     for earlier in created:
         assert earlier.new_row is not None
-        row = SimpleNamespace(**earlier.new_row)
+        row = Candidate.of(earlier.new_row)
         if row.area_id == found.new_row["area_id"] and score(row, details).certain:
             return Found(earlier.id, earlier.kind, "attached")
     created.append(found)
@@ -115,28 +112,34 @@ def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Fou
 
 
 class _LogRow(Protocol):
-    """What a kept log's Found is made of: a candidate row, or the ORM person."""
+    """What a kept log's Found is made of: a candidate, or the ORM person."""
 
-    id: UUID
-    kind: str
-    repeat_victim_at: datetime | None
-    consent_status: str
-    consent_recorded_at: datetime | None
-    override_purposes: list[str]
-    vulnerable: bool
-    vulnerability_reasons: list[str]
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def repeat_victim_at(self) -> datetime | None: ...
+    @property
+    def consent_status(self) -> str: ...
+    @property
+    def consent_recorded_at(self) -> datetime | None: ...
+    @property
+    def override_purposes(self) -> list[str]: ...
+    @property
+    def vulnerable(self) -> bool: ...
+    @property
+    def vulnerability_reasons(self) -> list[str]: ...
 
 
 def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
     marked = person.repeat_victim_at is not None
-    counted = not marked and row is not None
     return Found(
         person.id,
         person.kind,
         how,
         repeat_victim=marked,
-        recent_complaints=tuple(row.recent_complaints or ()) if counted and row else (),
-        recent_incidents=int(row.recent_incidents or 0) if counted and row else 0,
+        recent=() if marked or row is None else row.recent,
         consent=person.consent_status,
         consent_at=person.consent_recorded_at,
         overrides=tuple(person.override_purposes or ()),
@@ -203,58 +206,6 @@ async def get_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) 
     if person is None:
         raise PersonNotFound("person not found")
     return person
-
-
-def months_ago(now: datetime, months: int) -> datetime:
-    """Calendar months back, clamped to the month's last day (31 May - 3 months = 28 Feb)."""
-    return add_months(now, -months)
-
-
-def repeat_window_start(rule: RepeatVictimRule, now: datetime) -> datetime:
-    """Complaints reported from this instant on count towards the repeat-victim rule."""
-    return months_ago(now, rule.months)
-
-
-async def apply_repeat_victim_rule(
-    session: AsyncSession, *, person: Person, rule: RepeatVictimRule
-) -> bool:
-    """Mark the person as a repeat victim once they have complained about `complaints`
-    separate incidents in `months` (across every agency); the mark is kept and announced."""
-    if person.repeat_victim_at is not None:
-        return False
-    now = utcnow()
-    rows = (
-        await session.execute(
-            select(Complaint.id, Complaint.incident_id).where(
-                Complaint.person_id == person.id,
-                Complaint.reported_at >= repeat_window_start(rule, now),
-            )
-        )
-    ).all()
-    incidents = {row.incident_id for row in rows}
-    if len(incidents) < rule.complaints:
-        return False
-    person.repeat_victim_at = now
-    event = repeat_victim_marked(person.id, [row.id for row in rows], len(incidents), rule, now)
-    outbox.add(session, event, area_id=person.area_id, aggregate_id=person.id)
-    return True
-
-
-def repeat_victim_marked(
-    person_id: UUID,
-    complaint_ids: Sequence[UUID],
-    incidents: int,
-    rule: RepeatVictimRule,
-    now: datetime,
-) -> RepeatVictimMarked:
-    """The announcement of a repeat-victim mark, with the complaints that made it."""
-    return RepeatVictimMarked(
-        person_id=person_id,
-        complaint_ids=list(complaint_ids),
-        incidents=incidents,
-        rule=f"{rule.complaints} incidents in {rule.months} months",
-        marked_at=now,
-    )
 
 
 def _merge_sharing(survivor: Person, duplicate: Person) -> None:
@@ -325,5 +276,5 @@ async def merge_people(
         merged_at=audit.merged_at,
     )
     outbox.add(session, event, area_id=survivor.area_id, aggregate_id=survivor.id)
-    await apply_repeat_victim_rule(session, person=survivor, rule=rule)
+    await repeat_victims.apply_rule(session, person=survivor, rule=rule)
     return audit

@@ -35,6 +35,7 @@ from casebridge.intake.models import (
     RiskAssessment,
     Witness,
 )
+from casebridge.intake.repeat_victims import Counted
 from casebridge.intake.rows import checked, table_of
 
 _PERSON = table_of(Person)
@@ -109,8 +110,8 @@ class Batch:
     consented: list[Mapping[str, Any]] = field(default_factory=list)
     # Kept logs flagged vulnerable by risk answers: (id, vulnerable, vulnerability_reasons).
     flagged: list[Mapping[str, Any]] = field(default_factory=list)
-    # Not written: each log's recent complaints and incidents as the batch counts them.
-    recent: dict[UUID, tuple[tuple[UUID, ...], int]] = field(default_factory=dict)
+    # Not written: each log's recent complaints as the repeat-victim rule counts them.
+    recent: dict[UUID, tuple[Counted, ...]] = field(default_factory=dict)
 
     @property
     def marked_people(self) -> set[UUID]:

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.db import utcnow
 from casebridge.common.isp import Viewer
+from casebridge.common.periods import add_months
 from casebridge.intake import normalise, pagination
 from casebridge.intake.complaint_reads import by_reference_statement
 from casebridge.intake.models import Complaint, Person
-from casebridge.intake.people import get_person, months_ago
+from casebridge.intake.people import get_person
 from casebridge.intake.visibility import (
     SeenPerson,
     complaint_shows,
@@ -138,7 +139,7 @@ async def person_log(
     page = await _page(session, mine, Complaint.reported_at, Complaint.id, cursor, limit)
     page.items = await seen_complaints(session, viewer, page.items)
     now = utcnow()
-    since_6, since_12 = months_ago(now, 6), months_ago(now, 12)
+    since_6, since_12 = add_months(now, -6), add_months(now, -12)
     counts = mine.with_only_columns(
         func.count().filter(Complaint.reported_at >= since_6),
         func.count().filter(Complaint.reported_at >= since_12),
