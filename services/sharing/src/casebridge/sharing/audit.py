@@ -20,8 +20,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.auth import Principal
+from casebridge.common.pagination import Slice, page_by_id
 from casebridge.sharing.models import Disclosure
-from casebridge.sharing.service import Slice, page
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ async def list_disclosures(
     cursor: UUID | None,
 ) -> Slice[Disclosure]:
     log.info("disclosure audit read by %s (%s): %s", principal.client_id, principal.subject, wanted)
-    return await page(
+    return await page_by_id(
         session, _filtered(principal, wanted), Disclosure.id, limit=limit, cursor=cursor
     )
 

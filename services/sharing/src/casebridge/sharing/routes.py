@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from typing import Annotated, Any, cast
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from joserfc.jwk import RSAKey
 
 from casebridge.common.auth import SCOPES, Principal, Scoped
 from casebridge.common.db import DbSession
+from casebridge.common.pagination import PageSize
 from casebridge.sharing import lockout, service, tokens
 from casebridge.sharing.keys import public_jwks
 from casebridge.sharing.models import Agency, Delivery, Disclosure
@@ -39,7 +40,6 @@ def _signing_key(request: Request) -> RSAKey:
 SharingSettings = Annotated[Settings, Depends(_settings)]
 SigningKey = Annotated[RSAKey, Depends(_signing_key)]
 CanReadShares = Annotated[Principal, Scoped("shares:read")]
-PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 
 _VSCHAR = {"type": "string", "pattern": "^[\\x20-\\x7e]*$", "maxLength": 1000}
 _TOKEN_FORM = {

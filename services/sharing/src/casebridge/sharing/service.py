@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from casebridge.common.auth import Principal
+from casebridge.common.pagination import Slice as Slice
+from casebridge.common.pagination import page_by_id
 from casebridge.sharing.models import (
     Agency,
     Base,
@@ -49,34 +50,6 @@ def visible_disclosures(principal: Principal) -> Select[Disclosure]:
     )
 
 
-class Slice(Generic[M]):
-    """A page of rows; the route's response model reads it as a `Page`."""
-
-    __slots__ = ("items", "next_cursor")
-
-    def __init__(self, items: list[M], next_cursor: str | None) -> None:
-        self.items = items
-        self.next_cursor = next_cursor
-
-
-async def page(
-    session: AsyncSession,
-    statement: Select[M],
-    id_column: InstrumentedAttribute[UUID],
-    *,
-    limit: int,
-    cursor: UUID | None,
-) -> Slice[M]:
-    """Newest first by time-ordered id; the cursor is the last id of the previous page."""
-    if cursor is not None:
-        statement = statement.where(id_column < cursor)
-    statement = statement.order_by(id_column.desc()).limit(limit + 1)
-    rows = list((await session.scalars(statement)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Slice(rows, str(getattr(rows[-1], "id")) if more else None)  # noqa: B009
-
-
 async def list_agencies(session: AsyncSession, *, principal: Principal) -> Sequence[Agency]:
     return (await session.scalars(visible_agencies(principal).order_by(Agency.name))).all()
 
@@ -84,7 +57,7 @@ async def list_agencies(session: AsyncSession, *, principal: Principal) -> Seque
 async def list_deliveries(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Delivery]:
-    return await page(
+    return await page_by_id(
         session, visible_deliveries(principal), Delivery.id, limit=limit, cursor=cursor
     )
 
@@ -92,7 +65,7 @@ async def list_deliveries(
 async def list_disclosures(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Disclosure]:
-    return await page(
+    return await page_by_id(
         session, visible_disclosures(principal), Disclosure.id, limit=limit, cursor=cursor
     )
 
