@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from casebridge.devstack.demo import DEMO_AREA_ID
-from casebridge.intake import matching, people, repeat_victims
+from casebridge.intake import complainants, matching, repeat_victims
 from casebridge.intake.config import RepeatVictimRule
 from casebridge.intake.schemas.people import Complainant
 
@@ -59,7 +59,7 @@ async def test_batch_and_orm_paths_count_the_same_history(intake: Intake) -> Non
         driver = (await connection.get_raw_connection()).driver_connection
         matched = await matching.match_many(driver, [probe])
     (candidate,) = matched[0].candidates
-    batch = people._kept(candidate, "attached", candidate).recent
+    batch = complainants._kept(candidate, "attached", candidate).recent
     assert sorted(batch, key=str) == sorted(orm, key=str)
     assert len(orm) == 2  # the imported complaint is before the window
     assert repeat_victims.tally(RULE, since, batch) == repeat_victims.tally(RULE, since, orm)

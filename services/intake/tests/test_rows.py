@@ -15,11 +15,11 @@ import pytest
 from fastapi import Response
 
 from casebridge.common.auth import Principal
-from casebridge.intake import complaints, idempotency, people, recording, risk_at_call, rows
+from casebridge.intake import complainants, complaints, idempotency, recording, risk_at_call, rows
 from casebridge.intake.areas import ServedArea
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.idempotency import Claim
-from casebridge.intake.logged import LoggedComplaint
+from casebridge.intake.logged import LoggedComplaint, new_complaint
 from casebridge.intake.matching import Candidate, Found
 from casebridge.intake.models import IdempotencyRecord, Incident, Person
 from casebridge.intake.repeat_victims import Counted
@@ -63,7 +63,9 @@ def _log(batch: recording.Batch, found: Found, n: int) -> None:
     )
     data = ComplaintCreate.model_validate(body)
     draft = complaints.Draft(WHO, data, respond=_respond)
-    logged = complaints._new_complaint(draft, AREA, n, found, None)
+    logged = new_complaint(
+        WHO, data, area=AREA, sequence=n, found=found, backdated=None, open311_client_id=None
+    )
     complaints._stage(batch, logged, AREA, found)
     scored = risk_at_call.score(data, AREA)
     assert scored is not None
@@ -83,7 +85,7 @@ def document() -> dict[str, list[dict[str, Any]]]:
     details = ComplaintCreate.model_validate(complaint()).complainant
     assert details is not None
     assert details.details is not None
-    new = people.new_person_row(AREA.id, details.details)
+    new = complainants.new_person_row(AREA.id, details.details)
     _log(batch, Found(new["id"], new["kind"], "created", new_row=new), 1)
     rule = AREA.config.repeat_victim
     earlier = tuple(
