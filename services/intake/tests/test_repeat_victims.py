@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from sqlalchemy import update
+
 from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.intake import complainants, matching, repeat_victims
 from casebridge.intake.config import RepeatVictimRule
+from casebridge.intake.models import Complaint
 from casebridge.intake.schemas.people import Complainant
 
 from .conftest import Intake
@@ -43,13 +46,16 @@ async def test_batch_and_orm_paths_count_the_same_history(intake: Intake) -> Non
     through the session: the same complaints, the same tally."""
     p = person(phone="07911 123456")
     first = await log(intake, complaint(complainant=p))
-    second = await log(intake, complaint(complainant=p))
-    await intake.client.post(
-        f"/complaints/{second['id']}/link",
-        json={"complaint_id": first["id"]},
-        headers=intake.auth(),
-    )
-    await imported(intake, await log(intake, complaint(complainant=p)), days_ago(200))
+    old = await log(intake, complaint(complainant=p))
+    await imported(intake, old, days_ago(200))
+    second = await log(intake, complaint(complainant=p))  # two incidents: not marked yet
+    async with intake.sessions() as session:  # the second is about the first's incident
+        await session.execute(
+            update(Complaint)
+            .where(Complaint.id == second["id"])
+            .values(incident_id=first["incident_id"])
+        )
+        await session.commit()
     person_id = first["person_id"]
     since = repeat_victims.window_start(RULE, datetime.now(UTC))
     probe = matching.probe(0, DEMO_AREA_ID, Complainant.model_validate(p), since)
@@ -62,4 +68,5 @@ async def test_batch_and_orm_paths_count_the_same_history(intake: Intake) -> Non
     batch = complainants._kept(candidate, "attached", candidate).recent
     assert sorted(batch, key=str) == sorted(orm, key=str)
     assert len(orm) == 2  # the imported complaint is before the window
+    assert repeat_victims.tally(RULE, since, orm).incidents == 1
     assert repeat_victims.tally(RULE, since, batch) == repeat_victims.tally(RULE, since, orm)

@@ -15,7 +15,7 @@ import pytest
 from fastapi import Response
 
 from casebridge.common.auth import Principal
-from casebridge.intake import complainants, complaints, idempotency, recording, risk_at_call, rows
+from casebridge.intake import batch_write, complainants, complaints, idempotency, risk_at_call, rows
 from casebridge.intake.areas import ServedArea
 from casebridge.intake.config import AreaConfigs
 from casebridge.intake.idempotency import Claim
@@ -26,6 +26,7 @@ from casebridge.intake.repeat_victims import Counted
 from casebridge.intake.schemas.complaints import ComplaintCreate
 
 from .helpers import complaint
+from .test_risk import HIGH as RISK  # answers that flag the victim vulnerable
 
 AREA = ServedArea(id=uuid.uuid4(), code="DMO", config=AreaConfigs(None).default)
 WHO = Principal(
@@ -35,24 +36,13 @@ WHO = Principal(
     area_id=AREA.id,
     scopes=frozenset(),
 )
-RISK = {
-    "targeted": "yes",
-    "hate_motivated": "yes",
-    "disability_or_illness": "yes",
-    "impact_on_health": "severe",
-    "isolated": "yes",
-    "fear_of_reprisal": "yes",
-    "children_affected": "no",
-    "previous_reports": "two_or_more",
-    "feels_unsafe_at_home": "yes",
-}
 
 
 def _respond(logged: LoggedComplaint, how: str | None) -> Response:
     return Response(content=json.dumps({"reference": logged.reference}), status_code=201)
 
 
-def _log(batch: recording.Batch, found: Found, n: int) -> None:
+def _log(batch: batch_write.Batch, found: Found, n: int) -> None:
     """Stage one complaint with every detail (references, perpetrator, witness, risk
     answers flagging the victim) on `found`'s log, as log_complaints does."""
     body = complaint(
@@ -81,7 +71,7 @@ def _log(batch: recording.Batch, found: Found, n: int) -> None:
 def document() -> dict[str, list[dict[str, Any]]]:
     """A batch of a new complainant's complaint and a kept log's (its consent, its
     vulnerability and its repeat-victim mark), as the one JSON document written."""
-    batch = recording.Batch()
+    batch = batch_write.Batch()
     details = ComplaintCreate.model_validate(complaint()).complainant
     assert details is not None
     assert details.details is not None
@@ -97,7 +87,7 @@ def document() -> dict[str, list[dict[str, Any]]]:
     return parsed
 
 
-@pytest.mark.parametrize(("key", "table", "columns"), recording._TABLES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("key", "table", "columns"), batch_write._TABLES, ids=lambda v: str(v))
 def test_staged_rows_have_their_tables_columns(
     document: dict[str, list[dict[str, Any]]], key: str, table: Any, columns: Any
 ) -> None:
@@ -110,8 +100,8 @@ def test_staged_rows_have_their_tables_columns(
 
 def test_outbox_exception_is_only_bookkeeping() -> None:
     """The outbox's columns left out are the relay's own, each with a server default."""
-    table = rows.table_of(recording.OutboxMessage)
-    left_out = [c for c in table.columns if c.name not in recording.OUTBOX_COLUMNS]
+    table = rows.table_of(batch_write.OutboxMessage)
+    left_out = [c for c in table.columns if c.name not in batch_write.OUTBOX_COLUMNS]
     assert left_out
     for column in left_out:
         assert column.server_default is not None or column.nullable, column.name
@@ -123,7 +113,7 @@ def test_kept_logs_update_only_their_columns(
     touched = document["touched"]
     assert touched
     for row in touched:
-        assert set(row) <= set(recording.TOUCHED_COLUMNS)
+        assert set(row) <= set(batch_write.TOUCHED_COLUMNS)
         assert set(row) > {"id"}
 
 
@@ -132,7 +122,7 @@ def test_idempotency_rows_name_their_records(
 ) -> None:
     primary_key = {c.name for c in rows.table_of(IdempotencyRecord).primary_key.columns}
     assert {frozenset(r) for r in document["responses"]} == {
-        frozenset(recording.IDEMPOTENCY_STORED)
+        frozenset(batch_write.IDEMPOTENCY_STORED)
     }
     assert {frozenset(r) for r in document["released"]} == {frozenset(primary_key)}
 

@@ -20,10 +20,10 @@ from casebridge.common.isp import Basis, Viewer, relations_of
 from casebridge.common.isp.directory import Directory
 from casebridge.intake import (
     backdating,
+    batch_write,
     complainants,
     idempotency,
     matching,
-    recording,
     repeat_victims,
     risk_at_call,
     rows,
@@ -103,7 +103,7 @@ async def log_complaints(
     todo = _pending(slots)
     await _match(driver, todo, now)
     await _resolve_complainants(session, todo)
-    batch = recording.Batch()
+    batch = batch_write.Batch()
     for slot in _pending(todo):
         slot.outcome = _stage_complaint(batch, slot)
     # Only a key this batch claimed, for a request that wrote nothing, is released: a key
@@ -113,7 +113,7 @@ async def log_complaints(
         for slot, claim in claimed
         if not isinstance(slot.outcome, Response)
     ]
-    await recording.write(driver, batch)
+    await batch_write.write(driver, batch)
     return [_answer(slot) for slot in slots]
 
 
@@ -174,7 +174,7 @@ async def _match(driver: asyncpg.Connection[Any], slots: list[_Slot], now: datet
         slot.matched = matched[n]
 
 
-def _stage_complaint(batch: recording.Batch, slot: _Slot) -> Response:
+def _stage_complaint(batch: batch_write.Batch, slot: _Slot) -> Response:
     """The draft's complaint, its rows and events in the batch; the caller's response."""
     draft, area, who = slot.draft, slot.area, slot.found
     assert area is not None
@@ -277,7 +277,7 @@ async def _resolve_complainants(session: AsyncSession, slots: list[_Slot]) -> No
 
 
 def _stage(
-    batch: recording.Batch,
+    batch: batch_write.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
     found: matching.Found | None,
@@ -307,7 +307,7 @@ def _stage(
     batch.perpetrator += detail_rows(Perpetrator, complaint.id, complaint.perpetrators)
     batch.witness += detail_rows(Witness, complaint.id, complaint.witnesses)
     event = logged_event(complaint, found.kind if found else None)
-    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
+    batch.outbox.append(batch_write.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
 
 
 def _later_word(complaint: LoggedComplaint, log_consent_at: datetime | None) -> bool:
@@ -332,7 +332,7 @@ def _disclosed_match(
 
 
 def _count_towards_repeat_victim(
-    batch: recording.Batch,
+    batch: batch_write.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
     found: matching.Found | None,
@@ -354,4 +354,4 @@ def _count_towards_repeat_victim(
     now = utcnow()
     batch.marked.append({"id": found.id, "repeat_victim_at": now})
     event = repeat_victims.marked_event(found.id, counted, rule, now)
-    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=found.id))
+    batch.outbox.append(batch_write.outbox_row(event, area_id=area.id, aggregate_id=found.id))

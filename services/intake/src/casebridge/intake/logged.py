@@ -14,7 +14,7 @@ from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import AgencyReference as AgencyReferenceData
 from casebridge.common.contracts.intake import ComplaintLogged
 from casebridge.common.db import new_id, utcnow
-from casebridge.intake import normalise, recording, rows
+from casebridge.intake import batch_write, normalise, rows
 from casebridge.intake.areas import ServedArea
 from casebridge.intake.matching import Found
 from casebridge.intake.references import make_reference
@@ -117,7 +117,7 @@ class LoggedComplaint:
     vulnerable: bool | None = None
 
     def row(self) -> dict[str, Any]:
-        return {column: getattr(self, column) for column in recording.COMPLAINT_COLUMNS}
+        return {column: getattr(self, column) for column in batch_write.COMPLAINT_COLUMNS}
 
     def told(self) -> dict[str, Any]:
         """What the caller is told beyond the complaint's own fields (catalogue names)."""

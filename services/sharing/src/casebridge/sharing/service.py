@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -22,32 +22,15 @@ from casebridge.sharing.models import (
     OAuthClient,
 )
 from casebridge.sharing.oauth import TokenClient
+from casebridge.sharing.visibility import (
+    visible_agencies,
+    visible_deliveries,
+    visible_disclosures,
+)
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Base)
-
-
-# ---- who may see what: one statement builder per aggregate ---------------------------------
-def visible_agencies(principal: Principal) -> Select[Agency]:
-    """Partners see the agencies of their own area."""
-    return select(Agency).where(Agency.area_id == principal.area_id)
-
-
-def visible_deliveries(principal: Principal) -> Select[Delivery]:
-    """An agency sees only what was delivered to it."""
-    return select(Delivery).where(
-        Delivery.area_id == principal.area_id,
-        Delivery.recipient_agency_id == principal.agency_id,
-    )
-
-
-def visible_disclosures(principal: Principal) -> Select[Disclosure]:
-    """An agency sees the disclosure decisions about itself, delivered or refused."""
-    return select(Disclosure).where(
-        Disclosure.area_id == principal.area_id,
-        Disclosure.recipient_agency_id == principal.agency_id,
-    )
 
 
 async def list_agencies(session: AsyncSession, *, principal: Principal) -> Sequence[Agency]:
