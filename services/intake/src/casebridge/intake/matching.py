@@ -26,9 +26,9 @@ MAX_CANDIDATES = 10
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A person as the matching statement returns it: the person's columns (every one:
-    tests/test_rows.py keeps them equal) and, for a log not marked yet, its complaints
-    the repeat-victim rule counts. Plain values; no ORM object is built for people only
-    looked at."""
+    services/intake/tests/test_rows.py keeps them equal) and, for a log not marked yet,
+    its complaints the repeat-victim rule counts. Plain values; no ORM object is built for
+    people only looked at."""
 
     id: UUID
     area_id: UUID

@@ -1,10 +1,12 @@
 """The fast path's one schema truth: the rows it stages and the names its statements spell
-come from the SQLAlchemy models, never from a second list kept by hand.
+come from the SQLAlchemy models.
 
 The recorder writes rows with `jsonb_populate_recordset` and matching reads people with
 statements of its own (no ORM on the hot path); a column added to a model reaches them
-through here, or fails loudly (tests/test_rows.py keeps each staged table's keys equal to
-its columns)."""
+through here, or fails loudly. Where a typed copy of a table's columns is kept for mypy
+(`logged.LoggedComplaint` and its details, `matching.Candidate`), a column it misses fails
+the staging, and services/intake/tests/test_rows.py keeps each staged table's keys equal
+to its columns."""
 
 from __future__ import annotations
 
