@@ -25,16 +25,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from casebridge.common.auth import ROLES, SCOPES, service_of_scope
+from casebridge.common.pagination import Cursor
 from casebridge.common.settings import BaseServiceSettings
 from casebridge.devstack import NatsServer
 from casebridge.devstack.demo import DEMO_AGENCIES, DEMO_AREA_CODE, DEMO_AREA_ID, DEMO_AREA_NAME
 from casebridge.intake import models as intake_models
 from casebridge.intake.main import create_app as intake_app
 from casebridge.intake.open311.service import key_digest
-from casebridge.intake.pagination import encode as intake_cursor
 from casebridge.intake.settings import Settings as IntakeSettings
 from casebridge.review.main import create_app as review_app
-from casebridge.review.pagination import Cursor as ReviewCursor
 from casebridge.review.settings import Settings as ReviewSettings
 from casebridge.sharing import models as sharing_models
 from casebridge.sharing.main import create_app as sharing_app
@@ -65,8 +64,8 @@ CONFIG: dict[str, Any] = {
 # pattern can say which strings decode. Schemathesis is given one the service issues, as a
 # client would have it from next_cursor (as it is given the token and Open311's api_key).
 CURSORS = {
-    "intake": intake_cursor(datetime.now(UTC), uuid.uuid4()),
-    "review": ReviewCursor(datetime.now(UTC), uuid.uuid4()).encode(),
+    "intake": Cursor(datetime.now(UTC), uuid.uuid4()).encode(),
+    "review": Cursor(datetime.now(UTC), uuid.uuid4()).encode(),
 }
 # Rules JSON Schema cannot state, so a schema-valid request can still be refused with the
 # 422 (or, in Open311, the 400) that names the field: times relative to now or to each

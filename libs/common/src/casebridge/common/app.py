@@ -158,6 +158,9 @@ def create_service_app(
         )
         engine = make_engine(settings)
         app.state.engine = engine
+        # What the app's sessions are bound to: the engine here; a rolled-back test binds
+        # them (and sets `bind`) to the one connection holding its transaction.
+        app.state.bind = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         # A verifier put there before start-up (a test's, trusting its own issuer) is kept.
         if not isinstance(getattr(app.state, "token_verifier", None), TokenVerifier):

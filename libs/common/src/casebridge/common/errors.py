@@ -67,10 +67,16 @@ def error_body(code: str, detail: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail}
 
 
+def _storable(part: object) -> str:
+    """A field's name as text a client can store: a NUL (a key in a YAML or JSON body may
+    spell one) is written as `\\x00`, as the OpenAPI document's FieldReason promises."""
+    return str(part).replace("\x00", "\\x00")
+
+
 def _field_reasons(exc: RequestValidationError) -> list[dict[str, str]]:
     reasons = []
     for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
+        loc = [_storable(part) for part in err.get("loc", ())]
         reasons.append({"field": ".".join(loc), "reason": str(err.get("msg", "invalid"))})
     return reasons
 

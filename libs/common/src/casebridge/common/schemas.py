@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
+from casebridge.common.pagination import PageSize
 from casebridge.common.wire import strict_on_the_wire
 
 T = TypeVar("T")
@@ -142,7 +143,8 @@ class SharedView(ReadSchema):
 
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-Limit = Annotated[int, Field(ge=1, le=100, description="Page size (at most 100)")]
+# The page size a list accepts: the one definition is casebridge.common.pagination's.
+Limit = PageSize
 
 
 class Page(Schema, Generic[T]):

@@ -113,6 +113,7 @@ async def rollback_client(
         )
         async with running(app) as client:
             app.state.sessionmaker = sessions
+            app.state.bind = conn
             trust(app, tokens, settings)
             yield client, sessions
         await outer.rollback()

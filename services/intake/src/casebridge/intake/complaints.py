@@ -1,9 +1,10 @@
-"""Complaints: logging with a reference at once, reads, lookups by any reference, changes."""
+"""Logging complaints: a batch of drafts, each on its complainant's log with a reference at
+once, written in one statement (the recorder's batch)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,28 +14,28 @@ from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
-from casebridge.common.contracts.intake import AgencyReference as AgencyReferenceData
-from casebridge.common.contracts.intake import ComplaintLogged
-from casebridge.common.db import new_id, utcnow
+from casebridge.common.db import utcnow
 from casebridge.common.errors import AppError
 from casebridge.common.isp import Basis, Viewer, relations_of
 from casebridge.common.isp.directory import Directory
 from casebridge.intake import (
     backdating,
+    batch_write,
+    complainants,
     idempotency,
     matching,
-    normalise,
-    people,
-    recording,
+    repeat_victims,
     risk_at_call,
+    rows,
 )
 from casebridge.intake.areas import AreaDirectory, ServedArea
 from casebridge.intake.errors import UnknownLandlord
 from casebridge.intake.idempotency import Claim
 from casebridge.intake.logged import LoggedComplaint as LoggedComplaint  # re-exported
-from casebridge.intake.logged import LoggedPerpetrator, LoggedReference, LoggedWitness
-from casebridge.intake.references import make_reference
-from casebridge.intake.schemas.complaints import ComplaintCreate, PerpetratorIn
+from casebridge.intake.logged import detail_rows, logged_event, new_complaint
+from casebridge.intake.models import AgencyReference, Incident, Perpetrator, Witness
+from casebridge.intake.repeat_victims import Counted
+from casebridge.intake.schemas.complaints import ComplaintCreate
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,31 @@ class Draft:
     open311_client_id: UUID | None = None
 
 
+@dataclass
+class _Slot:
+    """One draft's way through the batch: what each step found out about it, and its
+    outcome (its response, or the error it fails alone with) once there is one."""
+
+    draft: Draft
+    outcome: Response | AppError | None = None
+    area: ServedArea | None = None
+    backdated: str | None = None
+    viewer: Viewer | None = None
+    scored: risk_at_call.Scored | None = None
+    since: datetime | None = None  # the repeat-victim window's start
+    matched: matching.Matched | None = None
+    found: matching.Found | None = None  # the complainant's log (None: no complainant)
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome is None
+
+    def fail(self, error: AppError) -> None:
+        """The draft fails with its first error."""
+        if self.outcome is None:
+            self.outcome = error
+
+
 async def log_complaints(
     session: AsyncSession,
     driver: asyncpg.Connection[Any],
@@ -67,75 +93,111 @@ async def log_complaints(
     the error, and the others are logged. The two statements every complaint needs run on
     `driver`, the session's own connection, in the same transaction; the rarer steps
     (a chosen log, an uncertain match, a retried key) use the session."""
-    outcomes: list[Response | AppError | None] = [None] * len(drafts)
-    served: dict[int, ServedArea] = {}
-    backdated: dict[int, str | None] = {}
     now = utcnow()
-    for i, draft in enumerate(drafts):
-        try:
-            served[i] = await areas.get(session, draft.principal.area_id)
-            served[i].refuse_unknown_agencies(draft.data.agency_references)
-            backdated[i] = backdating.check(draft.data, served[i].config.backdating, now)
-        except AppError as error:
-            outcomes[i] = error
-    viewers: dict[int, Viewer] = {}
-    for i, checked in enumerate(preflight):
-        if isinstance(checked, AppError):
-            outcomes[i] = outcomes[i] or checked
-        else:
-            viewers[i] = checked
-    scored = _score_risk(drafts, served, outcomes)
-    claims = await _claim_keys(session, drafts, outcomes)
-    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    since = {i: people.repeat_window_start(served[i].config.repeat_victim, now) for i in todo}
-    probes = [
-        matching.probe(i, drafts[i].principal.area_id, drafts[i].data.complainant, since[i])
-        for i in todo
-    ]
-    matched = await matching.match_many(driver, probes)
-    found = await _resolve_complainants(session, drafts, todo, matched, outcomes, viewers)
-    batch = recording.Batch()
-    for i in [i for i in todo if outcomes[i] is None]:
-        draft, area, who = drafts[i], served[i], found.get(i)
-        complaint = _new_complaint(draft, area, matched[i].sequence, who, backdated[i])
-        _stage(batch, complaint, area, who)
-        if i in scored:
-            complaint = risk_at_call.stage(batch, complaint, area, draft.principal, scored[i], who)
-        _count_towards_repeat_victim(batch, complaint, area, who, since[i])
-        response = draft.respond(complaint, _disclosed_match(viewers[i], complaint, who))
-        if draft.idempotency is not None:
-            batch.responses.append(idempotency.stored(draft.idempotency, response))
-        outcomes[i] = response
+    slots = [_Slot(draft) for draft in drafts]
+    for slot, checked in zip(slots, preflight, strict=True):
+        await _admit(session, slot, areas, checked, now)
+    for slot in _pending(slots):
+        _score_risk(slot)
+    claimed = await _claim_keys(session, _pending(slots))
+    todo = _pending(slots)
+    await _match(driver, todo, now)
+    await _resolve_complainants(session, todo)
+    batch = batch_write.Batch()
+    for slot in _pending(todo):
+        slot.outcome = _stage_complaint(batch, slot)
     # Only a key this batch claimed, for a request that wrote nothing, is released: a key
     # claimed before (a replay, or a 409 for another request) keeps its first response.
     batch.released = [
-        idempotency.released(claim) for i, claim in claims if isinstance(outcomes[i], AppError)
+        idempotency.released(claim)
+        for slot, claim in claimed
+        if not isinstance(slot.outcome, Response)
     ]
-    await recording.write(driver, batch)
-    done = [outcome for outcome in outcomes if outcome is not None]
-    assert len(done) == len(drafts)
-    return done
+    await batch_write.write(driver, batch)
+    return [_answer(slot) for slot in slots]
 
 
-def _score_risk(
-    drafts: Sequence[Draft],
-    served: dict[int, ServedArea],
-    outcomes: list[Response | AppError | None],
-) -> dict[int, risk_at_call.Scored]:
-    """Risk answers given at the call, scored by the area's matrix, by the draft's position;
-    wrong answers are that draft's 422 (before any key is claimed or row written)."""
-    scored = {}
-    for i, draft in enumerate(drafts):
-        if outcomes[i] is not None or draft.data.risk_answers is None:
-            continue
-        try:
-            found = risk_at_call.score(draft.data, served[i])
-        except AppError as error:
-            outcomes[i] = error
-            continue
-        if found is not None:
-            scored[i] = found
-    return scored
+def _pending(slots: Sequence[_Slot]) -> list[_Slot]:
+    return [slot for slot in slots if slot.pending]
+
+
+def _answer(slot: _Slot) -> Response | AppError:
+    assert slot.outcome is not None, "every draft is answered"
+    return slot.outcome
+
+
+async def _admit(
+    session: AsyncSession,
+    slot: _Slot,
+    areas: AreaDirectory,
+    checked: Viewer | AppError,
+    now: datetime,
+) -> None:
+    """The caller's area serves it, the agencies it names are the area's, a back-dated
+    report is within the area's limit, and what the caller may know (or why not)."""
+    draft = slot.draft
+    try:
+        slot.area = await areas.get(session, draft.principal.area_id)
+        slot.area.refuse_unknown_agencies(draft.data.agency_references)
+        slot.backdated = backdating.check(draft.data, slot.area.config.backdating, now)
+    except AppError as error:
+        slot.fail(error)
+    if isinstance(checked, AppError):
+        slot.fail(checked)
+    else:
+        slot.viewer = checked
+
+
+def _score_risk(slot: _Slot) -> None:
+    """Risk answers given at the call, scored by the area's matrix; wrong answers are the
+    draft's 422 (before any key is claimed or row written)."""
+    assert slot.area is not None
+    if slot.draft.data.risk_answers is None:
+        return
+    try:
+        slot.scored = risk_at_call.score(slot.draft.data, slot.area)
+    except AppError as error:
+        slot.fail(error)
+
+
+async def _match(driver: asyncpg.Connection[Any], slots: list[_Slot], now: datetime) -> None:
+    """Every draft's reference number and its complainant's candidates, in one statement."""
+    for slot in slots:
+        assert slot.area is not None
+        slot.since = repeat_victims.window_start(slot.area.config.repeat_victim, now)
+    probes = [
+        matching.probe(n, slot.draft.principal.area_id, slot.draft.data.complainant, slot.since)
+        for n, slot in enumerate(slots)
+    ]
+    matched = await matching.match_many(driver, probes)
+    for n, slot in enumerate(slots):
+        slot.matched = matched[n]
+
+
+def _stage_complaint(batch: batch_write.Batch, slot: _Slot) -> Response:
+    """The draft's complaint, its rows and events in the batch; the caller's response."""
+    draft, area, who = slot.draft, slot.area, slot.found
+    assert area is not None
+    assert slot.matched is not None
+    assert slot.since is not None
+    assert slot.viewer is not None
+    complaint = new_complaint(
+        draft.principal,
+        draft.data,
+        area=area,
+        sequence=slot.matched.sequence,
+        found=who,
+        backdated=slot.backdated,
+        open311_client_id=draft.open311_client_id,
+    )
+    _stage(batch, complaint, area, who)
+    if slot.scored is not None:
+        complaint = risk_at_call.stage(batch, complaint, area, draft.principal, slot.scored, who)
+    _count_towards_repeat_victim(batch, complaint, area, who, slot.since)
+    response = draft.respond(complaint, _disclosed_match(slot.viewer, complaint, who))
+    if draft.idempotency is not None:
+        batch.responses.append(idempotency.stored(draft.idempotency, response))
+    return response
 
 
 async def preflight(
@@ -171,66 +233,51 @@ async def _landlords_checked(
     return viewer
 
 
-async def _claim_keys(
-    session: AsyncSession,
-    drafts: Sequence[Draft],
-    outcomes: list[Response | AppError | None],
-) -> list[tuple[int, Claim]]:
+async def _claim_keys(session: AsyncSession, slots: list[_Slot]) -> list[tuple[_Slot, Claim]]:
     """Claim the Idempotency-Keys of the drafts still to log; the answer holds the claims
     made now. A key claimed before gets its first response again (or a 409 for another
-    request), in `outcomes`, and is not among them."""
-    claims = [
-        (i, d.idempotency)
-        for i, d in enumerate(drafts)
-        if d.idempotency is not None and outcomes[i] is None
-    ]
+    request) as its draft's outcome, and is not among them."""
+    claims = [(slot, slot.draft.idempotency) for slot in slots if slot.draft.idempotency]
     claimed = await idempotency.claim_many(session, [claim for _, claim in claims])
     ours = []
-    for i, claim in claims:
+    for slot, claim in claims:
         if (claim.caller, claim.key) in claimed:
-            ours.append((i, claim))
+            ours.append((slot, claim))
             continue
         try:
-            outcomes[i] = await idempotency.replay(session, claim)
+            slot.outcome = await idempotency.replay(session, claim)
         except AppError as error:  # the key came with another request
-            outcomes[i] = error
+            slot.fail(error)
     return ours
 
 
-async def _resolve_complainants(
-    session: AsyncSession,
-    drafts: Sequence[Draft],
-    todo: list[int],
-    matched: dict[int, matching.Matched],
-    outcomes: list[Response | AppError | None],
-    viewers: dict[int, Viewer],
-) -> dict[int, matching.Found]:
-    """Each complainant's log, by the draft's position; a complainant who cannot be
-    resolved (an uncertain match, a log the caller may not see) is that draft's error."""
-    found: dict[int, matching.Found] = {}
+async def _resolve_complainants(session: AsyncSession, slots: list[_Slot]) -> None:
+    """Each complainant's log; a complainant who cannot be resolved (an uncertain match, a
+    log the caller may not see) is that draft's error."""
     created: list[matching.Found] = []
-    for i in todo:
-        complainant = drafts[i].data.complainant
+    for slot in slots:
+        complainant = slot.draft.data.complainant
         if complainant is None:
             continue
+        assert slot.viewer is not None
+        assert slot.matched is not None
         try:
-            resolved = await people.resolve_complainant(
+            resolved = await complainants.resolve_complainant(
                 session,
-                viewer=viewers[i],
+                viewer=slot.viewer,
                 complainant=complainant,
-                candidates=matched[i].candidates,
+                candidates=slot.matched.candidates,
             )
         except AppError as error:
-            outcomes[i] = error
+            slot.fail(error)
             continue
         if complainant.details is not None:
-            resolved = people.one_log_per_newcomer(resolved, complainant.details, created)
-        found[i] = resolved
-    return found
+            resolved = complainants.one_log_per_newcomer(resolved, complainant.details, created)
+        slot.found = resolved
 
 
 def _stage(
-    batch: recording.Batch,
+    batch: batch_write.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
     found: matching.Found | None,
@@ -251,15 +298,16 @@ def _stage(
         else:
             batch.consented.append({"id": found.id, **word})
     batch.incident.append(
-        {"id": complaint.incident_id, "area_id": area.id, "created_at": complaint.created_at}
+        rows.row_of(
+            Incident, id=complaint.incident_id, area_id=area.id, created_at=complaint.created_at
+        )
     )
     batch.complaint.append(complaint.row())
-    owner = {"complaint_id": complaint.id}
-    batch.reference += [owner | asdict(r) for r in complaint.agency_references]
-    batch.perpetrator += [owner | asdict(p) for p in complaint.perpetrators]
-    batch.witness += [owner | asdict(w) for w in complaint.witnesses]
+    batch.reference += detail_rows(AgencyReference, complaint.id, complaint.agency_references)
+    batch.perpetrator += detail_rows(Perpetrator, complaint.id, complaint.perpetrators)
+    batch.witness += detail_rows(Witness, complaint.id, complaint.witnesses)
     event = logged_event(complaint, found.kind if found else None)
-    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
+    batch.outbox.append(batch_write.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
 
 
 def _later_word(complaint: LoggedComplaint, log_consent_at: datetime | None) -> bool:
@@ -284,7 +332,7 @@ def _disclosed_match(
 
 
 def _count_towards_repeat_victim(
-    batch: recording.Batch,
+    batch: batch_write.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
     found: matching.Found | None,
@@ -297,152 +345,13 @@ def _count_towards_repeat_victim(
         return
     if found.id in batch.marked_people:
         return
-    recent, incidents = batch.recent.get(
-        found.id, (found.recent_complaints, found.recent_incidents)
-    )
-    if complaint.reported_at >= since:
-        recent, incidents = (*recent, complaint.id), incidents + 1
-    batch.recent[found.id] = (recent, incidents)
+    this = Counted(complaint.id, complaint.incident_id, complaint.reported_at)
+    recent = batch.recent[found.id] = (*batch.recent.get(found.id, found.recent), this)
     rule = area.config.repeat_victim
-    if incidents < rule.complaints:
+    counted = repeat_victims.tally(rule, since, recent)
+    if not counted.due:
         return
     now = utcnow()
     batch.marked.append({"id": found.id, "repeat_victim_at": now})
-    event = people.repeat_victim_marked(found.id, recent, incidents, rule, now)
-    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=found.id))
-
-
-def _new_complaint(
-    draft: Draft,
-    area: ServedArea,
-    sequence: int,
-    found: matching.Found | None,
-    backdated: str | None,
-) -> LoggedComplaint:
-    principal, data, now = draft.principal, draft.data, utcnow()
-    reported_at = data.reported_at or now
-    location = data.location
-    return LoggedComplaint(
-        id=new_id(),
-        reference=make_reference(area.code, reported_at.year, sequence),
-        sequence=sequence,
-        area_id=area.id,
-        receiving_agency_id=principal.agency_id,
-        recorded_by=principal.subject,
-        channel=str(data.channel),
-        status="open",
-        person_id=found.id if found else None,
-        incident_id=new_id(),
-        nsir_category=str(data.nsir_category),
-        asb_type=str(data.asb_type),
-        hate_motivated=data.hate_motivated,
-        anonymous=data.anonymous,
-        description=data.description,
-        complainant=_as_given(data),
-        address=location.address,
-        postcode=location.postcode,
-        uprn=location.uprn,
-        latitude=location.latitude,
-        longitude=location.longitude,
-        consent_status=str(data.consent.status),
-        consent_recorded_at=_consent_time(data, now),
-        share_override_reason=None,
-        share_override_by=None,
-        share_override_at=None,
-        override_purposes=[],
-        open311_client_id=draft.open311_client_id,
-        occurred_at=data.occurred_at,
-        reported_at=reported_at,
-        backdated_reason=backdated,
-        backdated_by=principal.subject if backdated else None,
-        created_at=now,
-        updated_at=now,
-        agency_references=[
-            LoggedReference(
-                new_id(),
-                r.agency_id,
-                r.reference,
-                normalise.reference(r.reference),
-                principal.subject,
-                now,
-            )
-            for r in data.agency_references
-        ],
-        perpetrators=[_perpetrator(p) for p in data.perpetrators],
-        witnesses=[
-            LoggedWitness(new_id(), w.name, w.phone, w.email, w.statement) for w in data.witnesses
-        ],
-        vulnerable=found.vulnerable if found else None,
-    )
-
-
-def _as_given(data: ComplaintCreate) -> dict[str, Any] | None:
-    """The complainant's details as this call gave them (the agency's own record of them)."""
-    if data.complainant is None or data.complainant.details is None:
-        return None
-    details = data.complainant.details
-    given = details.model_dump(mode="json", exclude_none=True)
-    given["name_norm"] = normalise.name(details.name)
-    return dict(given)
-
-
-def _consent_time(data: ComplaintCreate, now: datetime) -> datetime | None:
-    if data.consent.status == "not_asked":
-        return None
-    return data.consent.recorded_at or now
-
-
-def _perpetrator(data: PerpetratorIn) -> LoggedPerpetrator:
-    return LoggedPerpetrator(
-        id=new_id(),
-        kind=str(data.kind),
-        name=data.name,
-        description=data.description,
-        address=data.address,
-        postcode=data.postcode,
-        person_id=data.person_id,
-        landlord_agency_id=data.landlord_agency_id,
-        key=normalise.perpetrator_key(
-            kind=data.kind,
-            person_id=str(data.person_id) if data.person_id else None,
-            name_=data.name,
-            address=data.address,
-            postcode_=data.postcode,
-        ),
-    )
-
-
-def logged_event(complaint: LoggedComplaint, complainant_kind: str | None) -> ComplaintLogged:
-    return ComplaintLogged(
-        complaint_id=complaint.id,
-        reference=complaint.reference,
-        area_id=complaint.area_id,
-        receiving_agency_id=complaint.receiving_agency_id,
-        person_id=complaint.person_id,
-        incident_id=complaint.incident_id,
-        channel=complaint.channel,
-        nsir_category=complaint.nsir_category,
-        asb_type=complaint.asb_type,
-        hate_motivated=complaint.hate_motivated,
-        anonymous=complaint.anonymous,
-        occurred_at=complaint.occurred_at,
-        reported_at=complaint.reported_at,
-        postcode=complaint.postcode,
-        perpetrator_keys=sorted({p.key for p in complaint.perpetrators if p.key}),
-        consent_to_share=complaint.consent_status,
-        agency_references=[
-            AgencyReferenceData(agency_id=r.agency_id, reference=r.reference)
-            for r in complaint.agency_references
-        ],
-        consent_recorded_at=complaint.consent_recorded_at,
-        complainant_kind=complainant_kind,
-        status=complaint.status,
-        perpetrator_landlord_ids=sorted(
-            {p.landlord_agency_id for p in complaint.perpetrators if p.landlord_agency_id}
-        ),
-        override_purposes=list(complaint.override_purposes),
-        recorded_at=complaint.created_at,
-        backdated=complaint.backdated_reason is not None,
-        backdated_reason=complaint.backdated_reason,
-        backdated_by=complaint.backdated_by,
-    )
+    event = repeat_victims.marked_event(found.id, counted, rule, now)
+    batch.outbox.append(batch_write.outbox_row(event, area_id=area.id, aggregate_id=found.id))

@@ -25,9 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.directory = replica_directory(ttl=settings.protocol_cache_seconds)
 
     async def start_recorder(app: FastAPI) -> None:
-        # The sessionmaker is read per batch: tests swap it for one on a rolled-back connection.
+        # Read per batch: a rolled-back test binds the app to its connection after start-up.
         app.state.recorder = Recorder(
-            lambda: app.state.sessionmaker,
+            lambda: app.state.bind,
             app.state.areas,
             app.state.directory,
             max_batch=settings.recorder_max_batch,

@@ -3,50 +3,76 @@ scoring each candidate: who the complainant may already be (Home Office principl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
 from pydantic_core import to_json
 
 from casebridge.intake import names, normalise
+from casebridge.intake.models import REFERENCE_SEQUENCE, Complaint, Person
+from casebridge.intake.repeat_victims import Counted
+from casebridge.intake.rows import checked, sql_type, table_of
 from casebridge.intake.schemas.people import Complainant, MatchReason, PersonDetails
 
 MatchHow = Literal["attached", "created", "chosen"]
 MAX_CANDIDATES = 10
 
 
-class Candidate(asyncpg.Record):  # type: ignore[misc] # asyncpg ships no types
-    """A person as the matching statement returns it: the person's columns (and recent
-    history), read as plain values; no ORM object is built for people only looked at."""
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A person as the matching statement returns it: the person's columns (every one:
+    services/intake/tests/test_rows.py keeps them equal) and, for a log not marked yet,
+    its complaints the repeat-victim rule counts. Plain values; no ORM object is built for
+    people only looked at."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-class PersonFields(Protocol):
-    """What scoring reads of a person: a candidate row, or a log this batch creates."""
-
+    id: UUID
+    area_id: UUID
     kind: str
+    name: str
     name_norm: str
+    surname_key: str | None
+    date_of_birth: date | None
     phone: str | None
     email: str | None
-    date_of_birth: date | None
+    address: str | None
     postcode: str | None
+    repeat_victim_at: datetime | None
+    vulnerable: bool
+    vulnerability_reasons: list[str]
+    consent_status: str
+    consent_recorded_at: datetime | None
+    override_purposes: list[str]
+    merged_into_id: UUID | None
+    created_at: datetime
+    recent: tuple[Counted, ...] = ()
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any], recent: tuple[Counted, ...] = ()) -> Candidate:
+        """From a person row: the matching statement's, or a log this batch creates."""
+        return cls(**{name: row[name] for name in PERSON_COLUMNS}, recent=recent)
 
 
-P = TypeVar("P", bound=PersonFields)
+def _recent(record: asyncpg.Record) -> tuple[Counted, ...]:
+    """The person's complaints since the window opened, as the statement aggregated them."""
+    complaints = record["recent_complaints"]
+    if complaints is None:  # none since then, or marked already (array_agg of no rows)
+        return ()
+    return tuple(
+        Counted(*counted)
+        for counted in zip(
+            complaints, record["recent_incidents"], record["recent_reported"], strict=True
+        )
+    )
 
 
 @dataclass(frozen=True)
-class Scored(Generic[P]):
-    person: P
+class Scored:
+    person: Candidate
     score: int
     reasons: list[MatchReason]
     certain: bool
@@ -63,9 +89,8 @@ class Found:
     repeat_victim: bool = False
     new_row: dict[str, Any] | None = None
     # A kept log not marked yet: its complaints reported since the repeat-victim window
-    # opened, and how many distinct incidents they are.
-    recent_complaints: tuple[UUID, ...] = ()
-    recent_incidents: int = 0
+    # opened (what the rule counts).
+    recent: tuple[Counted, ...] = ()
     # The log's latest word on sharing (what the protocol's conditions read).
     consent: str = "not_asked"
     consent_at: datetime | None = None
@@ -75,7 +100,7 @@ class Found:
     vulnerability_reasons: tuple[str, ...] = ()
 
 
-def score(person: P, details: PersonDetails) -> Scored[P]:
+def score(person: Candidate, details: PersonDetails) -> Scored:
     """Rank one candidate. Certain = same name, same kind, no contradicting date of birth,
     and one strong identifier (phone, e-mail, or date of birth)."""
     name_norm = normalise.name(details.name)
@@ -129,6 +154,15 @@ MATCH_ARMS = {
     "variant_postcode": ("postcode", "surname_key"),
     "chosen": ("id:person_id",),
 }
+_PERSON = table_of(Person)
+_COMPLAINT = table_of(Complaint)
+PERSON_COLUMNS = tuple(c.key for c in _PERSON.columns)
+# What a probe looks for: the person's own columns, typed as the model types them.
+PROBED = checked(
+    _PERSON, ("area_id", "name_norm", "surname_key", "phone", "email", "date_of_birth", "postcode")
+)
+for _columns in MATCH_ARMS.values():
+    checked(_PERSON, tuple(c.split(":")[0] for c in _columns))
 
 
 def _arm(columns: tuple[str, ...]) -> str:
@@ -141,9 +175,15 @@ def _arm(columns: tuple[str, ...]) -> str:
     return f"{given} AND {equal}"
 
 
-_PROBE_COLUMNS = (
-    "i int, area_id uuid, person_id uuid, name_norm text, surname_key text, phone text,"
-    " email text, date_of_birth date, postcode text, since timestamptz"
+# The probe's record: the complaint's position, the person's columns it looks for, a log
+# chosen by id, and the start of the repeat-victim window (compared with reported_at).
+_PROBE_COLUMNS = ", ".join(
+    [
+        "i int",
+        *(f"{name} {sql_type(_PERSON.c[name])}" for name in PROBED),
+        f"person_id {sql_type(_PERSON.c.id)}",
+        f"since {sql_type(_COMPLAINT.c.reported_at)}",
+    ]
 )
 
 
@@ -154,21 +194,23 @@ def match_statement() -> str:
     JSON document) draws the complaint's reference number and is joined laterally to the
     people its identifiers find (a probe without identifiers, or without a match, is one
     row with NULL person columns). For each person not yet marked a repeat victim, the
-    same row carries their complaints since the window opened and their distinct incidents."""
+    same row carries their complaints since the window opened (id, incident, reported_at)."""
+    person, complaint, sequence = _PERSON.name, _COMPLAINT.name, REFERENCE_SEQUENCE.name
     arms = "\n  UNION ALL\n  ".join(
-        f"(SELECT p.* FROM person AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
+        f"(SELECT p.* FROM {person} AS p WHERE p.area_id = q.area_id"  # noqa: S608 - constants
         f" AND p.merged_into_id IS NULL AND {_arm(columns)} LIMIT {MAX_CANDIDATES * 2})"
         for columns in MATCH_ARMS.values()
     )
     # nextval is volatile: the CTE is evaluated once per probe, whatever the matches.
     return (
-        "WITH q AS (SELECT probe.*, nextval('complaint_reference_seq') AS reference_sequence"  # noqa: S608
+        f"WITH q AS (SELECT probe.*, nextval('{sequence}') AS reference_sequence"  # noqa: S608
         f" FROM jsonb_to_recordset(CAST($1 AS jsonb)) AS probe({_PROBE_COLUMNS}))\n"
         "SELECT q.i, q.reference_sequence, found.*, recent.complaints AS recent_complaints,"
-        " recent.incidents AS recent_incidents\n"
+        " recent.incidents AS recent_incidents, recent.reported AS recent_reported\n"
         f"FROM q LEFT JOIN LATERAL (\n  {arms}\n) AS found ON true\n"
         "LEFT JOIN LATERAL (SELECT array_agg(c.id) AS complaints,"
-        " count(DISTINCT c.incident_id) AS incidents FROM complaint AS c"
+        " array_agg(c.incident_id) AS incidents, array_agg(c.reported_at) AS reported"
+        f" FROM {complaint} AS c"
         " WHERE c.person_id = found.id AND c.reported_at >= q.since"
         " AND found.repeat_victim_at IS NULL) AS recent ON true"
     )
@@ -215,9 +257,10 @@ async def match_many(
     drawn: dict[int, int] = {}
     found: dict[int, dict[UUID, Candidate]] = {}
     document = to_json(probes).decode()
-    for row in await driver.fetch(match_statement(), document, record_class=Candidate):
-        drawn[row.i] = row.reference_sequence
-        people = found.setdefault(row.i, {})
-        if row.id is not None:
-            people.setdefault(row.id, row)
+    for row in await driver.fetch(match_statement(), document):
+        i, person_id = row["i"], row["id"]
+        drawn[i] = row["reference_sequence"]
+        people = found.setdefault(i, {})
+        if person_id is not None and person_id not in people:
+            people[person_id] = Candidate.of(row, _recent(row))
     return {i: Matched(drawn[i], list(found[i].values())) for i in drawn}

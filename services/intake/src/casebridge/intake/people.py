@@ -1,207 +1,21 @@
-"""People and their complaint logs: resolving a complainant among the candidates matching
-found, the log, merging, the repeat-victim rule."""
+"""People and their complaint logs: reading a log the caller may see, merging two logs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from types import SimpleNamespace
-from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.intake import PersonMerged, RepeatVictimMarked
-from casebridge.common.db import new_id, utcnow
+from casebridge.common.contracts.intake import PersonMerged
+from casebridge.common.db import utcnow
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
-from casebridge.common.periods import add_months
-from casebridge.intake import names, normalise
+from casebridge.intake import repeat_victims
 from casebridge.intake.config import RepeatVictimRule
-from casebridge.intake.errors import CannotMergeIntoItself, MatchUncertain, PersonNotFound
-from casebridge.intake.matching import (
-    MAX_CANDIDATES,
-    Candidate,
-    Found,
-    MatchHow,
-    Scored,
-    score,
-)
+from casebridge.intake.errors import CannotMergeIntoItself, PersonNotFound
 from casebridge.intake.models import Complaint, Person, PersonMerge
-from casebridge.intake.schemas.people import (
-    Complainant,
-    MatchCandidate,
-    MatchCandidatesDetail,
-    PersonDetails,
-)
-from casebridge.intake.visibility import decide_person, person_facts, visible_people
-
-
-async def resolve_complainant(
-    session: AsyncSession,
-    *,
-    viewer: Viewer,
-    complainant: Complainant,
-    candidates: list[Candidate],
-) -> Found:
-    """Find the complainant's log before making one, among the candidates matching found:
-    a certain match attaches (matching keeps one log; it grants the caller nothing of what
-    others recorded), an uncertain one raises MatchUncertain with ranked candidates (only
-    logs the caller may know of, showing only what it may see), no match creates (the new
-    log is written with the complaint). `match: new` creates without asking; a chosen
-    `person_id` must be a log the caller may see."""
-    if complainant.person_id is not None:
-        person = await get_person(session, viewer=viewer, person_id=complainant.person_id)
-        row = next((c for c in candidates if c.id == person.id), None)
-        return _kept(person, "chosen", row)
-    details = complainant.details
-    assert details is not None
-    scored = [score(p, details) for p in candidates]
-    certain = [s for s in scored if s.certain]
-    if len(certain) == 1:
-        match = certain[0].person
-        if _completes(match, details):
-            _complete(await _person(session, match.id), details)
-        return _kept(match, "attached", match)
-    if complainant.match == "ask":
-        ranked = sorted((s for s in scored if s.score > 0), key=lambda s: -s.score)
-        shown = await _shown_candidates(session, viewer, ranked)
-        if shown:
-            raise MatchUncertain(_candidates_detail(shown))
-    new = new_person_row(viewer.recipient.area_id, details)
-    return Found(new["id"], new["kind"], "created", new_row=new)
-
-
-async def _shown_candidates(
-    session: AsyncSession, viewer: Viewer, ranked: list[Scored[Candidate]]
-) -> list[MatchCandidate]:
-    """The candidates the caller may know of, with the name and postcode it may see (the
-    protocol's, or what it supplied itself); the others are not mentioned at all."""
-    facts = await person_facts(session, viewer, [s.person.id for s in ranked])
-    shown = []
-    for s in ranked:
-        decision = decide_person(viewer, s.person, facts)
-        supplied = facts.supplied.get(s.person.id, {})
-        if not (decision.shows("known") or decision.shows("name") or supplied):
-            continue
-        shown.append(
-            MatchCandidate(
-                person_id=s.person.id,
-                name=s.person.name if decision.shows("name") else supplied.get("name"),
-                postcode=(
-                    s.person.postcode if decision.shows("postcode") else supplied.get("postcode")
-                ),
-                score=s.score,
-                reasons=[r.value for r in s.reasons],
-            )
-        )
-    return shown[:MAX_CANDIDATES]
-
-
-def one_log_per_newcomer(found: Found, details: PersonDetails, created: list[Found]) -> Found:
-    """Two calls about the same new complainant in one batch make one log, not two: a log
-    this batch creates is a candidate for the calls after it (a certain match only; the
-    handler cannot be asked to choose a log nobody has seen yet). `created` collects them."""
-    if found.new_row is None:
-        return found
-    for earlier in created:
-        assert earlier.new_row is not None
-        row = SimpleNamespace(**earlier.new_row)
-        if row.area_id == found.new_row["area_id"] and score(row, details).certain:
-            return Found(earlier.id, earlier.kind, "attached")
-    created.append(found)
-    return found
-
-
-class _LogRow(Protocol):
-    """What a kept log's Found is made of: a candidate row, or the ORM person."""
-
-    id: UUID
-    kind: str
-    repeat_victim_at: datetime | None
-    consent_status: str
-    consent_recorded_at: datetime | None
-    override_purposes: list[str]
-    vulnerable: bool
-    vulnerability_reasons: list[str]
-
-
-def _kept(person: _LogRow, how: MatchHow, row: Candidate | None) -> Found:
-    marked = person.repeat_victim_at is not None
-    counted = not marked and row is not None
-    return Found(
-        person.id,
-        person.kind,
-        how,
-        repeat_victim=marked,
-        recent_complaints=tuple(row.recent_complaints or ()) if counted and row else (),
-        recent_incidents=int(row.recent_incidents or 0) if counted and row else 0,
-        consent=person.consent_status,
-        consent_at=person.consent_recorded_at,
-        overrides=tuple(person.override_purposes or ()),
-        vulnerable=bool(person.vulnerable),
-        vulnerability_reasons=tuple(person.vulnerability_reasons or ()),
-    )
-
-
-def _candidates_detail(shown: list[MatchCandidate]) -> dict[str, object]:
-    detail = MatchCandidatesDetail(
-        message="the complainant may already have a log: resend with complainant.person_id "
-        "set to one of the candidates, or with complainant.match = 'new'",
-        candidates=shown,
-    )
-    return detail.model_dump(mode="json")
-
-
-COMPLETED_FIELDS = ("date_of_birth", "phone", "email", "address", "postcode")
-
-
-def _completes(person: Candidate, details: PersonDetails) -> bool:
-    return any(
-        getattr(person, field) is None and getattr(details, field) is not None
-        for field in COMPLETED_FIELDS
-    )
-
-
-def _complete(person: Person, details: PersonDetails) -> None:
-    """A certain match fills what the log did not know yet; it never overwrites."""
-    for field in COMPLETED_FIELDS:
-        if getattr(person, field) is None and getattr(details, field) is not None:
-            setattr(person, field, getattr(details, field))
-
-
-async def _person(session: AsyncSession, person_id: UUID) -> Person:
-    """The ORM person, for the rare changes to a log (completion, repeat-victim mark)."""
-    person = await session.get(Person, person_id)
-    assert person is not None
-    return person
-
-
-def new_person_row(area_id: UUID, details: PersonDetails) -> dict[str, Any]:
-    """A new complaint log's row, every column set (it is written without the ORM)."""
-    name_norm = normalise.name(details.name)
-    return {
-        "id": new_id(),
-        "area_id": area_id,
-        "kind": str(details.kind),
-        "name": details.name,
-        "name_norm": name_norm,
-        "surname_key": names.surname_key(name_norm),
-        "date_of_birth": details.date_of_birth,
-        "phone": details.phone,
-        "email": details.email,
-        "address": details.address,
-        "postcode": details.postcode,
-        "repeat_victim_at": None,
-        "vulnerable": False,
-        "vulnerability_reasons": [],
-        "consent_status": "not_asked",
-        "consent_recorded_at": None,
-        "override_purposes": [],
-        "merged_into_id": None,
-        "created_at": utcnow(),
-    }
+from casebridge.intake.visibility import visible_people
 
 
 async def get_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) -> Person:
@@ -209,58 +23,6 @@ async def get_person(session: AsyncSession, *, viewer: Viewer, person_id: UUID) 
     if person is None:
         raise PersonNotFound("person not found")
     return person
-
-
-def months_ago(now: datetime, months: int) -> datetime:
-    """Calendar months back, clamped to the month's last day (31 May - 3 months = 28 Feb)."""
-    return add_months(now, -months)
-
-
-def repeat_window_start(rule: RepeatVictimRule, now: datetime) -> datetime:
-    """Complaints reported from this instant on count towards the repeat-victim rule."""
-    return months_ago(now, rule.months)
-
-
-async def apply_repeat_victim_rule(
-    session: AsyncSession, *, person: Person, rule: RepeatVictimRule
-) -> bool:
-    """Mark the person as a repeat victim once they have complained about `complaints`
-    separate incidents in `months` (across every agency); the mark is kept and announced."""
-    if person.repeat_victim_at is not None:
-        return False
-    now = utcnow()
-    rows = (
-        await session.execute(
-            select(Complaint.id, Complaint.incident_id).where(
-                Complaint.person_id == person.id,
-                Complaint.reported_at >= repeat_window_start(rule, now),
-            )
-        )
-    ).all()
-    incidents = {row.incident_id for row in rows}
-    if len(incidents) < rule.complaints:
-        return False
-    person.repeat_victim_at = now
-    event = repeat_victim_marked(person.id, [row.id for row in rows], len(incidents), rule, now)
-    outbox.add(session, event, area_id=person.area_id, aggregate_id=person.id)
-    return True
-
-
-def repeat_victim_marked(
-    person_id: UUID,
-    complaint_ids: Sequence[UUID],
-    incidents: int,
-    rule: RepeatVictimRule,
-    now: datetime,
-) -> RepeatVictimMarked:
-    """The announcement of a repeat-victim mark, with the complaints that made it."""
-    return RepeatVictimMarked(
-        person_id=person_id,
-        complaint_ids=list(complaint_ids),
-        incidents=incidents,
-        rule=f"{rule.complaints} incidents in {rule.months} months",
-        marked_at=now,
-    )
 
 
 def _merge_sharing(survivor: Person, duplicate: Person) -> None:
@@ -331,5 +93,5 @@ async def merge_people(
         merged_at=audit.merged_at,
     )
     outbox.add(session, event, area_id=survivor.area_id, aggregate_id=survivor.id)
-    await apply_repeat_victim_rule(session, person=survivor, rule=rule)
+    await repeat_victims.apply_rule(session, person=survivor, rule=rule)
     return audit

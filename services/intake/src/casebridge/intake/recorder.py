@@ -38,7 +38,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, Request, Response
 from prometheus_client import Histogram
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from casebridge.common.errors import AppError
 from casebridge.common.events.errors import is_infrastructure_error
@@ -66,17 +66,23 @@ class _Pending:
         return None if claim is None else (claim.caller, claim.key)
 
 
+# Where the recorder's connections come from: the engine (each loop keeps a connection of
+# its own between batches), or one connection every loop shares (a test's rolled-back
+# transaction). Asked each batch.
+ConnectionSource = Callable[[], AsyncEngine | AsyncConnection]
+
+
 class Recorder:
     def __init__(
         self,
-        sessions: Callable[[], async_sessionmaker[AsyncSession]],
+        source: ConnectionSource,
         areas: AreaDirectory,
         partners: Directory,
         *,
         max_batch: int = 64,
         concurrency: int = 1,
     ) -> None:
-        self._sessions = sessions
+        self._source = source
         self.areas = areas
         self.partners = partners
         self.max_batch = max_batch
@@ -141,7 +147,7 @@ class Recorder:
     async def _record(self, batch: list[_Pending], slot: int) -> None:
         drafts = [p.draft for p in batch]
         try:
-            async with self._sessions()() as session:  # rarely used: the directory caches
+            async with _session(self._source()) as session:  # rarely used: the directory caches
                 checked = await preflight(session, drafts, self.partners)
             outcomes = await self._transaction(drafts, checked, slot)
         except Exception as exc:
@@ -186,9 +192,7 @@ class Recorder:
     ) -> list[Response | AppError]:
         """The domain's work, with a session on the same connection for its ORM steps (its
         transaction or savepoint ends here, inside the caller's)."""
-        session = AsyncSession(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
+        session = _session(connection)
         try:
             outcomes = await log_complaints(session, driver, drafts, self.areas, checked)
             await session.commit()
@@ -197,13 +201,10 @@ class Recorder:
         return outcomes
 
     async def _connection(self, slot: int) -> AsyncConnection:
-        """The loop's connection: kept between batches. When the sessionmaker is bound to
-        one connection instead of an engine (the test harness's rolled-back transaction),
-        every loop uses that one."""
-        bind = self._sessions().kw.get("bind")
+        """The loop's connection: kept between batches (or the one the source gives)."""
+        bind = self._source()
         if isinstance(bind, AsyncConnection):
             return bind
-        assert isinstance(bind, AsyncEngine)
         held = self._held.get(slot)
         if held is not None and (held.closed or held.invalidated or await _lost(held)):
             await self._drop(slot)
@@ -222,6 +223,12 @@ class Recorder:
             await held.close()
         except Exception:  # a dead socket refuses even a close; it is thrown away either way
             log.debug("closing a recorder connection failed", exc_info=True)
+
+
+def _session(bind: AsyncEngine | AsyncConnection) -> AsyncSession:
+    """A session for the batch's rare ORM steps: on a connection, its transaction (or
+    savepoint) ends inside the caller's."""
+    return AsyncSession(bind=bind, expire_on_commit=False, join_transaction_mode="create_savepoint")
 
 
 async def _lost(connection: AsyncConnection) -> bool:

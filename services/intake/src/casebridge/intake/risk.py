@@ -15,7 +15,7 @@ from casebridge.intake import vulnerability
 from casebridge.intake.complaint_reads import get_complaint
 from casebridge.intake.config import AreaConfig
 from casebridge.intake.models import Complaint, RiskAssessment
-from casebridge.intake.scoring import score_answers
+from casebridge.intake.risk_scoring import score_answers
 from casebridge.intake.visibility import Seen, seen_complaints
 
 

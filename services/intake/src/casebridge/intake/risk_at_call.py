@@ -12,12 +12,13 @@ from uuid import UUID
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import RiskAssessed
 from casebridge.common.db import new_id
-from casebridge.intake import recording, vulnerability
+from casebridge.intake import batch_write, rows, vulnerability
 from casebridge.intake.areas import ServedArea
 from casebridge.intake.logged import LoggedComplaint
 from casebridge.intake.matching import Found
+from casebridge.intake.models import RiskAssessment
+from casebridge.intake.risk_scoring import score_answers
 from casebridge.intake.schemas.complaints import ComplaintCreate
-from casebridge.intake.scoring import score_answers
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def score(data: ComplaintCreate, area: ServedArea) -> Scored | None:
 
 
 def stage(
-    batch: recording.Batch,
+    batch: batch_write.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
     principal: Principal,
@@ -59,18 +60,19 @@ def stage(
     complaint as the caller is told of it (band, next step, the log's vulnerability)."""
     assessment_id = new_id()
     batch.assessment.append(
-        {
-            "id": assessment_id,
-            "complaint_id": complaint.id,
-            "person_id": complaint.person_id,
-            "config_version": area.config.version,
-            "answers": scored.answers,
-            "score": scored.score,
-            "band": scored.band,
-            "assessed_by": principal.subject,
-            "agency_id": principal.agency_id,
-            "assessed_at": complaint.created_at,
-        }
+        rows.row_of(
+            RiskAssessment,
+            id=assessment_id,
+            complaint_id=complaint.id,
+            person_id=complaint.person_id,
+            config_version=area.config.version,
+            answers=scored.answers,
+            score=scored.score,
+            band=scored.band,
+            assessed_by=principal.subject,
+            agency_id=principal.agency_id,
+            assessed_at=complaint.created_at,
+        )
     )
     event = RiskAssessed(
         assessment_id=assessment_id,
@@ -82,7 +84,7 @@ def stage(
         band=scored.band,
         assessed_at=complaint.created_at,
     )
-    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
+    batch.outbox.append(batch_write.outbox_row(event, area_id=area.id, aggregate_id=complaint.id))
     vulnerable = complaint.vulnerable
     if found is not None and scored.reasons:
         _flag(batch, complaint, area, principal, scored.reasons, found, assessment_id)
@@ -93,7 +95,7 @@ def stage(
 
 
 def _flag(
-    batch: recording.Batch,
+    batch: batch_write.Batch,
     complaint: LoggedComplaint,
     area: ServedArea,
     principal: Principal,
@@ -141,7 +143,7 @@ def _flag(
         basis=(_log_consent(complaint, found), list(found.overrides)),
         complaint_id=complaint.id,
     )
-    batch.outbox.append(recording.outbox_row(event, area_id=area.id, aggregate_id=found.id))
+    batch.outbox.append(batch_write.outbox_row(event, area_id=area.id, aggregate_id=found.id))
 
 
 def _log_consent(complaint: LoggedComplaint, found: Found) -> str:

@@ -7,15 +7,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebridge.common import pagination
 from casebridge.common.db import utcnow
 from casebridge.common.isp import Viewer
-from casebridge.intake import normalise, pagination
+from casebridge.common.pagination import Slice
+from casebridge.common.periods import add_months
+from casebridge.intake import normalise
 from casebridge.intake.complaint_reads import by_reference_statement
 from casebridge.intake.models import Complaint, Person
-from casebridge.intake.people import get_person, months_ago
+from casebridge.intake.people import get_person
 from casebridge.intake.visibility import (
     SeenPerson,
     complaint_shows,
@@ -49,33 +52,6 @@ class PersonFilters:
     vulnerable: bool | None = None
 
 
-@dataclass
-class PageOf:
-    items: list[Any]
-    next_cursor: str | None
-
-
-async def _page(
-    session: AsyncSession,
-    statement: Select[Any],
-    at: Any,
-    row_id: Any,
-    cursor: str | None,
-    limit: int,
-) -> PageOf:
-    """Newest first by (time, id); the cursor is the last row's key."""
-    if cursor is not None:
-        after_at, after_id = pagination.decode(cursor)
-        statement = statement.where(tuple_(at, row_id) < tuple_(after_at, after_id))
-    statement = statement.order_by(at.desc(), row_id.desc()).limit(limit + 1)
-    rows = list(await session.scalars(statement))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if more else None
-    next_cursor = pagination.encode(getattr(last, at.key), last.id) if last else None
-    return PageOf(rows, next_cursor)
-
-
 async def list_complaints(
     session: AsyncSession,
     *,
@@ -83,7 +59,7 @@ async def list_complaints(
     filters: ComplaintFilters,
     cursor: str | None,
     limit: int,
-) -> PageOf:
+) -> Slice[Any]:
     """Complaints the caller may see, newest first. A filter on a field matches only rows
     whose field the caller may see (a filter must not tell what a read would not)."""
     statement = visible_complaints(viewer)
@@ -112,15 +88,17 @@ async def list_complaints(
         statement = statement.where(
             on_flagged if filters.vulnerable else ~on_flagged, complaint_shows(viewer, "vulnerable")
         )
-    page = await _page(session, statement, Complaint.reported_at, Complaint.id, cursor, limit)
-    page.items = await seen_complaints(session, viewer, page.items)
+    found = await pagination.page(
+        session, statement, Complaint.reported_at, Complaint.id, cursor=cursor, limit=limit
+    )
+    page = Slice[Any](await seen_complaints(session, viewer, found.items), found.next_cursor)
     return page
 
 
 @dataclass
 class PersonLog:
     person: SeenPerson
-    page: PageOf
+    page: Slice[Any]
     last_6_months: int
     last_12_months: int
 
@@ -135,10 +113,12 @@ async def person_log(
     mine = visible_complaints(viewer).where(
         Complaint.person_id == person.id, complaint_shows(viewer, "person_id")
     )
-    page = await _page(session, mine, Complaint.reported_at, Complaint.id, cursor, limit)
-    page.items = await seen_complaints(session, viewer, page.items)
+    found = await pagination.page(
+        session, mine, Complaint.reported_at, Complaint.id, cursor=cursor, limit=limit
+    )
+    page = Slice[Any](await seen_complaints(session, viewer, found.items), found.next_cursor)
     now = utcnow()
-    since_6, since_12 = months_ago(now, 6), months_ago(now, 12)
+    since_6, since_12 = add_months(now, -6), add_months(now, -12)
     counts = mine.with_only_columns(
         func.count().filter(Complaint.reported_at >= since_6),
         func.count().filter(Complaint.reported_at >= since_12),
@@ -160,7 +140,7 @@ async def search_people(
     filters: PersonFilters,
     cursor: str | None,
     limit: int,
-) -> PageOf:
+) -> Slice[Any]:
     """Logs the caller may see, by exact (normalised) fields it may see."""
     statement = visible_people(viewer)
     wanted = {
@@ -176,6 +156,8 @@ async def search_people(
         statement = statement.where(
             Person.vulnerable.is_(filters.vulnerable), person_shows(viewer, "vulnerable")
         )
-    page = await _page(session, statement, Person.created_at, Person.id, cursor, limit)
-    page.items = await seen_people(session, viewer, page.items)
+    found = await pagination.page(
+        session, statement, Person.created_at, Person.id, cursor=cursor, limit=limit
+    )
+    page = Slice[Any](await seen_people(session, viewer, found.items), found.next_cursor)
     return page

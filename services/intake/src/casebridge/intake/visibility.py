@@ -35,8 +35,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from casebridge.common.auth import Principal
-from casebridge.common.isp import Basis, Condition, Decision, Relation, Viewer, relations_of
-from casebridge.common.isp.decide import REFUSED, Grant
+from casebridge.common.isp import Basis, Decision, Relation, Viewer, relations_of
+from casebridge.common.isp.decide import Grant
+from casebridge.common.isp.sql import condition_holds
 from casebridge.intake.models import CaseInvitation, Complaint, Perpetrator, Person
 
 T = TypeVar("T")
@@ -48,17 +49,7 @@ def _condition(
     grant: Grant, consent: InstrumentedAttribute[str], overrides: InstrumentedAttribute[list[str]]
 ) -> ColumnElement[bool]:
     override = literal(grant.purpose) == any_(overrides)
-    match grant.condition:
-        case Condition.always:
-            return true()
-        case Condition.unless_refused:
-            return or_(consent.not_in(REFUSED), override)
-        case Condition.consent:
-            return consent == "given"
-        case Condition.consent_or_override:
-            return or_(consent == "given", override)
-        case Condition.override:
-            return override
+    return condition_holds(grant.condition, consent, override)
 
 
 def _invited(viewer: Viewer, reference: Any) -> ColumnElement[bool]:

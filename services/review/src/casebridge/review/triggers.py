@@ -15,10 +15,10 @@ from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
+from casebridge.common.pagination import Cursor, page_after
 from casebridge.review.config import AreaRules
 from casebridge.review.index import EarlierTrigger, Windows
 from casebridge.review.models import Trigger
-from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.rules import Finding, community_finding, victim_findings
 from casebridge.review.visibility import (
     Seen,

@@ -37,8 +37,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
-from casebridge.common.isp import Basis, Condition, Decision, Relation, Viewer, relations_of
-from casebridge.common.isp.decide import REFUSED, Grant
+from casebridge.common.isp import Basis, Decision, Relation, Viewer, relations_of
+from casebridge.common.isp.decide import Grant
+from casebridge.common.isp.sql import condition_holds
 from casebridge.review import areas
 from casebridge.review.config import AreaRules
 from casebridge.review.models import CaseInvitation, CaseReview, IndexedComplaint, Trigger
@@ -88,18 +89,7 @@ async def roles_of(session: AsyncSession, viewer: Viewer) -> Roles:
 def _condition(grant: Grant, consent: ColumnElement[str]) -> ColumnElement[bool]:
     """A review's or trigger's condition: consent as the record says it; no overrides are
     recorded on reviews or triggers (an override is a complaint's, in intake)."""
-    override: ColumnElement[bool] = false()
-    match grant.condition:
-        case Condition.always:
-            return true()
-        case Condition.unless_refused:
-            return or_(consent.not_in(REFUSED), override)
-        case Condition.consent:
-            return consent == "given"
-        case Condition.consent_or_override:
-            return or_(consent == "given", override)
-        case Condition.override:
-            return override
+    return condition_holds(grant.condition, consent, false())
 
 
 def _registry(viewer: Viewer, relation: Relation, roles: Roles) -> ColumnElement[bool] | None:

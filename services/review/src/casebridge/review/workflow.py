@@ -24,9 +24,9 @@ from casebridge.common.db import utcnow
 from casebridge.common.errors import Conflict, Forbidden, NotFound
 from casebridge.common.events import outbox
 from casebridge.common.isp import Viewer
+from casebridge.common.pagination import Cursor, page_after
 from casebridge.review import areas
 from casebridge.review.models import CaseReview, ReviewTransition
-from casebridge.review.pagination import Cursor, page_after
 from casebridge.review.schemas import ReviewState
 from casebridge.review.visibility import Seen, roles_of, seen_reviews, visible_reviews
 

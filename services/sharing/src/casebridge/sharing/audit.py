@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.auth import Principal
+from casebridge.common.pagination import Slice, page_by_id
 from casebridge.sharing.models import Disclosure
-from casebridge.sharing.service import Slice, page
+from casebridge.sharing.visibility import audited_disclosures
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,6 @@ class AuditFilter:
     recipient_agency_id: UUID | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
-
-
-def audited_disclosures(principal: Principal) -> Select[Disclosure]:
-    """What a DPO may audit: its agency's records disclosed, and disclosures to its agency."""
-    return select(Disclosure).where(
-        Disclosure.area_id == principal.area_id,
-        or_(
-            Disclosure.controller_agency_id == principal.agency_id,
-            Disclosure.recipient_agency_id == principal.agency_id,
-        ),
-    )
 
 
 def _filtered(principal: Principal, wanted: AuditFilter) -> Select[Disclosure]:
@@ -79,7 +69,7 @@ async def list_disclosures(
     cursor: UUID | None,
 ) -> Slice[Disclosure]:
     log.info("disclosure audit read by %s (%s): %s", principal.client_id, principal.subject, wanted)
-    return await page(
+    return await page_by_id(
         session, _filtered(principal, wanted), Disclosure.id, limit=limit, cursor=cursor
     )
 

@@ -28,6 +28,7 @@ from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Envelope
 from casebridge.sharing.errors import Unprocessable
 from casebridge.sharing.models import Agency, CaseIndex, InvitationChange
+from casebridge.sharing.visibility import visible_cases
 
 ADMIN_ROLE = "partnership_admin"
 SPOC_ROLE = "spoc"
@@ -129,11 +130,6 @@ async def _index(
 
 
 # ---- who may invite: one rule ------------------------------------------------------------
-def visible_cases(principal: Principal) -> Select[CaseIndex]:
-    """Cases of the caller's area; another area's references are unknown."""
-    return select(CaseIndex).where(CaseIndex.area_id == principal.area_id)
-
-
 def _is_admin(principal: Principal) -> bool:
     return ADMIN_ROLE in principal.roles and principal.has("shares:admin")
 

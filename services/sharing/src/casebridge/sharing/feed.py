@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.auth import Principal
 from casebridge.sharing.models import Delivery
-from casebridge.sharing.service import visible_deliveries
+from casebridge.sharing.visibility import visible_deliveries
 
 log = logging.getLogger(__name__)
 

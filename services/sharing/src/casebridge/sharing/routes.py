@@ -12,6 +12,7 @@ from joserfc.jwk import RSAKey
 
 from casebridge.common.auth import SCOPES, AnyRole, Principal, Scoped
 from casebridge.common.db import DbSession
+from casebridge.common.pagination import PageSize
 from casebridge.sharing import feed, lockout, service, tokens
 from casebridge.sharing.keys import public_jwks
 from casebridge.sharing.models import Agency, Delivery, Disclosure
@@ -44,7 +45,6 @@ CanReadDirectory = Annotated[
 ]
 # An agency's deliveries are worked by its case officers; its DPO reads what it was sent.
 CanReadShares = Annotated[Principal, Scoped("shares:read", role=("case_officer", "dpo"))]
-PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
 
 _VSCHAR = {"type": "string", "pattern": "^[\\x20-\\x7e]*$", "maxLength": 1000}
 _TOKEN_FORM = {

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Generic, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from casebridge.common.auth import Principal
+from casebridge.common.pagination import Slice as Slice
+from casebridge.common.pagination import page_by_id
 from casebridge.sharing.models import (
     Agency,
     Base,
@@ -21,60 +22,15 @@ from casebridge.sharing.models import (
     OAuthClient,
 )
 from casebridge.sharing.oauth import TokenClient
+from casebridge.sharing.visibility import (
+    visible_agencies,
+    visible_deliveries,
+    visible_disclosures,
+)
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Base)
-
-
-# ---- who may see what: one statement builder per aggregate ---------------------------------
-def visible_agencies(principal: Principal) -> Select[Agency]:
-    """Partners see the agencies of their own area."""
-    return select(Agency).where(Agency.area_id == principal.area_id)
-
-
-def visible_deliveries(principal: Principal) -> Select[Delivery]:
-    """An agency sees only what was delivered to it."""
-    return select(Delivery).where(
-        Delivery.area_id == principal.area_id,
-        Delivery.recipient_agency_id == principal.agency_id,
-    )
-
-
-def visible_disclosures(principal: Principal) -> Select[Disclosure]:
-    """An agency sees the disclosure decisions about itself, delivered or refused."""
-    return select(Disclosure).where(
-        Disclosure.area_id == principal.area_id,
-        Disclosure.recipient_agency_id == principal.agency_id,
-    )
-
-
-class Slice(Generic[M]):
-    """A page of rows; the route's response model reads it as a `Page`."""
-
-    __slots__ = ("items", "next_cursor")
-
-    def __init__(self, items: list[M], next_cursor: str | None) -> None:
-        self.items = items
-        self.next_cursor = next_cursor
-
-
-async def page(
-    session: AsyncSession,
-    statement: Select[M],
-    id_column: InstrumentedAttribute[UUID],
-    *,
-    limit: int,
-    cursor: UUID | None,
-) -> Slice[M]:
-    """Newest first by time-ordered id; the cursor is the last id of the previous page."""
-    if cursor is not None:
-        statement = statement.where(id_column < cursor)
-    statement = statement.order_by(id_column.desc()).limit(limit + 1)
-    rows = list((await session.scalars(statement)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Slice(rows, str(getattr(rows[-1], "id")) if more else None)  # noqa: B009
 
 
 async def list_agencies(session: AsyncSession, *, principal: Principal) -> Sequence[Agency]:
@@ -84,7 +40,7 @@ async def list_agencies(session: AsyncSession, *, principal: Principal) -> Seque
 async def list_deliveries(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Delivery]:
-    return await page(
+    return await page_by_id(
         session, visible_deliveries(principal), Delivery.id, limit=limit, cursor=cursor
     )
 
@@ -92,7 +48,7 @@ async def list_deliveries(
 async def list_disclosures(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[Disclosure]:
-    return await page(
+    return await page_by_id(
         session, visible_disclosures(principal), Disclosure.id, limit=limit, cursor=cursor
     )
 

@@ -22,15 +22,14 @@ from casebridge.common.isp.directory import today
 from casebridge.sharing import cases, protocol
 from casebridge.sharing.models import Agency, CaseIndex, Disclosure, PartnerUpdate
 from casebridge.sharing.schemas import PartnerUpdateCreate
+from casebridge.sharing.visibility import visible_cases
 
 
 async def record_update(
     session: AsyncSession, *, principal: Principal, reference: str, data: PartnerUpdateCreate
 ) -> PartnerUpdate:
     """Keep the caller's update on a case it can see, and announce it."""
-    case = await session.scalar(
-        cases.visible_cases(principal).where(CaseIndex.reference == reference)
-    )
+    case = await session.scalar(visible_cases(principal).where(CaseIndex.reference == reference))
     if case is None or not await may_see(session, principal, case):
         raise cases.CaseNotFound(f"no case {reference} in your area")
     update = PartnerUpdate(

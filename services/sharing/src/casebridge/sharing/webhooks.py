@@ -29,6 +29,7 @@ from casebridge.common.auth import Principal
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.pagination import Slice, page_by_id
 from casebridge.common.worker import PeriodicJob
 from casebridge.sharing import webhook_sender
 from casebridge.sharing.models import (
@@ -38,7 +39,6 @@ from casebridge.sharing.models import (
     WebhookEndpoint,
     WebhookMessage,
 )
-from casebridge.sharing.service import Slice, page
 from casebridge.sharing.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ async def list_dead_letters(
     session: AsyncSession, *, principal: Principal, limit: int, cursor: UUID | None
 ) -> Slice[WebhookMessage]:
     statement = visible_messages(principal).where(WebhookMessage.state == "dead")
-    return await page(session, statement, WebhookMessage.id, limit=limit, cursor=cursor)
+    return await page_by_id(session, statement, WebhookMessage.id, limit=limit, cursor=cursor)
 
 
 async def list_attempts(

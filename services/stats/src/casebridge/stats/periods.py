@@ -8,9 +8,14 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-LONDON = ZoneInfo("Europe/London")
+from casebridge.common import periods as common_periods
+
+# The day in England and Wales on which a moment happened (00:30 BST on 1 April is 1 April,
+# although it is still 31 March in UTC): one definition, the common library's.
+from casebridge.common.periods import LONDON as LONDON
+from casebridge.common.periods import local_date as local_date
+
 MONTH_NAMES = (
     "January",
     "February",
@@ -55,12 +60,6 @@ class Period:
         return f"{_long(self.start)} to {_long(self.end)}"
 
 
-def local_date(moment: datetime) -> date:
-    """The day in England and Wales on which `moment` happened (00:30 BST on 1 April is
-    1 April, although it is still 31 March in UTC)."""
-    return moment.astimezone(LONDON).date()
-
-
 def today_in_london() -> date:
     return datetime.now(LONDON).date()
 
@@ -70,9 +69,9 @@ def month_start(day: date) -> date:
 
 
 def add_months(day: date, months: int) -> date:
-    """The first day of the month `months` after `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
+    """The first day of the month `months` after `day`'s month (calendar-month arithmetic
+    is `casebridge.common.periods`')."""
+    return common_periods.add_months(month_start(day), months)
 
 
 def month_end(day: date) -> date:

@@ -15,7 +15,7 @@ from casebridge.common.isp import Decision, Viewer
 from casebridge.common.wire import Timestamp
 from casebridge.intake import (
     agency_references,
-    changes,
+    complaint_changes,
     complaint_reads,
     complaints,
     incidents,
@@ -191,7 +191,7 @@ async def update_complaint(
     complaint_id: ComplaintId, data: ComplaintUpdate, session: DbSession, who: CanWriteComplaints
 ) -> Response:
     """The receiving agency corrects its complaint (status, category, type, hate flag)."""
-    complaint = await changes.update_complaint(
+    complaint = await complaint_changes.update_complaint(
         session, principal=who, complaint_id=complaint_id, data=data
     )
     return await _own(session, complaint)
@@ -208,7 +208,7 @@ async def change_consent(
     """Record the victim's consent to share (given, refused, withdrawn) with its time."""
 
     async def produce() -> Response:
-        complaint = await changes.change_consent(
+        complaint = await complaint_changes.change_consent(
             session, principal=who, complaint_id=complaint_id, data=data
         )
         return await _own(session, complaint)
@@ -228,7 +228,7 @@ async def record_override(
     and approver; the protocol's override rules for that purpose then apply."""
 
     async def produce() -> Response:
-        complaint = await changes.record_override(
+        complaint = await complaint_changes.record_override(
             session, principal=who, complaint_id=complaint_id, data=data
         )
         return await _own(session, complaint)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, BeforeValidator, TypeAdapter
 
 from casebridge.common.auth import Principal, Scoped
 from casebridge.common.isp import Viewer
 from casebridge.common.isp.directory import Viewing
+from casebridge.common.pagination import CursorQuery
+from casebridge.common.pagination import PageSize as PageSize
 from casebridge.common.wire import true_or_false
 from casebridge.intake.areas import AreaDirectory
 
@@ -30,8 +32,8 @@ WritesPeople = Annotated[Viewer, Viewing("people:write", role="case_officer")]
 # A yes/no filter in a query string: the words true and false only (issue 8: strict inputs).
 QueryFlag = Annotated[bool, BeforeValidator(true_or_false)]
 
-PageSize = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100)")]
-Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
+# Lists page the one way every service does (casebridge.common.pagination).
+Cursor = CursorQuery
 
 
 async def _areas(request: Request) -> AreaDirectory:

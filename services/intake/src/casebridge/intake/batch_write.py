@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -35,15 +35,44 @@ from casebridge.intake.models import (
     RiskAssessment,
     Witness,
 )
+from casebridge.intake.repeat_victims import Counted
+from casebridge.intake.rows import checked, table_of
+
+_PERSON = table_of(Person)
+_IDEMPOTENCY_TABLE = table_of(IdempotencyRecord)
 
 # Every column is written from Python (the row is complete without server defaults), but
-# the outbox's bookkeeping columns (attempts, lease, next attempt) keep their defaults.
-OUTBOX_COLUMNS = ("id", "subject", "event_type", "aggregate_type", "aggregate_id", "payload")
-COMPLAINT_COLUMNS = tuple(c.key for c in Complaint.__table__.columns)
+# the outbox's bookkeeping columns (attempts, lease, next attempt) keep their defaults:
+# the one documented exception (its rows come from `casebridge.common.events.outbox.row`).
+OUTBOX_COLUMNS = checked(
+    table_of(OutboxMessage),
+    ("id", "subject", "event_type", "aggregate_type", "aggregate_id", "payload"),
+)
+COMPLAINT_COLUMNS = tuple(c.key for c in table_of(Complaint).columns)
+# The idempotency record's columns the batch sets once the first response is known, and
+# the key that names a record (its primary key).
+IDEMPOTENCY_KEY = tuple(c.name for c in _IDEMPOTENCY_TABLE.primary_key.columns)
+IDEMPOTENCY_STORED = checked(
+    _IDEMPOTENCY_TABLE, (*IDEMPOTENCY_KEY, "status_code", "media_type", "body")
+)
+
+
+# What a kept log's one update may change (with its id): mark, word on sharing, vulnerability.
+TOUCHED_COLUMNS = checked(
+    _PERSON,
+    (
+        "id",
+        "repeat_victim_at",
+        "consent_status",
+        "consent_recorded_at",
+        "vulnerable",
+        "vulnerability_reasons",
+    ),
+)
 
 # The document's keys, in the order the CTEs insert them, with the columns each writes.
 _TABLES: tuple[tuple[str, Table, Sequence[str] | None], ...] = tuple(
-    (key, cast(Table, model.__table__), columns)
+    (key, table_of(model), columns)
     for key, model, columns in (
         ("person", Person, None),
         ("incident", Incident, None),
@@ -56,7 +85,6 @@ _TABLES: tuple[tuple[str, Table, Sequence[str] | None], ...] = tuple(
         ("outbox", OutboxMessage, OUTBOX_COLUMNS),
     )
 )
-_IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__).name
 
 
 @dataclass
@@ -82,8 +110,8 @@ class Batch:
     consented: list[Mapping[str, Any]] = field(default_factory=list)
     # Kept logs flagged vulnerable by risk answers: (id, vulnerable, vulnerability_reasons).
     flagged: list[Mapping[str, Any]] = field(default_factory=list)
-    # Not written: each log's recent complaints and incidents as the batch counts them.
-    recent: dict[UUID, tuple[tuple[UUID, ...], int]] = field(default_factory=dict)
+    # Not written: each log's recent complaints as the repeat-victim rule counts them.
+    recent: dict[UUID, tuple[Counted, ...]] = field(default_factory=dict)
 
     @property
     def marked_people(self) -> set[UUID]:
@@ -132,7 +160,19 @@ def write_statement() -> str:
         # A kept log's repeat-victim mark (never moved once set), its word on sharing
         # (the latest consent recorded wins) and its vulnerability (a flag from risk
         # answers adds its reasons; only an officer clears it), in one update per log.
-        "touched AS (UPDATE person AS p"
+        _touched(_PERSON.name),
+        _stored(),
+        _released(),
+    ]
+    return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
+
+
+def _touched(person: str) -> str:
+    """A kept log's repeat-victim mark (never moved once set), its word on sharing (the
+    latest consent recorded wins) and its vulnerability (a flag from risk answers adds its
+    reasons; only an officer clears it), in one update per log."""
+    return (
+        f"touched AS (UPDATE {person} AS p"  # noqa: S608 - names from the model
         " SET repeat_victim_at = COALESCE(p.repeat_victim_at, x.repeat_victim_at),"
         " vulnerable = p.vulnerable OR COALESCE(x.vulnerable, false),"
         " vulnerability_reasons = CASE WHEN x.vulnerability_reasons IS NULL"
@@ -143,18 +183,35 @@ def write_statement() -> str:
         " ELSE p.consent_recorded_at END"
         " FROM (SELECT t.*, t.consent_recorded_at IS NOT NULL"
         " AND (q.consent_recorded_at IS NULL OR q.consent_recorded_at <= t.consent_recorded_at)"
-        " AS later FROM doc, jsonb_populate_recordset(NULL::person, doc.d -> 'touched') AS t"
-        " JOIN person AS q ON q.id = t.id) AS x"
-        " WHERE p.id = x.id)",
-        f"stored AS (UPDATE {_IDEMPOTENCY} AS r SET status_code = x.status_code,"  # noqa: S608
-        " media_type = x.media_type, body = x.body"
-        f" FROM doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'responses') AS x"
-        " WHERE r.caller = x.caller AND r.key = x.key)",
-        f"released AS (DELETE FROM {_IDEMPOTENCY} AS r"  # noqa: S608
-        f" USING doc, jsonb_populate_recordset(NULL::{_IDEMPOTENCY}, doc.d -> 'released') AS x"
-        " WHERE r.caller = x.caller AND r.key = x.key)",
-    ]
-    return "WITH " + ",\n".join(ctes) + "\nSELECT 1"
+        f" AS later FROM doc, jsonb_populate_recordset(NULL::{person}, doc.d -> 'touched') AS t"
+        f" JOIN {person} AS q ON q.id = t.id) AS x"
+        " WHERE p.id = x.id)"
+    )
+
+
+def _same_record(alias: str) -> str:
+    return " AND ".join(f"{alias}.{c} = x.{c}" for c in IDEMPOTENCY_KEY)
+
+
+def _stored() -> str:
+    """The first responses, set on the records this batch (or an earlier one) claimed."""
+    table = _IDEMPOTENCY_TABLE.name
+    values = ", ".join(f"{c} = x.{c}" for c in IDEMPOTENCY_STORED if c not in IDEMPOTENCY_KEY)
+    return (
+        f"stored AS (UPDATE {table} AS r SET {values}"  # noqa: S608 - names from the model
+        f" FROM doc, jsonb_populate_recordset(NULL::{table}, doc.d -> 'responses') AS x"
+        f" WHERE {_same_record('r')})"
+    )
+
+
+def _released() -> str:
+    """The keys of requests that failed, released for a retry."""
+    table = _IDEMPOTENCY_TABLE.name
+    return (
+        f"released AS (DELETE FROM {table} AS r"  # noqa: S608 - names from the model
+        f" USING doc, jsonb_populate_recordset(NULL::{table}, doc.d -> 'released') AS x"
+        f" WHERE {_same_record('r')})"
+    )
 
 
 async def write(driver: asyncpg.Connection[Any], batch: Batch) -> None:
