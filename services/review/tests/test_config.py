@@ -72,7 +72,9 @@ async def test_a_key_with_a_nul_is_named_without_the_nul(review: Review) -> None
     """A YAML key may spell a NUL (`"\\0"`): the 422 names the field in text a client can
     store, as the OpenAPI document promises (no NUL in `field`)."""
     document = '"bad\\0key": 1\n'
-    response = await review.client.put("/config", content=document, headers=review.auth())
+    response = await review.client.put(
+        "/config", content=document, headers=review.auth(roles=[ADMIN])
+    )
     assert response.status_code == 422
     fields = [reason["field"] for reason in response.json()["detail"]]
     assert "body.bad\\x00key" in fields, fields

@@ -51,7 +51,10 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 CODE_LENGTH = 12
 MASK = "XXXX-XXXX-XXXX"
 _LOOKALIKES = str.maketrans("OIL", "011")
-_hasher = PasswordHasher()
+# OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): the code is 60 random bits and
+# tries are rate-limited, so the hash need not be slow; the library's default (64 MiB, ~0.6 s
+# on a loaded machine) would let a public route's callers spend the server's memory and CPU.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified when the reference is unknown, so a miss costs as long as a wrong code.
 _DUMMY_HASH = _hasher.hash("0" * CODE_LENGTH)
 
