@@ -23,6 +23,7 @@ from casebridge.intake.models import CaseInvitation, TimelineEntry
 
 from .conftest import COUNCIL, HEALTH, OTHER_AREA, OTHER_COUNCIL, POLICE, Intake
 from .helpers import complaint, log
+from .test_risk import STANDARD
 
 
 async def apply(intake: Intake, event: Contract) -> bool:
@@ -42,7 +43,7 @@ async def apply(intake: Intake, event: Contract) -> bool:
 async def a_case(intake: Intake) -> dict[str, Any]:
     """The council logs a complaint; review raises a trigger, takes an application and moves
     it on; the police record what they did. The complaint's fields and ids."""
-    logged = await log(intake, complaint(), agency=COUNCIL)
+    logged = await log(intake, complaint(risk_answers=STANDARD), agency=COUNCIL)
     person, complaint_id = UUID(logged["person_id"]), UUID(logged["id"])
     review, now = new_id(), datetime.now(UTC)  # after the complaint was reported
     events: list[Contract] = [
@@ -86,6 +87,7 @@ async def test_the_recorder_sees_one_timeline_in_order(intake: Intake) -> None:
     response = await timeline(intake, f"/people/{logged['person_id']}/timeline", COUNCIL)
     assert kinds(response) == [
         "complaint.logged",
+        "risk.assessed",
         "trigger.raised",
         "case_review.applied",
         "case_review.transitioned",
@@ -98,16 +100,18 @@ async def test_the_recorder_sees_one_timeline_in_order(intake: Intake) -> None:
     assert update["agency_id"] == str(POLICE)
     assert "note" not in update
     assert entry(response, "case_review.transitioned")["data"]["state"] == "threshold"
+    assert entry(response, "risk.assessed")["data"]["band"] == "standard"
     same = await timeline(intake, f"/complaints/{logged['id']}/timeline", COUNCIL)
-    assert kinds(same) == kinds(response)
+    assert kinds(same) == kinds(response), (kinds(same), kinds(response))
 
 
 async def test_each_partner_sees_what_the_protocol_grants_it(intake: Intake) -> None:
     logged = await a_case(intake)
     police = await timeline(intake, f"/people/{logged['person_id']}/timeline", POLICE)
-    # A core partner: the complaint and its own update (whole, with its note); the trigger
-    # and the case review are the recorder's, the SPOC's and the panel's.
-    assert kinds(police) == ["complaint.logged", "partner_update.recorded"]
+    # A core partner: the complaint, its risk band and its own update (whole, with its
+    # note); the trigger and the case review are the recorder's, the SPOC's and the panel's.
+    assert kinds(police) == ["complaint.logged", "risk.assessed", "partner_update.recorded"]
+    assert entry(police, "risk.assessed")["data"]["band"] == "standard"
     assert entry(police, "partner_update.recorded")["data"]["note"] == "Spoke to the neighbour"
     assert "description" not in entry(police, "complaint.logged")["data"]
 
@@ -122,12 +126,12 @@ async def test_each_partner_sees_what_the_protocol_grants_it(intake: Intake) -> 
         )  # fmt: skip
         await session.commit()
     invited = await timeline(intake, f"/complaints/{logged['id']}/timeline", HEALTH)
-    assert kinds(invited) == ["complaint.logged", "partner_update.recorded"]
+    assert kinds(invited) == ["complaint.logged", "risk.assessed", "partner_update.recorded"]
     assert "note" not in entry(invited, "partner_update.recorded")["data"]
 
 
 async def test_an_event_applied_twice_is_one_entry(intake: Intake) -> None:
-    logged = await log(intake, complaint(), agency=COUNCIL)
+    logged = await log(intake, complaint(risk_answers=STANDARD), agency=COUNCIL)
     event = TriggerRaised(
         trigger_id=new_id(), kind="second_report", person_id=UUID(logged["person_id"]),
         complaint_ids=[UUID(logged["id"])], incidents=2, complainants=1, rule="r",

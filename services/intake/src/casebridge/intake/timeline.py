@@ -39,7 +39,7 @@ COMPLAINT_FIELDS = (
     "id", "reference", "receiving_agency_id", "channel", "status", "person_id", "reported_at",
     "occurred_at", "nsir_category", "asb_type", "hate_motivated", "postcode_district",
 )  # fmt: skip
-RISK_FIELDS = ("id", "complaint_id", "score", "band", "previous_band", "agency_id", "assessed_at")
+RISK_FIELDS = ("id", "complaint_id", "score", "band", "agency_id", "assessed_at")  # + previous_band
 
 
 @dataclass(frozen=True)
@@ -101,13 +101,19 @@ async def _risk(
     if not complaints:
         return []
     rows = await session.scalars(
-        select(RiskAssessment).where(RiskAssessment.complaint_id.in_(list(complaints)))
+        select(RiskAssessment)
+        .where(RiskAssessment.complaint_id.in_(list(complaints)))
+        .order_by(RiskAssessment.complaint_id, RiskAssessment.assessed_at, RiskAssessment.id)
     )
     entries = []
+    previous: dict[UUID, str] = {}  # each complaint's band before this assessment
     for row in rows:
         decision = decide_risk(viewer, row, complaints[row.complaint_id])
+        band_before = previous.get(row.complaint_id)
+        previous[row.complaint_id] = row.band
         if decision.visible:
             values = {name: getattr(row, name) for name in RISK_FIELDS}
+            values["previous_band"] = band_before
             entries.append(_entry(row.assessed_at, "risk.assessed", row.id, values, decision))
     return entries
 
