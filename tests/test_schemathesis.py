@@ -78,6 +78,7 @@ SEMANTIC_RULES: dict[str, list[tuple[str, int]]] = {
         ("POST /complaints/{complaint_id}/consent", 422),
         ("GET /complaints", 422),
         ("GET /people", 422),
+        ("GET /audit/access", 422),  # `to` after `from`
         ("POST /open311/v2/requests.{format}", 400),
         ("GET /open311/v2/requests.{format}", 400),
     ],
@@ -91,14 +92,26 @@ SEMANTIC_RULES: dict[str, list[tuple[str, int]]] = {
         ("POST /reviews/{reference}/votes", 422),
         ("GET /reviews/{reference}/counting", 422),
         ("PUT /config", 422),
+        ("GET /audit/access", 422),  # `to` after `from`
     ],
     # Stats' relations between parameters: a range needs both dates, in order; a measure has
     # its own breakdowns and filters; a quarter's two years follow each other.
+    # Sharing: a partner update's due date is today or later, within two years, and goes
+    # with the next step it is the due date of (relative to now; relating two fields).
+    "sharing": [("POST /cases/{reference}/updates", 422)],
     "stats": [
         ("GET /stats/case-reviews", 422),
         ("GET /stats/monthly/{measure}", 422),
         ("GET /stats/data-return", 422),
     ],
+}
+# Per-operation parameters: the access audit pages by record id (a UUID cursor, like
+# sharing's lists), and the feed's long poll would hold every request for `wait` seconds,
+# past schemathesis' request timeout (the long poll has its own tests).
+OWN_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
+    "intake": {"GET /audit/access": {"query.cursor": str(uuid.uuid4())}},
+    "review": {"GET /audit/access": {"query.cursor": str(uuid.uuid4())}},
+    "sharing": {"GET /feed": {"query.wait": 0}},
 }
 # PUT /config takes YAML text: schemathesis' schema-violating bodies (an object, a number)
 # are serialised to YAML text, which can be a valid procedure (`{}` is: every default).
@@ -113,7 +126,13 @@ def operations(service: str) -> list[dict[str, Any]]:
         checks.setdefault(label, {})["positive_data_acceptance"] = {"expected-statuses": expected}
     for label in NEGATIVE_IS_TEXT.get(service, []):
         checks.setdefault(label, {})["negative_data_rejection"] = {"enabled": False}
-    return [{"include-name": label, "checks": own} for label, own in checks.items()]
+    own_parameters = OWN_PARAMETERS.get(service, {})
+    return [
+        {"include-name": label, "checks": checks.get(label, {}), "parameters": parameters}
+        if (parameters := own_parameters.get(label))
+        else {"include-name": label, "checks": checks[label]}
+        for label in sorted(set(checks) | set(own_parameters))
+    ]
 
 
 APPS: dict[str, tuple[Callable[..., FastAPI], type[BaseServiceSettings]]] = {

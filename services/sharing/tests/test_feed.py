@@ -59,7 +59,9 @@ async def test_the_feed_pages_an_agencys_own_deliveries_oldest_first(
     assert council.json()["items"] == []  # it logged them: no copy of its own records
 
 
-@pytest.mark.parametrize("params", [{"wait": 31}, {"wait": -1}, {"after": -1}, {"limit": 0}])
+@pytest.mark.parametrize(
+    "params", [{"wait": 31}, {"wait": -1}, {"after": -1}, {"after": 2**64 + 1}, {"limit": 0}]
+)
 async def test_the_feed_refuses_bad_input(protocol_v1: Sharing, params: dict[str, int]) -> None:
     response = await protocol_v1.client.get("/feed", params=params, headers=protocol_v1.auth())
     assert response.status_code == 422

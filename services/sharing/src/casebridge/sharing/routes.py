@@ -184,7 +184,9 @@ async def list_deliveries(
 async def read_feed(
     request: Request,
     who: CanReadShares,
-    after: Annotated[int, Query(ge=0, description="the `cursor` of the previous answer")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="the `cursor` of the previous answer")
+    ] = 0,
     limit: PageSize = 100,
     wait: Annotated[
         float, Query(ge=0, le=feed.MAX_WAIT_SECONDS, description="long poll: seconds to wait")
