@@ -7,23 +7,30 @@ invited from the case's invitations, the perpetrator's landlord from the event),
 says what it may have, and each gets one disclosure row and, if anything is granted, a
 delivery (the partner's feed and its own NATS subject). What each event offers is in
 offers.py (OFFERS); the worker subscribes to exactly those events.
+
+The worker decides a fetched batch together (`share_batch`, in the consumer runner's one
+transaction with the batch's inbox claims): each event's offer in order, then the areas'
+agencies, the cases' invitations and the protocols read once, and the disclosures,
+deliveries and outbox rows written with one INSERT each, after one feed order/NOTIFY.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.sharing import DisclosureRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.common.events.models import OutboxMessage
 from casebridge.common.isp.decide import REFUSED, Decision, Policy, Recipient, decide
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
@@ -51,36 +58,109 @@ class Outcome:
         return bool(self.fields or self.redacted)
 
 
-async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -> list[Disclosure]:
-    """Decide, record and deliver one event for every other active agency of its area."""
-    offer = await OFFERS[type(event)](session, envelope, event)
-    if offer is None:
+async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -> list[Shared]:
+    """Decide, record and deliver one event (a batch of one)."""
+    return await share_batch(session, [(envelope, event)])
+
+
+async def share_batch(
+    session: AsyncSession, items: Sequence[tuple[Envelope, Contract]]
+) -> list[Shared]:
+    """Decide, record and deliver a batch of events, in order, for every other active
+    agency of each event's area: what N events one at a time would write, with the area's
+    agencies, the cases' invitations and the protocol in force read once per batch and
+    each kind of row written in one INSERT."""
+    offers: list[tuple[Envelope, Offer]] = []
+    for envelope, event in items:
+        # In order: an event may index the case, or change its basis, for those after it.
+        offer = await OFFERS[type(event)](session, envelope, event)
+        if offer is not None:
+            offers.append((envelope, offer))
+    if not offers:
         return []
-    statement = select(Agency).where(Agency.area_id == offer.area_id, Agency.active)
-    if offer.controller is not None:
-        statement = statement.where(Agency.id != offer.controller)
-    partners = (await session.scalars(statement.order_by(Agency.id))).all()
-    invited = await cases.invited_agencies(session, offer.reference) if offer.reference else set()
-    policy = await protocol.policy_in_force(session, offer.area_id)
-    day = today()
-    outcomes = [_outcome(offer, agency, policy, invited, day) for agency in partners]
-    disclosures = [_disclosure(envelope, offer, outcome, policy) for outcome in outcomes]
-    session.add_all(disclosures)
-    await session.flush()
-    delivered = [o.agency.id for o in outcomes if o.delivered]
-    if delivered:
-        await feed.order_and_announce(session, delivered)
-    for disclosure, outcome in zip(disclosures, outcomes, strict=True):
-        if outcome.delivered:
-            _deliver(session, disclosure, offer, outcome)
-        outbox.add(
-            session,
-            _recorded(disclosure, outcome.agency.kind),
-            area_id=offer.area_id,
-            aggregate_id=disclosure.id,
+    areas = sorted({offer.area_id for _, offer in offers})
+    agencies = (
+        await session.scalars(
+            select(Agency).where(Agency.area_id.in_(areas), Agency.active).order_by(Agency.id)
         )
-    await session.flush()
-    return disclosures
+    ).all()
+    references = {offer.reference for _, offer in offers if offer.reference}
+    invited = await cases.invited_to(session, references)
+    policies = {area: await protocol.policy_in_force(session, area) for area in areas}
+    day = today()
+    written = _Rows()
+    for envelope, offer in offers:
+        policy = policies[offer.area_id]
+        partners = [
+            agency
+            for agency in agencies
+            if agency.area_id == offer.area_id and agency.id != offer.controller
+        ]
+        case_invited = invited.get(offer.reference, set()) if offer.reference else set()
+        at = utcnow()
+        for agency in partners:
+            outcome = _outcome(offer, agency, policy, case_invited, day)
+            written.add(envelope, offer, outcome, policy, at)
+    await _insert(session, Disclosure, written.disclosures)
+    if written.shared:
+        await feed.order_and_announce(session, [s.agency_id for s in written.shared])
+        await _insert(session, Delivery, written.deliveries)
+    await _insert(session, OutboxMessage, written.outbox)
+    return written.shared
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One delivery made: its id (the delivered envelope's) and its recipient."""
+
+    delivery_id: UUID
+    agency_id: UUID
+
+
+@dataclass
+class _Rows:
+    """A batch's rows, in the order one event at a time would have written them."""
+
+    disclosures: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    shared: list[Shared] = field(default_factory=list)
+
+    def add(
+        self,
+        envelope: Envelope,
+        offer: Offer,
+        outcome: Outcome,
+        policy: Policy | None,
+        at: datetime,
+    ) -> None:
+        disclosure = _disclosure(envelope, offer, outcome, policy, at)
+        self.disclosures.append(disclosure)
+        if outcome.delivered:
+            delivered = _delivered(disclosure, offer, outcome)
+            self.deliveries.append(_delivery_row(delivered, disclosure))
+            self.outbox.append(_outbox_row(delivered, "delivery", disclosure["id"]))
+            self.shared.append(Shared(delivered.id, outcome.agency.id))
+        event = _recorded(disclosure, outcome.agency.kind)
+        recorded = outbox.envelope_for(event, area_id=offer.area_id)
+        self.outbox.append(_outbox_row(recorded, event.aggregate_type, disclosure["id"]))
+
+
+async def _insert(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Rows of one table as multi-row INSERTs (as few as PostgreSQL's bind limit allows)."""
+    if not rows:
+        return
+    per_statement = max(1, _MAX_BINDS // len(rows[0]))
+    for start in range(0, len(rows), per_statement):
+        await session.execute(insert(model).values(rows[start : start + per_statement]))
+
+
+_MAX_BINDS = 30_000  # PostgreSQL's protocol allows 32,767 parameters per statement
+
+
+def _outbox_row(envelope: Envelope, aggregate_type: str, aggregate_id: UUID) -> dict[str, Any]:
+    row = outbox.row(envelope, aggregate_type=aggregate_type, aggregate_id=aggregate_id)
+    return row | {"payload": envelope.model_dump(mode="json")}
 
 
 def _outcome(
@@ -121,79 +201,81 @@ def _reason(offer: Offer, decision: Decision) -> str | None:
 
 
 def _disclosure(
-    envelope: Envelope, offer: Offer, outcome: Outcome, policy: Policy | None
-) -> Disclosure:
+    envelope: Envelope, offer: Offer, outcome: Outcome, policy: Policy | None, at: datetime
+) -> dict[str, Any]:
+    """The disclosure row: who, which fields, why, under which law and protocol version."""
     purposes = list(outcome.decision.purposes)
-    return Disclosure(
-        id=new_id(),
-        source_event_id=envelope.id,
-        source_event_type=envelope.type,
-        area_id=offer.area_id,
-        recipient_agency_id=outcome.agency.id,
-        fields=outcome.fields,
-        redacted=outcome.redacted,
-        purposes=purposes,
-        legal_bases=outcome.legal_bases,
-        purpose=purposes[0] if purposes else None,
-        legal_basis=outcome.legal_bases[0] if outcome.legal_bases else None,
-        protocol_version=policy.version if policy else None,
-        data_class=offer.data_class,
-        controller_agency_id=offer.controller,
-        source_reference=offer.reference,
-        person_id=offer.person_id,
-        outcome="delivered" if outcome.delivered else "refused",
-        reason=outcome.reason,
-        occurred_at=utcnow(),
-    )
+    return {
+        "id": new_id(),
+        "source_event_id": envelope.id,
+        "source_event_type": envelope.type,
+        "area_id": offer.area_id,
+        "recipient_agency_id": outcome.agency.id,
+        "fields": outcome.fields,
+        "redacted": outcome.redacted,
+        "purposes": purposes,
+        "legal_bases": outcome.legal_bases,
+        "purpose": purposes[0] if purposes else None,
+        "legal_basis": outcome.legal_bases[0] if outcome.legal_bases else None,
+        "protocol_version": policy.version if policy else None,
+        "data_class": offer.data_class,
+        "controller_agency_id": offer.controller,
+        "source_reference": offer.reference,
+        "person_id": offer.person_id,
+        "outcome": "delivered" if outcome.delivered else "refused",
+        "reason": outcome.reason,
+        "occurred_at": at,
+    }
 
 
-def _deliver(session: AsyncSession, disclosure: Disclosure, offer: Offer, outcome: Outcome) -> None:
+def _delivered(disclosure: dict[str, Any], offer: Offer, outcome: Outcome) -> Envelope:
     """The partner's copy goes on its own subject, so NATS permissions can fence it."""
     agency_id = outcome.agency.id
-    envelope = Envelope(
+    return Envelope(
         source="casebridge/sharing",
         type=f"sharing.delivery.{offer.event}.v1",
         subject=f"share.{offer.area_id}.{agency_id}.{offer.event}.v1",
         area_id=offer.area_id,
         data={
             **outcome.data,
-            "disclosure_id": str(disclosure.id),
-            "protocol_version": disclosure.protocol_version,
-            "purposes": disclosure.purposes,
+            "disclosure_id": str(disclosure["id"]),
+            "protocol_version": disclosure["protocol_version"],
+            "purposes": disclosure["purposes"],
             "redacted_fields": outcome.redacted,
         },
     )
-    outbox.add_envelope(session, envelope, aggregate_type="delivery", aggregate_id=disclosure.id)
-    session.add(
-        Delivery(
-            id=envelope.id,
-            disclosure_id=disclosure.id,
-            area_id=offer.area_id,
-            recipient_agency_id=agency_id,
-            subject=envelope.subject,
-            event_type=envelope.type,
-            data=envelope.data,
-        )
-    )
 
 
-def _recorded(disclosure: Disclosure, recipient_kind: str) -> DisclosureRecorded:
+def _delivery_row(envelope: Envelope, disclosure: dict[str, Any]) -> dict[str, Any]:
+    """The feed's row (its `seq` numbered by the database, in commit order)."""
+    return {
+        "id": envelope.id,
+        "disclosure_id": disclosure["id"],
+        "area_id": disclosure["area_id"],
+        "recipient_agency_id": disclosure["recipient_agency_id"],
+        "subject": envelope.subject,
+        "event_type": envelope.type,
+        "data": envelope.data,
+    }
+
+
+def _recorded(disclosure: dict[str, Any], recipient_kind: str) -> DisclosureRecorded:
     return DisclosureRecorded(
-        disclosure_id=disclosure.id,
-        source_event_id=disclosure.source_event_id,
-        source_event_type=disclosure.source_event_type,
-        recipient_agency_id=disclosure.recipient_agency_id,
-        fields=list(disclosure.fields),
-        outcome=disclosure.outcome,
-        occurred_at=disclosure.occurred_at,
-        purpose=disclosure.purpose,
-        legal_basis=disclosure.legal_basis,
+        disclosure_id=disclosure["id"],
+        source_event_id=disclosure["source_event_id"],
+        source_event_type=disclosure["source_event_type"],
+        recipient_agency_id=disclosure["recipient_agency_id"],
+        fields=list(disclosure["fields"]),
+        outcome=disclosure["outcome"],
+        occurred_at=disclosure["occurred_at"],
+        purpose=disclosure["purpose"],
+        legal_basis=disclosure["legal_basis"],
         recipient_kind=recipient_kind,
-        reason=disclosure.reason,
-        purposes=list(disclosure.purposes),
-        legal_bases=list(disclosure.legal_bases),
-        redacted=list(disclosure.redacted),
-        protocol_version=disclosure.protocol_version,
-        controller_agency_id=disclosure.controller_agency_id,
-        source_reference=disclosure.source_reference,
+        reason=disclosure["reason"],
+        purposes=list(disclosure["purposes"]),
+        legal_bases=list(disclosure["legal_bases"]),
+        redacted=list(disclosure["redacted"]),
+        protocol_version=disclosure["protocol_version"],
+        controller_agency_id=disclosure["controller_agency_id"],
+        source_reference=disclosure["source_reference"],
     )

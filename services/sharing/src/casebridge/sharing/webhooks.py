@@ -32,9 +32,9 @@ from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.pagination import Slice, page_by_id
 from casebridge.common.worker import PeriodicJob
 from casebridge.sharing import webhook_sender
+from casebridge.sharing.deliveries import Shared
 from casebridge.sharing.models import (
     Delivery,
-    Disclosure,
     WebhookAttempt,
     WebhookEndpoint,
     WebhookMessage,
@@ -69,32 +69,35 @@ class Job:
 
 
 # ---- owed: one message per delivery per active endpoint ---------------------------------
-async def enqueue(session: AsyncSession, disclosures: Sequence[Disclosure]) -> int:
-    """Owe each delivery of these disclosures to every active endpoint of its recipient."""
-    delivered = [d.id for d in disclosures if d.outcome == "delivered"]
-    if not delivered:
+async def enqueue(session: AsyncSession, shared: Sequence[Shared]) -> int:
+    """Owe each of these deliveries to every active endpoint of its recipient (one read of
+    the recipients' endpoints, one INSERT)."""
+    if not shared:
         return 0
-    owed = (
-        await session.execute(
-            select(Delivery.id, WebhookEndpoint.id, Delivery.recipient_agency_id)
-            .join(WebhookEndpoint, WebhookEndpoint.agency_id == Delivery.recipient_agency_id)
-            .where(Delivery.disclosure_id.in_(delivered), WebhookEndpoint.active)
-        )
-    ).all()
-    if not owed:
-        return 0
+    agencies = sorted({s.agency_id for s in shared})
+    endpoints: dict[UUID, list[UUID]] = {}
+    found = await session.execute(
+        select(WebhookEndpoint.agency_id, WebhookEndpoint.id)
+        .where(WebhookEndpoint.agency_id.in_(agencies), WebhookEndpoint.active)
+        .order_by(WebhookEndpoint.id)
+    )
+    for agency_id, endpoint_id in found.all():
+        endpoints.setdefault(agency_id, []).append(endpoint_id)
     now = utcnow()
     rows = [
         {
             "id": new_id(),
-            "delivery_id": delivery_id,
+            "delivery_id": s.delivery_id,
             "endpoint_id": endpoint_id,
-            "agency_id": agency_id,
+            "agency_id": s.agency_id,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for delivery_id, endpoint_id, agency_id in owed
+        for s in shared
+        for endpoint_id in endpoints.get(s.agency_id, ())
     ]
+    if not rows:
+        return 0
     await session.execute(insert(WebhookMessage).values(rows).on_conflict_do_nothing())
     return len(rows)
 
