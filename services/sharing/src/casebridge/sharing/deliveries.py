@@ -20,10 +20,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from pydantic_core import to_json
+from sqlalchemy import Table, TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.sharing import DisclosureRecorded
@@ -101,11 +102,9 @@ async def share_batch(
         for agency in partners:
             outcome = _outcome(offer, agency, policy, case_invited, day)
             written.add(envelope, offer, outcome, policy, at)
-    await _insert(session, Disclosure, written.disclosures)
     if written.shared:
         await feed.order_and_announce(session, [s.agency_id for s in written.shared])
-        await _insert(session, Delivery, written.deliveries)
-    await _insert(session, OutboxMessage, written.outbox)
+    await session.execute(_WRITE, {"doc": written.document()})
     return written.shared
 
 
@@ -125,6 +124,16 @@ class _Rows:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     shared: list[Shared] = field(default_factory=list)
+
+    def document(self) -> str:
+        """The rows as the write statement's one JSON document; a row that does not name
+        exactly the columns written fails here (a column added to a model, not to its row,
+        would otherwise be written NULL)."""
+        rows = {"disclosure": self.disclosures, "delivery": self.deliveries, "outbox": self.outbox}
+        for key, written in rows.items():
+            if written and set(written[0]) != set(_COLUMNS[key][1]):
+                raise LookupError(f"{key} rows name {sorted(written[0])}, not its columns")
+        return to_json(rows).decode()
 
     def add(
         self,
@@ -146,16 +155,43 @@ class _Rows:
         self.outbox.append(_outbox_row(recorded, event.aggregate_type, disclosure["id"]))
 
 
-async def _insert(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """Rows of one table as multi-row INSERTs (as few as PostgreSQL's bind limit allows)."""
-    if not rows:
-        return
-    per_statement = max(1, _MAX_BINDS // len(rows[0]))
-    for start in range(0, len(rows), per_statement):
-        await session.execute(insert(model).values(rows[start : start + per_statement]))
+def table_of(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
 
 
-_MAX_BINDS = 30_000  # PostgreSQL's protocol allows 32,767 parameters per statement
+# The batch's rows go in ONE statement, its one bound value a JSON document (a fixed text:
+# compiled and prepared once per process, whatever the batch's size); the names come from
+# the models, never from input. The feed's numbering lock is taken before it.
+_COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "disclosure": (table_of(Disclosure), tuple(c.name for c in table_of(Disclosure).columns)),
+    # seq (the feed's position) and created_at are the database's
+    "delivery": (
+        table_of(Delivery),
+        ("id", "disclosure_id", "area_id", "recipient_agency_id", "subject", "event_type", "data"),
+    ),
+    # the relay's bookkeeping columns keep their defaults
+    "outbox": (
+        table_of(OutboxMessage),
+        ("id", "subject", "event_type", "aggregate_type", "aggregate_id", "payload"),
+    ),
+}
+
+
+def _write_statement() -> TextClause:
+    ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)"]
+    for key, (table, columns) in _COLUMNS.items():
+        missing = [name for name in columns if name not in table.c]
+        if missing:
+            raise LookupError(f"{table.name} has no column {', '.join(missing)}")
+        names = ", ".join(columns)
+        ctes.append(
+            f"new_{key} AS (INSERT INTO {table.name} ({names}) SELECT {names}"  # noqa: S608
+            f" FROM doc, jsonb_populate_recordset(NULL::{table.name}, doc.d -> '{key}'))"
+        )
+    return text("WITH " + ",\n".join(ctes) + "\nSELECT 1")
+
+
+_WRITE = _write_statement()
 
 
 def _outbox_row(envelope: Envelope, aggregate_type: str, aggregate_id: UUID) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from uuid import UUID
 
 import httpx
 from prometheus_client import Counter
-from sqlalchemy import Select, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from pydantic_core import to_json
+from sqlalchemy import Select, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from casebridge.common.auth import Principal
@@ -98,8 +98,17 @@ async def enqueue(session: AsyncSession, shared: Sequence[Shared]) -> int:
     ]
     if not rows:
         return 0
-    await session.execute(insert(WebhookMessage).values(rows).on_conflict_do_nothing())
+    await session.execute(_OWE, {"rows": to_json(rows).decode()})
     return len(rows)
+
+
+# One fixed statement whatever the number of rows (prepared once per process).
+_OWE = text(
+    "INSERT INTO webhook_message (id, delivery_id, endpoint_id, agency_id, next_attempt_at,"
+    " created_at) SELECT id, delivery_id, endpoint_id, agency_id, next_attempt_at, created_at"
+    " FROM jsonb_populate_recordset(NULL::webhook_message, CAST(:rows AS jsonb))"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 # ---- the dispatcher ---------------------------------------------------------------------
