@@ -36,7 +36,7 @@ from casebridge.common.isp.decide import REFUSED, Decision, Policy, Recipient, d
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
 from casebridge.sharing import cases, feed, protocol
-from casebridge.sharing.models import Agency, Delivery, Disclosure
+from casebridge.sharing.models import Agency, Delivery, Disclosure, WebhookEndpoint
 from casebridge.sharing.offers import OFFERS, Offer
 
 log = logging.getLogger(__name__)
@@ -80,11 +80,22 @@ async def share_batch(
     if not offers:
         return []
     areas = sorted({offer.area_id for _, offer in offers})
-    agencies = (
-        await session.scalars(
-            select(Agency).where(Agency.area_id.in_(areas), Agency.active).order_by(Agency.id)
+    # The agencies with their active webhook endpoints (what a delivery is owed to), in one read.
+    agencies: dict[UUID, Agency] = {}
+    endpoints: dict[UUID, list[UUID]] = {}
+    found = await session.execute(
+        select(Agency, WebhookEndpoint.id)
+        .outerjoin(
+            WebhookEndpoint,
+            (WebhookEndpoint.agency_id == Agency.id) & WebhookEndpoint.active,
         )
-    ).all()
+        .where(Agency.area_id.in_(areas), Agency.active)
+        .order_by(Agency.id, WebhookEndpoint.id)
+    )
+    for agency, endpoint_id in found.all():
+        agencies[agency.id] = agency
+        if endpoint_id is not None:
+            endpoints.setdefault(agency.id, []).append(endpoint_id)
     references = {offer.reference for _, offer in offers if offer.reference}
     invited = await cases.invited_to(session, references)
     policies = {area: await protocol.policy_in_force(session, area) for area in areas}
@@ -94,14 +105,15 @@ async def share_batch(
         policy = policies[offer.area_id]
         partners = [
             agency
-            for agency in agencies
+            for agency in agencies.values()
             if agency.area_id == offer.area_id and agency.id != offer.controller
         ]
         case_invited = invited.get(offer.reference, set()) if offer.reference else set()
         at = utcnow()
         for agency in partners:
             outcome = _outcome(offer, agency, policy, case_invited, day)
-            written.add(envelope, offer, outcome, policy, at)
+            owed = tuple(endpoints.get(agency.id, ()))
+            written.add(envelope, offer, outcome, policy, at, owed)
     if written.shared:
         await feed.order_and_announce(session, [s.agency_id for s in written.shared])
     await session.execute(_WRITE, {"doc": written.document()})
@@ -110,10 +122,12 @@ async def share_batch(
 
 @dataclass(frozen=True)
 class Shared:
-    """One delivery made: its id (the delivered envelope's) and its recipient."""
+    """One delivery made: its id (the delivered envelope's), its recipient and the
+    recipient's active webhook endpoints it is owed to."""
 
     delivery_id: UUID
     agency_id: UUID
+    endpoints: tuple[UUID, ...] = ()
 
 
 @dataclass
@@ -142,6 +156,7 @@ class _Rows:
         outcome: Outcome,
         policy: Policy | None,
         at: datetime,
+        endpoints: tuple[UUID, ...],
     ) -> None:
         disclosure = _disclosure(envelope, offer, outcome, policy, at)
         self.disclosures.append(disclosure)
@@ -149,7 +164,7 @@ class _Rows:
             delivered = _delivered(disclosure, offer, outcome)
             self.deliveries.append(_delivery_row(delivered, disclosure))
             self.outbox.append(_outbox_row(delivered, "delivery", disclosure["id"]))
-            self.shared.append(Shared(delivered.id, outcome.agency.id))
+            self.shared.append(Shared(delivered.id, outcome.agency.id, endpoints))
         event = _recorded(disclosure, outcome.agency.kind)
         recorded = outbox.envelope_for(event, area_id=offer.area_id)
         self.outbox.append(_outbox_row(recorded, event.aggregate_type, disclosure["id"]))

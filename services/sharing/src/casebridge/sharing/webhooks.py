@@ -70,19 +70,8 @@ class Job:
 
 # ---- owed: one message per delivery per active endpoint ---------------------------------
 async def enqueue(session: AsyncSession, shared: Sequence[Shared]) -> int:
-    """Owe each of these deliveries to every active endpoint of its recipient (one read of
-    the recipients' endpoints, one INSERT)."""
-    if not shared:
-        return 0
-    agencies = sorted({s.agency_id for s in shared})
-    endpoints: dict[UUID, list[UUID]] = {}
-    found = await session.execute(
-        select(WebhookEndpoint.agency_id, WebhookEndpoint.id)
-        .where(WebhookEndpoint.agency_id.in_(agencies), WebhookEndpoint.active)
-        .order_by(WebhookEndpoint.id)
-    )
-    for agency_id, endpoint_id in found.all():
-        endpoints.setdefault(agency_id, []).append(endpoint_id)
+    """Owe each of these deliveries to every active endpoint of its recipient (read with
+    the recipients, in this transaction), in one INSERT."""
     now = utcnow()
     rows = [
         {
@@ -94,7 +83,7 @@ async def enqueue(session: AsyncSession, shared: Sequence[Shared]) -> int:
             "created_at": now,
         }
         for s in shared
-        for endpoint_id in endpoints.get(s.agency_id, ())
+        for endpoint_id in s.endpoints
     ]
     if not rows:
         return 0
