@@ -10,8 +10,9 @@ offers.py (OFFERS); the worker subscribes to exactly those events.
 
 The worker decides a fetched batch together (`share_batch`, in the consumer runner's one
 transaction with the batch's inbox claims): each event's offer in order, then the areas'
-agencies, the cases' invitations and the protocols read once, and the disclosures,
-deliveries and outbox rows written with one INSERT each, after one feed order/NOTIFY.
+agencies (with their webhook endpoints), the cases' invitations and the protocols read
+once, and the disclosures, deliveries and outbox rows written by one statement that also
+takes the feed's order lock and NOTIFY.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ async def share_batch(
     """Decide, record and deliver a batch of events, in order, for every other active
     agency of each event's area: what N events one at a time would write, with the area's
     agencies, the cases' invitations and the protocol in force read once per batch and
-    each kind of row written in one INSERT."""
+    its rows written by one statement."""
     offers: list[tuple[Envelope, Offer]] = []
     for envelope, event in items:
         # In order: an event may index the case, or change its basis, for those after it.
@@ -114,9 +115,8 @@ async def share_batch(
             outcome = _outcome(offer, agency, policy, case_invited, day)
             owed = tuple(endpoints.get(agency.id, ()))
             written.add(envelope, offer, outcome, policy, at, owed)
-    if written.shared:
-        await feed.order_and_announce(session, [s.agency_id for s in written.shared])
-    await session.execute(_WRITE, {"doc": written.document()})
+    ordering = feed.ordering(s.agency_id for s in written.shared)
+    await session.execute(_WRITE, {"doc": written.document(), **ordering})
     return written.shared
 
 
@@ -176,7 +176,8 @@ def table_of(model: type[Any]) -> Table:
 
 # The batch's rows go in ONE statement, its one bound value a JSON document (a fixed text:
 # compiled and prepared once per process, whatever the batch's size); the names come from
-# the models, never from input. The feed's numbering lock is taken before it.
+# the models, never from input. The feed's numbering lock and NOTIFY are in it
+# (feed.ORDER_AND_ANNOUNCE_CTE), taken before the deliveries draw their `seq`.
 _COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
     "disclosure": (table_of(Disclosure), tuple(c.name for c in table_of(Disclosure).columns)),
     # seq (the feed's position) and created_at are the database's
@@ -193,15 +194,17 @@ _COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
 
 
 def _write_statement() -> TextClause:
-    ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)"]
+    ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)", feed.ORDER_AND_ANNOUNCE_CTE]
     for key, (table, columns) in _COLUMNS.items():
         missing = [name for name in columns if name not in table.c]
         if missing:
             raise LookupError(f"{table.name} has no column {', '.join(missing)}")
         names = ", ".join(columns)
+        # The deliveries draw their feed position only once the feed's lock is held.
+        source = "doc, ordered" if key == "delivery" else "doc"
         ctes.append(
             f"new_{key} AS (INSERT INTO {table.name} ({names}) SELECT {names}"  # noqa: S608
-            f" FROM doc, jsonb_populate_recordset(NULL::{table.name}, doc.d -> '{key}'))"
+            f" FROM {source}, jsonb_populate_recordset(NULL::{table.name}, doc.d -> '{key}'))"
         )
     return text("WITH " + ",\n".join(ctes) + "\nSELECT 1")
 
