@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -137,7 +138,11 @@ class System:
 
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.nats_port}"
+        """As a service logs in (`make run` locks nats-server per agency): stats' login,
+        which reads every stream (make run writes its password before it starts the server)."""
+        passwords = json.loads((self.var / "nats" / "auth" / "service-passwords.json").read_text())
+        user, password = quote("casebridge-stats", safe=""), quote(passwords["stats"], safe="")
+        return f"nats://{user}:{password}@127.0.0.1:{self.nats_port}"
 
     def db(self, name: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{name}"

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casebridge.common.db import make_engine, make_sessionmaker, new_id
 from casebridge.common.isp.document import parse
-from casebridge.sharing import deliveries, protocol
+from casebridge.sharing import deliveries, handlers, protocol
 from casebridge.sharing.main import create_app
-from casebridge.sharing.models import Agency, Area
+from casebridge.sharing.models import Agency, Area, Delivery, Disclosure
 from casebridge.sharing.settings import Settings
 from casebridge.testing.harness import committed_client
 from casebridge.testing.plugin import MigratedDatabase
@@ -120,3 +121,43 @@ async def test_a_long_poll_answers_when_a_delivery_commits(
     page = answer.json()
     assert [i["data"]["reference"] for i in page["items"]] == [event.reference]
     assert page["cursor"] == page["items"][0]["position"]
+
+
+async def test_a_writer_numbers_its_deliveries_only_after_an_earlier_one_commits(
+    committed: tuple[Settings, async_sessionmaker[AsyncSession], UUID],
+) -> None:
+    """The feed's lock is taken by the statement that writes the deliveries and held to the
+    commit: a second writer waits, and its delivery comes after the first's in the feed, so a
+    cursor never passes a row that commits late."""
+    _, sessions, area = committed
+    first, second = (
+        complaint_logged(
+            receiving=COUNCIL,
+            area_id=area,
+            complaint_id=new_id(),
+            reference=f"DMO-2026-{new_id().hex[-6:]}-{n}",
+        )
+        for n in (1, 2)
+    )
+
+    async def share_and_commit() -> None:
+        async with sessions() as session:
+            await handlers.on_shareable_batch(session, [second])
+            await session.commit()
+
+    async with sessions() as session:
+        await handlers.on_shareable_batch(session, [first])
+        waiting = asyncio.create_task(share_and_commit())
+        await asyncio.sleep(0.5)
+        assert not waiting.done()  # held back by the first writer's lock
+        await session.commit()
+    await asyncio.wait_for(waiting, timeout=10)
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Disclosure.source_event_id)
+            .join(Delivery, Delivery.disclosure_id == Disclosure.id)
+            .where(Delivery.area_id == area)
+            .order_by(Delivery.seq)
+        )
+        events = list(rows.scalars())
+    assert events == [first[0].id, second[0].id]

@@ -9,7 +9,7 @@ Each invitation and removal is kept (append-only) and announced (InvitationChang
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -175,6 +175,31 @@ async def invited_agencies(session: AsyncSession, reference: str) -> set[UUID]:
     """The agencies invited to a case now (for deciding what they receive)."""
     rows = (await session.scalars(_latest_changes(reference))).all()
     return {row.agency_id for row in rows if row.invited}
+
+
+async def invited_to(session: AsyncSession, references: Iterable[str]) -> dict[str, set[UUID]]:
+    """The agencies invited now to each of these cases, in one read (a batch's events)."""
+    wanted = sorted(set(references))
+    if not wanted:
+        return {}
+    rows = (
+        await session.scalars(
+            select(InvitationChange)
+            .where(InvitationChange.case_reference.in_(wanted))
+            .ext(distinct_on(InvitationChange.case_reference, InvitationChange.agency_id))
+            .order_by(
+                InvitationChange.case_reference,
+                InvitationChange.agency_id,
+                InvitationChange.changed_at.desc(),
+                InvitationChange.id.desc(),
+            )
+        )
+    ).all()
+    invited: dict[str, set[UUID]] = {}
+    for row in rows:
+        if row.invited:
+            invited.setdefault(row.case_reference, set()).add(row.agency_id)
+    return invited
 
 
 async def list_invitations(

@@ -7,28 +7,37 @@ invited from the case's invitations, the perpetrator's landlord from the event),
 says what it may have, and each gets one disclosure row and, if anything is granted, a
 delivery (the partner's feed and its own NATS subject). What each event offers is in
 offers.py (OFFERS); the worker subscribes to exactly those events.
+
+The worker decides a fetched batch together (`share_batch`, in the consumer runner's one
+transaction with the batch's inbox claims): each event's offer in order, then the areas'
+agencies (with their webhook endpoints), the cases' invitations and the protocols read
+once, and the disclosures, deliveries and outbox rows written by one statement that also
+takes the feed's order lock and NOTIFY.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select
+from pydantic_core import to_json
+from sqlalchemy import Table, TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.sharing import DisclosureRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract, Envelope
+from casebridge.common.events.models import OutboxMessage
 from casebridge.common.isp.decide import REFUSED, Decision, Policy, Recipient, decide
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
 from casebridge.sharing import cases, feed, protocol
-from casebridge.sharing.models import Agency, Delivery, Disclosure
+from casebridge.sharing.models import Agency, Delivery, Disclosure, WebhookEndpoint
 from casebridge.sharing.offers import OFFERS, Offer
 
 log = logging.getLogger(__name__)
@@ -51,36 +60,161 @@ class Outcome:
         return bool(self.fields or self.redacted)
 
 
-async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -> list[Disclosure]:
-    """Decide, record and deliver one event for every other active agency of its area."""
-    offer = await OFFERS[type(event)](session, envelope, event)
-    if offer is None:
+async def share(session: AsyncSession, *, envelope: Envelope, event: Contract) -> list[Shared]:
+    """Decide, record and deliver one event (a batch of one)."""
+    return await share_batch(session, [(envelope, event)])
+
+
+async def share_batch(
+    session: AsyncSession, items: Sequence[tuple[Envelope, Contract]]
+) -> list[Shared]:
+    """Decide, record and deliver a batch of events, in order, for every other active
+    agency of each event's area: what N events one at a time would write, with the area's
+    agencies, the cases' invitations and the protocol in force read once per batch and
+    its rows written by one statement."""
+    offers: list[tuple[Envelope, Offer]] = []
+    for envelope, event in items:
+        # In order: an event may index the case, or change its basis, for those after it.
+        offer = await OFFERS[type(event)](session, envelope, event)
+        if offer is not None:
+            offers.append((envelope, offer))
+    if not offers:
         return []
-    statement = select(Agency).where(Agency.area_id == offer.area_id, Agency.active)
-    if offer.controller is not None:
-        statement = statement.where(Agency.id != offer.controller)
-    partners = (await session.scalars(statement.order_by(Agency.id))).all()
-    invited = await cases.invited_agencies(session, offer.reference) if offer.reference else set()
-    policy = await protocol.policy_in_force(session, offer.area_id)
-    day = today()
-    outcomes = [_outcome(offer, agency, policy, invited, day) for agency in partners]
-    disclosures = [_disclosure(envelope, offer, outcome, policy) for outcome in outcomes]
-    session.add_all(disclosures)
-    await session.flush()
-    delivered = [o.agency.id for o in outcomes if o.delivered]
-    if delivered:
-        await feed.order_and_announce(session, delivered)
-    for disclosure, outcome in zip(disclosures, outcomes, strict=True):
-        if outcome.delivered:
-            _deliver(session, disclosure, offer, outcome)
-        outbox.add(
-            session,
-            _recorded(disclosure, outcome.agency.kind),
-            area_id=offer.area_id,
-            aggregate_id=disclosure.id,
+    areas = sorted({offer.area_id for _, offer in offers})
+    # The agencies with their active webhook endpoints (what a delivery is owed to), in one read.
+    agencies: dict[UUID, Agency] = {}
+    endpoints: dict[UUID, list[UUID]] = {}
+    found = await session.execute(
+        select(Agency, WebhookEndpoint.id)
+        .outerjoin(
+            WebhookEndpoint,
+            (WebhookEndpoint.agency_id == Agency.id) & WebhookEndpoint.active,
         )
-    await session.flush()
-    return disclosures
+        .where(Agency.area_id.in_(areas), Agency.active)
+        .order_by(Agency.id, WebhookEndpoint.id)
+    )
+    for agency, endpoint_id in found.all():
+        agencies[agency.id] = agency
+        if endpoint_id is not None:
+            endpoints.setdefault(agency.id, []).append(endpoint_id)
+    references = {offer.reference for _, offer in offers if offer.reference}
+    invited = await cases.invited_to(session, references)
+    policies = {area: await protocol.policy_in_force(session, area) for area in areas}
+    day = today()
+    written = _Rows()
+    for envelope, offer in offers:
+        policy = policies[offer.area_id]
+        partners = [
+            agency
+            for agency in agencies.values()
+            if agency.area_id == offer.area_id and agency.id != offer.controller
+        ]
+        case_invited = invited.get(offer.reference, set()) if offer.reference else set()
+        at = utcnow()
+        for agency in partners:
+            outcome = _outcome(offer, agency, policy, case_invited, day)
+            owed = tuple(endpoints.get(agency.id, ()))
+            written.add(envelope, offer, outcome, policy, at, owed)
+    ordering = feed.ordering(s.agency_id for s in written.shared)
+    await session.execute(_WRITE, {"doc": written.document(), **ordering})
+    return written.shared
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One delivery made: its id (the delivered envelope's), its recipient and the
+    recipient's active webhook endpoints it is owed to."""
+
+    delivery_id: UUID
+    agency_id: UUID
+    endpoints: tuple[UUID, ...] = ()
+
+
+@dataclass
+class _Rows:
+    """A batch's rows, in the order one event at a time would have written them."""
+
+    disclosures: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    shared: list[Shared] = field(default_factory=list)
+
+    def document(self) -> str:
+        """The rows as the write statement's one JSON document; a row that does not name
+        exactly the columns written fails here (a column added to a model, not to its row,
+        would otherwise be written NULL)."""
+        rows = {"disclosure": self.disclosures, "delivery": self.deliveries, "outbox": self.outbox}
+        for key, written in rows.items():
+            if written and set(written[0]) != set(_COLUMNS[key][1]):
+                raise LookupError(f"{key} rows name {sorted(written[0])}, not its columns")
+        return to_json(rows).decode()
+
+    def add(
+        self,
+        envelope: Envelope,
+        offer: Offer,
+        outcome: Outcome,
+        policy: Policy | None,
+        at: datetime,
+        endpoints: tuple[UUID, ...],
+    ) -> None:
+        disclosure = _disclosure(envelope, offer, outcome, policy, at)
+        self.disclosures.append(disclosure)
+        if outcome.delivered:
+            delivered = _delivered(disclosure, offer, outcome)
+            self.deliveries.append(_delivery_row(delivered, disclosure))
+            self.outbox.append(_outbox_row(delivered, "delivery", disclosure["id"]))
+            self.shared.append(Shared(delivered.id, outcome.agency.id, endpoints))
+        event = _recorded(disclosure, outcome.agency.kind)
+        recorded = outbox.envelope_for(event, area_id=offer.area_id)
+        self.outbox.append(_outbox_row(recorded, event.aggregate_type, disclosure["id"]))
+
+
+def table_of(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# The batch's rows go in ONE statement, its one bound value a JSON document (a fixed text:
+# compiled and prepared once per process, whatever the batch's size); the names come from
+# the models, never from input. The feed's numbering lock and NOTIFY are in it
+# (feed.ORDER_AND_ANNOUNCE_CTE), taken before the deliveries draw their `seq`.
+_COLUMNS: dict[str, tuple[Table, tuple[str, ...]]] = {
+    "disclosure": (table_of(Disclosure), tuple(c.name for c in table_of(Disclosure).columns)),
+    # seq (the feed's position) and created_at are the database's
+    "delivery": (
+        table_of(Delivery),
+        ("id", "disclosure_id", "area_id", "recipient_agency_id", "subject", "event_type", "data"),
+    ),
+    # the relay's bookkeeping columns keep their defaults
+    "outbox": (
+        table_of(OutboxMessage),
+        ("id", "subject", "event_type", "aggregate_type", "aggregate_id", "payload"),
+    ),
+}
+
+
+def _write_statement() -> TextClause:
+    ctes = ["doc AS (SELECT CAST(:doc AS jsonb) AS d)", feed.ORDER_AND_ANNOUNCE_CTE]
+    for key, (table, columns) in _COLUMNS.items():
+        missing = [name for name in columns if name not in table.c]
+        if missing:
+            raise LookupError(f"{table.name} has no column {', '.join(missing)}")
+        names = ", ".join(columns)
+        # The deliveries draw their feed position only once the feed's lock is held.
+        source = "doc, ordered" if key == "delivery" else "doc"
+        ctes.append(
+            f"new_{key} AS (INSERT INTO {table.name} ({names}) SELECT {names}"  # noqa: S608
+            f" FROM {source}, jsonb_populate_recordset(NULL::{table.name}, doc.d -> '{key}'))"
+        )
+    return text("WITH " + ",\n".join(ctes) + "\nSELECT 1")
+
+
+_WRITE = _write_statement()
+
+
+def _outbox_row(envelope: Envelope, aggregate_type: str, aggregate_id: UUID) -> dict[str, Any]:
+    row = outbox.row(envelope, aggregate_type=aggregate_type, aggregate_id=aggregate_id)
+    return row | {"payload": envelope.model_dump(mode="json")}
 
 
 def _outcome(
@@ -121,79 +255,81 @@ def _reason(offer: Offer, decision: Decision) -> str | None:
 
 
 def _disclosure(
-    envelope: Envelope, offer: Offer, outcome: Outcome, policy: Policy | None
-) -> Disclosure:
+    envelope: Envelope, offer: Offer, outcome: Outcome, policy: Policy | None, at: datetime
+) -> dict[str, Any]:
+    """The disclosure row: who, which fields, why, under which law and protocol version."""
     purposes = list(outcome.decision.purposes)
-    return Disclosure(
-        id=new_id(),
-        source_event_id=envelope.id,
-        source_event_type=envelope.type,
-        area_id=offer.area_id,
-        recipient_agency_id=outcome.agency.id,
-        fields=outcome.fields,
-        redacted=outcome.redacted,
-        purposes=purposes,
-        legal_bases=outcome.legal_bases,
-        purpose=purposes[0] if purposes else None,
-        legal_basis=outcome.legal_bases[0] if outcome.legal_bases else None,
-        protocol_version=policy.version if policy else None,
-        data_class=offer.data_class,
-        controller_agency_id=offer.controller,
-        source_reference=offer.reference,
-        person_id=offer.person_id,
-        outcome="delivered" if outcome.delivered else "refused",
-        reason=outcome.reason,
-        occurred_at=utcnow(),
-    )
+    return {
+        "id": new_id(),
+        "source_event_id": envelope.id,
+        "source_event_type": envelope.type,
+        "area_id": offer.area_id,
+        "recipient_agency_id": outcome.agency.id,
+        "fields": outcome.fields,
+        "redacted": outcome.redacted,
+        "purposes": purposes,
+        "legal_bases": outcome.legal_bases,
+        "purpose": purposes[0] if purposes else None,
+        "legal_basis": outcome.legal_bases[0] if outcome.legal_bases else None,
+        "protocol_version": policy.version if policy else None,
+        "data_class": offer.data_class,
+        "controller_agency_id": offer.controller,
+        "source_reference": offer.reference,
+        "person_id": offer.person_id,
+        "outcome": "delivered" if outcome.delivered else "refused",
+        "reason": outcome.reason,
+        "occurred_at": at,
+    }
 
 
-def _deliver(session: AsyncSession, disclosure: Disclosure, offer: Offer, outcome: Outcome) -> None:
+def _delivered(disclosure: dict[str, Any], offer: Offer, outcome: Outcome) -> Envelope:
     """The partner's copy goes on its own subject, so NATS permissions can fence it."""
     agency_id = outcome.agency.id
-    envelope = Envelope(
+    return Envelope(
         source="casebridge/sharing",
         type=f"sharing.delivery.{offer.event}.v1",
         subject=f"share.{offer.area_id}.{agency_id}.{offer.event}.v1",
         area_id=offer.area_id,
         data={
             **outcome.data,
-            "disclosure_id": str(disclosure.id),
-            "protocol_version": disclosure.protocol_version,
-            "purposes": disclosure.purposes,
+            "disclosure_id": str(disclosure["id"]),
+            "protocol_version": disclosure["protocol_version"],
+            "purposes": disclosure["purposes"],
             "redacted_fields": outcome.redacted,
         },
     )
-    outbox.add_envelope(session, envelope, aggregate_type="delivery", aggregate_id=disclosure.id)
-    session.add(
-        Delivery(
-            id=envelope.id,
-            disclosure_id=disclosure.id,
-            area_id=offer.area_id,
-            recipient_agency_id=agency_id,
-            subject=envelope.subject,
-            event_type=envelope.type,
-            data=envelope.data,
-        )
-    )
 
 
-def _recorded(disclosure: Disclosure, recipient_kind: str) -> DisclosureRecorded:
+def _delivery_row(envelope: Envelope, disclosure: dict[str, Any]) -> dict[str, Any]:
+    """The feed's row (its `seq` numbered by the database, in commit order)."""
+    return {
+        "id": envelope.id,
+        "disclosure_id": disclosure["id"],
+        "area_id": disclosure["area_id"],
+        "recipient_agency_id": disclosure["recipient_agency_id"],
+        "subject": envelope.subject,
+        "event_type": envelope.type,
+        "data": envelope.data,
+    }
+
+
+def _recorded(disclosure: dict[str, Any], recipient_kind: str) -> DisclosureRecorded:
     return DisclosureRecorded(
-        disclosure_id=disclosure.id,
-        source_event_id=disclosure.source_event_id,
-        source_event_type=disclosure.source_event_type,
-        recipient_agency_id=disclosure.recipient_agency_id,
-        fields=list(disclosure.fields),
-        outcome=disclosure.outcome,
-        occurred_at=disclosure.occurred_at,
-        purpose=disclosure.purpose,
-        legal_basis=disclosure.legal_basis,
+        disclosure_id=disclosure["id"],
+        source_event_id=disclosure["source_event_id"],
+        source_event_type=disclosure["source_event_type"],
+        recipient_agency_id=disclosure["recipient_agency_id"],
+        fields=list(disclosure["fields"]),
+        outcome=disclosure["outcome"],
+        occurred_at=disclosure["occurred_at"],
+        purpose=disclosure["purpose"],
+        legal_basis=disclosure["legal_basis"],
         recipient_kind=recipient_kind,
-        reason=disclosure.reason,
-        purposes=list(disclosure.purposes),
-        legal_bases=list(disclosure.legal_bases),
-        redacted=list(disclosure.redacted),
-        protocol_version=disclosure.protocol_version,
-        controller_agency_id=disclosure.controller_agency_id,
-        source_reference=disclosure.source_reference,
+        reason=disclosure["reason"],
+        purposes=list(disclosure["purposes"]),
+        legal_bases=list(disclosure["legal_bases"]),
+        redacted=list(disclosure["redacted"]),
+        protocol_version=disclosure["protocol_version"],
+        controller_agency_id=disclosure["controller_agency_id"],
+        source_reference=disclosure["source_reference"],
     )

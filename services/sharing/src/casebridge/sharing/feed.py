@@ -2,7 +2,8 @@
 long poll that answers as soon as a delivery for the agency commits.
 
 Order: each delivery's `seq` is taken from a sequence while the writing transaction holds
-one advisory lock until it commits (`order_and_announce`), so rows become visible in `seq`
+one advisory lock until it commits (ORDER_AND_ANNOUNCE_CTE, in the statement that writes
+the deliveries), so rows become visible in `seq`
 order and a cursor never passes a row that commits later. Wake-up: the writing transaction
 sends `NOTIFY casebridge_delivery, '<agency id>'` (PostgreSQL sends it on commit, never on
 a rollback); each API process LISTENs on one connection of its own and wakes the agency's
@@ -21,7 +22,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,24 +37,25 @@ DELIVERY_ORDER_LOCK = int.from_bytes(b"delivery", "big") >> 1
 MAX_WAIT_SECONDS = 30.0
 
 
-_ORDER_AND_ANNOUNCE = text(
-    "SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, agency) "
-    "FROM unnest(CAST(:agencies AS text[])) AS agency"
+# Before numbering a transaction's deliveries: wait until every earlier writer's have
+# committed (the lock is held to this commit), and wake the recipients' feeds when this one
+# commits. A CTE the statement writing the deliveries joins, so the lock is held before the
+# first row draws its `seq` (volatile: PostgreSQL materialises it, never inlines it away).
+# Its parameters: `ordering(agencies)`.
+ORDER_AND_ANNOUNCE_CTE = (
+    "ordered AS (SELECT pg_advisory_xact_lock(:order_key) AS locked, (SELECT"
+    " count(pg_notify(:order_channel, agency)) FROM unnest(CAST(:order_agencies AS text[]))"
+    " AS agency) AS announced)"
 )
 
 
-async def order_and_announce(session: AsyncSession, agencies: Iterable[UUID]) -> None:
-    """Before numbering this transaction's deliveries: wait until every earlier writer's
-    have committed (the lock is held to this commit), and wake the recipients' feeds when
-    this one commits. One round trip."""
-    await session.execute(
-        _ORDER_AND_ANNOUNCE,
-        {
-            "key": DELIVERY_ORDER_LOCK,
-            "channel": CHANNEL,
-            "agencies": sorted({str(agency) for agency in agencies}),
-        },
-    )
+def ordering(agencies: Iterable[UUID]) -> dict[str, Any]:
+    """The parameters of ORDER_AND_ANNOUNCE_CTE for these recipients."""
+    return {
+        "order_key": DELIVERY_ORDER_LOCK,
+        "order_channel": CHANNEL,
+        "order_agencies": sorted({str(agency) for agency in agencies}),
+    }
 
 
 @dataclass

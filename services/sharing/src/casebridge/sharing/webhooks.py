@@ -21,8 +21,8 @@ from uuid import UUID
 
 import httpx
 from prometheus_client import Counter
-from sqlalchemy import Select, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from pydantic_core import to_json
+from sqlalchemy import Select, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from casebridge.common.auth import Principal
@@ -32,9 +32,9 @@ from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.pagination import Slice, page_by_id
 from casebridge.common.worker import PeriodicJob
 from casebridge.sharing import webhook_sender
+from casebridge.sharing.deliveries import Shared
 from casebridge.sharing.models import (
     Delivery,
-    Disclosure,
     WebhookAttempt,
     WebhookEndpoint,
     WebhookMessage,
@@ -69,34 +69,35 @@ class Job:
 
 
 # ---- owed: one message per delivery per active endpoint ---------------------------------
-async def enqueue(session: AsyncSession, disclosures: Sequence[Disclosure]) -> int:
-    """Owe each delivery of these disclosures to every active endpoint of its recipient."""
-    delivered = [d.id for d in disclosures if d.outcome == "delivered"]
-    if not delivered:
-        return 0
-    owed = (
-        await session.execute(
-            select(Delivery.id, WebhookEndpoint.id, Delivery.recipient_agency_id)
-            .join(WebhookEndpoint, WebhookEndpoint.agency_id == Delivery.recipient_agency_id)
-            .where(Delivery.disclosure_id.in_(delivered), WebhookEndpoint.active)
-        )
-    ).all()
-    if not owed:
-        return 0
+async def enqueue(session: AsyncSession, shared: Sequence[Shared]) -> int:
+    """Owe each of these deliveries to every active endpoint of its recipient (read with
+    the recipients, in this transaction), in one INSERT."""
     now = utcnow()
     rows = [
         {
             "id": new_id(),
-            "delivery_id": delivery_id,
+            "delivery_id": s.delivery_id,
             "endpoint_id": endpoint_id,
-            "agency_id": agency_id,
+            "agency_id": s.agency_id,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for delivery_id, endpoint_id, agency_id in owed
+        for s in shared
+        for endpoint_id in s.endpoints
     ]
-    await session.execute(insert(WebhookMessage).values(rows).on_conflict_do_nothing())
+    if not rows:
+        return 0
+    await session.execute(_OWE, {"rows": to_json(rows).decode()})
     return len(rows)
+
+
+# One fixed statement whatever the number of rows (prepared once per process).
+_OWE = text(
+    "INSERT INTO webhook_message (id, delivery_id, endpoint_id, agency_id, next_attempt_at,"
+    " created_at) SELECT id, delivery_id, endpoint_id, agency_id, next_attempt_at, created_at"
+    " FROM jsonb_populate_recordset(NULL::webhook_message, CAST(:rows AS jsonb))"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 # ---- the dispatcher ---------------------------------------------------------------------

@@ -33,6 +33,7 @@ def consumers(settings: Settings) -> list[Consumer]:
             {c: handlers.on_shareable for c in OFFERS if c.source == source},
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
+            apply_batch=handlers.on_shareable_batch,
         )
         for source, name in DURABLES.items()
     ]
