@@ -217,7 +217,7 @@ async def main() -> None:
     )
     for kind, (agency_id, name) in DEMO_AGENCIES.items():
         await conn.execute(
-            "INSERT INTO agency (id, area_id, name, kind, core_partner)"
+            "INSERT INTO partner_agency (id, area_id, name, kind, core_partner)"
             " VALUES ($1, $2, $3, $4, true)",
             agency_id,
             DEMO_AREA_ID,
