@@ -51,6 +51,7 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 import nats
+import nats.js.errors
 import psutil
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -420,7 +421,7 @@ async def pending(system: System, js: Any) -> int:
     for stream in STREAMS:
         try:
             names = [c.name for c in await js.consumers_info(stream)]
-        except Exception:
+        except nats.js.errors.NotFoundError:  # a stream nothing has published on yet
             continue
         for name in names:
             info = await js.consumer_info(stream, name)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import yaml
 from standardwebhooks import Webhook
 
 from casebridge.common.settings import BaseServiceSettings
@@ -44,9 +43,15 @@ from casebridge.testing.poll import poll
 from casebridge.testing.webhooks import Receiver, webhook_receiver
 from tests.conftest import COMPLAINT, FAST, seed_intake_area
 from tests.test_case_review_flow import seed_review_area
-from tests.test_protocol_flow import Partnership, _as_app_role, trust_sharing, urn
+from tests.test_protocol_flow import (
+    TWO_FIELDS,
+    Partnership,
+    _as_app_role,
+    grant_two_fields,
+    trust_sharing,
+    urn,
+)
 
-TWO_FIELDS = ["reference", "asb_type"]
 METADATA = {"disclosure_id", "protocol_version", "purposes", "redacted_fields"}
 COUNCIL, _ = DEMO_AGENCIES["council"]
 
@@ -111,7 +116,7 @@ async def test_a_new_partner_gets_its_two_fields_by_webhook_and_answers_into_the
     ):
         admin = await p.as_demo("admin", "sharing")
         trust_id, trust, secret = await _register_the_trust(p, admin, receiver)
-        await _grant_two_fields(p, admin, trust_id)
+        await grant_two_fields(p, admin, trust_id)
 
         council = await p.as_demo("council", "intake")
         logged = await p.intake.post("/complaints", json=COMPLAINT, headers=council)
@@ -157,27 +162,6 @@ async def _register_the_trust(
     )
     assert hook.status_code == 201, hook.text
     return trust_id, created.json(), str(hook.json()["signing_secret"])
-
-
-async def _grant_two_fields(p: Partnership, admin: dict[str, str], trust_id: UUID) -> None:
-    current = await p.sharing.get(f"/areas/{DEMO_AREA_ID}/protocol", headers=admin)
-    document = current.json()["document"]
-    document["rules"].append(
-        {
-            "data": "complaint",
-            "purpose": "asb_case_management",
-            "to": ["area_partner"],
-            "agencies": [str(trust_id)],
-            "allow": TWO_FIELDS,
-        }
-    )
-    published = await p.sharing.put(
-        f"/areas/{DEMO_AREA_ID}/protocol",
-        content=yaml.safe_dump(document),
-        headers={**admin, "Content-Type": "application/yaml"},
-    )
-    assert published.status_code in (200, 201), published.text
-    assert published.json()["version"] == 2
 
 
 async def _the_webhook_carries_exactly_two_fields(

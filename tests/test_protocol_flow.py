@@ -182,24 +182,7 @@ async def test_a_new_agency_reads_exactly_what_a_new_protocol_version_grants(
         assert hidden.status_code == 404
 
         # The administrator publishes version 2: two fields of complaints, to the trust only.
-        current = await p.sharing.get(f"/areas/{DEMO_AREA_ID}/protocol", headers=admin)
-        document = current.json()["document"]
-        document["rules"].append(
-            {
-                "data": "complaint",
-                "purpose": "asb_case_management",
-                "to": ["area_partner"],
-                "agencies": [str(trust_id)],
-                "allow": TWO_FIELDS,
-            }
-        )
-        published = await p.sharing.put(
-            f"/areas/{DEMO_AREA_ID}/protocol",
-            content=yaml.safe_dump(document),
-            headers={**admin, "Content-Type": "application/yaml"},
-        )
-        assert published.status_code in (200, 201), published.text
-        assert published.json()["version"] == 2
+        await grant_two_fields(p, admin, trust_id)
 
         async def version_2_in_force() -> bool:
             r = await p.intake.get("/complaints", headers=await as_trust("intake"))
@@ -212,6 +195,28 @@ async def test_a_new_agency_reads_exactly_what_a_new_protocol_version_grants(
         await _sees_nothing_of_review(p, await as_trust("review"))
         await _delivered_exactly_two_fields(p, await as_trust("sharing"), second.json())
         await _the_dpo_export_names_version_2(p, trust_id, second.json()["reference"])
+
+
+async def grant_two_fields(p: Partnership, admin: dict[str, str], agency_id: UUID) -> None:
+    """Publish protocol version 2: version 1 plus two fields of complaints, to one agency."""
+    current = await p.sharing.get(f"/areas/{DEMO_AREA_ID}/protocol", headers=admin)
+    document = current.json()["document"]
+    document["rules"].append(
+        {
+            "data": "complaint",
+            "purpose": "asb_case_management",
+            "to": ["area_partner"],
+            "agencies": [str(agency_id)],
+            "allow": TWO_FIELDS,
+        }
+    )
+    published = await p.sharing.put(
+        f"/areas/{DEMO_AREA_ID}/protocol",
+        content=yaml.safe_dump(document),
+        headers={**admin, "Content-Type": "application/yaml"},
+    )
+    assert published.status_code in (200, 201), published.text
+    assert published.json()["version"] == 2
 
 
 async def _reads_exactly_two_fields(

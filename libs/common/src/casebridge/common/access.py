@@ -51,6 +51,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import AppError
+from casebridge.common.events.errors import is_infrastructure_error
 
 if TYPE_CHECKING:
     from casebridge.common.auth import Principal
@@ -227,7 +228,7 @@ class AccessLog:
                 async with self.sessions()() as session:
                     await session.execute(self._insert, {"rows": to_json(batch).decode()})
                     await session.commit()
-            except BaseException:
+            except BaseException:  # whatever stopped it (cancelled too): the rows go back
                 self._rows = batch + self._rows
                 raise
             done += len(batch)
@@ -258,8 +259,11 @@ class AccessLog:
             self._wake.clear()
             try:
                 await self.flush()
-            except Exception as exc:  # the database is away: keep the rows, try again
-                log.warning("access records not written (%d waiting): %s", self.pending, exc)
+            except Exception as exc:  # the rows stay buffered (flush puts them back)
+                if is_infrastructure_error(exc):  # the database is away: try again next time
+                    log.warning("access records not written (%d waiting): %s", self.pending, exc)
+                else:  # a bug: said with its trace, and still retried (reads must stay traced)
+                    log.exception("access records not written (%d waiting)", self.pending)
 
 
 class TraceReads:

@@ -38,7 +38,13 @@ from casebridge.common.auth import Principal
 from casebridge.common.isp import Basis, Decision, Relation, Viewer, relations_of
 from casebridge.common.isp.decide import Grant
 from casebridge.common.isp.sql import condition_holds
-from casebridge.intake.models import CaseInvitation, Complaint, Perpetrator, Person
+from casebridge.intake.models import (
+    CaseInvitation,
+    Complaint,
+    Perpetrator,
+    Person,
+    access_record,
+)
 
 T = TypeVar("T")
 
@@ -375,3 +381,14 @@ async def seen_people(session: Any, viewer: Viewer, rows: Sequence[Person]) -> l
         SeenPerson(row, decide_person(viewer, row, facts), facts.supplied.get(row.id, {}))
         for row in rows
     ]
+
+
+def access_controlled_by(agency_id: UUID) -> ColumnElement[bool]:
+    """The access records an agency's DPO audits: reads of a complaint log it recorded a
+    complaint on (every such agency controls the log)."""
+    return and_(
+        access_record.c.record_type == "person",
+        access_record.c.record_id.in_(
+            select(Complaint.person_id).where(Complaint.receiving_agency_id == agency_id)
+        ),
+    )

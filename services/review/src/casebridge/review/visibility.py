@@ -42,7 +42,13 @@ from casebridge.common.isp.decide import Grant
 from casebridge.common.isp.sql import condition_holds
 from casebridge.review import areas
 from casebridge.review.config import AreaRules
-from casebridge.review.models import CaseInvitation, CaseReview, IndexedComplaint, Trigger
+from casebridge.review.models import (
+    CaseInvitation,
+    CaseReview,
+    IndexedComplaint,
+    Trigger,
+    access_record,
+)
 
 T = TypeVar("T")
 CARRY_OUT = frozenset({Relation.spoc, Relation.panel})
@@ -332,3 +338,17 @@ __all__ = [
     "visible_reviews",
     "visible_triggers",
 ]
+
+
+def access_controlled_by(agency_id: UUID) -> ColumnElement[bool]:
+    """The access records an agency's DPO audits: reads of a trigger counting complaints it
+    took (every such agency controls the trigger)."""
+    counted = select(Trigger.id).join(
+        IndexedComplaint, IndexedComplaint.complaint_id == Trigger.complaint_ids.any_()
+    )
+    return and_(
+        access_record.c.record_type == "trigger",
+        access_record.c.record_id.in_(
+            counted.where(IndexedComplaint.receiving_agency_id == agency_id)
+        ),
+    )

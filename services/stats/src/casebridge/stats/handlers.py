@@ -29,19 +29,22 @@ from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.stats import facts, projection
 from casebridge.stats.projection import Tally
 
-# What each counted event adds (the handlers below write the same, one event at a time).
+# What each counted event adds to a tally: a batch adds them up and writes each table once.
 TALLIES: dict[type[Contract], Callable[[Tally, UUID, Any], None]] = {
-    ComplaintLogged: lambda t, area, e: projection.tally_complaint(t, area_id=area, event=e),
-    RiskAssessed: lambda t, area, e: projection.tally_risk_assessment(t, area_id=area, event=e),
-    RepeatVictimMarked: lambda t, area, e: projection.tally_repeat_victim(t, area_id=area, event=e),
-    DisclosureRecorded: lambda t, area, e: projection.tally_disclosure(t, area_id=area, event=e),
-    PersonVulnerabilityChanged: lambda t, area, e: projection.tally_vulnerability_change(
-        t, area_id=area, event=e
-    ),
-    PartnerUpdateRecorded: lambda t, area, e: projection.tally_partner_update(
-        t, area_id=area, event=e
-    ),
+    ComplaintLogged: projection.tally_complaint,
+    RiskAssessed: projection.tally_risk_assessment,
+    RepeatVictimMarked: projection.tally_repeat_victim,
+    DisclosureRecorded: projection.tally_disclosure,
+    PersonVulnerabilityChanged: projection.tally_vulnerability_change,
+    PartnerUpdateRecorded: projection.tally_partner_update,
 }
+
+
+async def on_counted(session: AsyncSession, env: Envelope, event: Any) -> None:
+    """One counted event on its own: the tally a batch would add, written at once."""
+    tally = Tally()
+    TALLIES[type(event)](tally, env.area_id, event)
+    await projection.write(session, tally)
 
 
 def batch_of(handled: Mapping[type[Contract], Handler]) -> BatchHandler:
@@ -59,38 +62,6 @@ def batch_of(handled: Mapping[type[Contract], Handler]) -> BatchHandler:
         await projection.write(session, tally)
 
     return apply
-
-
-async def on_complaint_logged(session: AsyncSession, env: Envelope, event: ComplaintLogged) -> None:
-    await projection.count_complaint(session, area_id=env.area_id, event=event)
-
-
-async def on_risk_assessed(session: AsyncSession, env: Envelope, event: RiskAssessed) -> None:
-    await projection.count_risk_assessment(session, area_id=env.area_id, event=event)
-
-
-async def on_repeat_victim_marked(
-    session: AsyncSession, env: Envelope, event: RepeatVictimMarked
-) -> None:
-    await projection.count_repeat_victim(session, area_id=env.area_id, event=event)
-
-
-async def on_vulnerability_changed(
-    session: AsyncSession, env: Envelope, event: PersonVulnerabilityChanged
-) -> None:
-    await projection.count_vulnerability_change(session, area_id=env.area_id, event=event)
-
-
-async def on_partner_update_recorded(
-    session: AsyncSession, env: Envelope, event: PartnerUpdateRecorded
-) -> None:
-    await projection.count_partner_update(session, area_id=env.area_id, event=event)
-
-
-async def on_disclosure_recorded(
-    session: AsyncSession, env: Envelope, event: DisclosureRecorded
-) -> None:
-    await projection.count_disclosure(session, area_id=env.area_id, event=event)
 
 
 async def on_review_applied(session: AsyncSession, env: Envelope, event: ReviewApplied) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -164,7 +163,7 @@ def _month(moment: datetime) -> Any:
     return month_start(local_date(moment))
 
 
-def tally_complaint(tally: Tally, *, area_id: UUID, event: ComplaintLogged) -> None:
+def tally_complaint(tally: Tally, area_id: UUID, event: ComplaintLogged) -> None:
     """A complaint counts in the month it was made to the agency (Europe/London), with the
     categories it was logged with."""
     month = _month(event.reported_at)
@@ -191,7 +190,7 @@ def tally_complaint(tally: Tally, *, area_id: UUID, event: ComplaintLogged) -> N
     )
 
 
-def tally_risk_assessment(tally: Tally, *, area_id: UUID, event: RiskAssessed) -> None:
+def tally_risk_assessment(tally: Tally, area_id: UUID, event: RiskAssessed) -> None:
     tally.add(
         RiskCount,
         "assessments",
@@ -203,12 +202,12 @@ def tally_risk_assessment(tally: Tally, *, area_id: UUID, event: RiskAssessed) -
     )
 
 
-def tally_repeat_victim(tally: Tally, *, area_id: UUID, event: RepeatVictimMarked) -> None:
+def tally_repeat_victim(tally: Tally, area_id: UUID, event: RepeatVictimMarked) -> None:
     tally.add(RepeatVictimCount, "marks", 1, area_id=area_id, month=_month(event.marked_at))
 
 
 def tally_vulnerability_change(
-    tally: Tally, *, area_id: UUID, event: PersonVulnerabilityChanged
+    tally: Tally, area_id: UUID, event: PersonVulnerabilityChanged
 ) -> None:
     """A log flagged vulnerable or cleared, in the month it changed; an event that changes
     nothing (the flag confirmed) is not counted."""
@@ -225,7 +224,7 @@ def tally_vulnerability_change(
     )
 
 
-def tally_partner_update(tally: Tally, *, area_id: UUID, event: PartnerUpdateRecorded) -> None:
+def tally_partner_update(tally: Tally, area_id: UUID, event: PartnerUpdateRecorded) -> None:
     """An update a partner recorded on a case, per agency and the outcome it recorded."""
     tally_partner_activity(
         tally,
@@ -237,7 +236,7 @@ def tally_partner_update(tally: Tally, *, area_id: UUID, event: PartnerUpdateRec
     )
 
 
-def tally_disclosure(tally: Tally, *, area_id: UUID, event: DisclosureRecorded) -> None:
+def tally_disclosure(tally: Tally, area_id: UUID, event: DisclosureRecorded) -> None:
     """A partner delivery (or a refusal to deliver), per recipient agency and outcome."""
     tally_partner_activity(
         tally,
@@ -264,64 +263,3 @@ def tally_partner_activity(
         activity=activity,
         outcome=outcome,
     )
-
-
-# One event at a time (the rebuild, tests): the same tallies, written at once.
-async def count_complaint(session: AsyncSession, *, area_id: UUID, event: ComplaintLogged) -> None:
-    await _one(session, tally_complaint, area_id=area_id, event=event)
-
-
-async def count_risk_assessment(
-    session: AsyncSession, *, area_id: UUID, event: RiskAssessed
-) -> None:
-    await _one(session, tally_risk_assessment, area_id=area_id, event=event)
-
-
-async def count_repeat_victim(
-    session: AsyncSession, *, area_id: UUID, event: RepeatVictimMarked
-) -> None:
-    await _one(session, tally_repeat_victim, area_id=area_id, event=event)
-
-
-async def count_vulnerability_change(
-    session: AsyncSession, *, area_id: UUID, event: PersonVulnerabilityChanged
-) -> None:
-    await _one(session, tally_vulnerability_change, area_id=area_id, event=event)
-
-
-async def count_partner_update(
-    session: AsyncSession, *, area_id: UUID, event: PartnerUpdateRecorded
-) -> None:
-    await _one(session, tally_partner_update, area_id=area_id, event=event)
-
-
-async def count_disclosure(
-    session: AsyncSession, *, area_id: UUID, event: DisclosureRecorded
-) -> None:
-    await _one(session, tally_disclosure, area_id=area_id, event=event)
-
-
-async def count_partner_activity(
-    session: AsyncSession,
-    *,
-    area_id: UUID,
-    agency_id: UUID,
-    activity: str,
-    outcome: str,
-    at: datetime,
-) -> None:
-    await _one(
-        session,
-        tally_partner_activity,
-        area_id=area_id,
-        agency_id=agency_id,
-        activity=activity,
-        outcome=outcome,
-        at=at,
-    )
-
-
-async def _one(session: AsyncSession, tally_one: Callable[..., None], **kwargs: Any) -> None:
-    tally = Tally()
-    tally_one(tally, **kwargs)
-    await write(session, tally)

@@ -37,10 +37,10 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
     "INTAKE": (
         "stats-intake",
         {
-            ComplaintLogged: handlers.on_complaint_logged,
-            RiskAssessed: handlers.on_risk_assessed,
-            RepeatVictimMarked: handlers.on_repeat_victim_marked,
-            PersonVulnerabilityChanged: handlers.on_vulnerability_changed,
+            ComplaintLogged: handlers.on_counted,
+            RiskAssessed: handlers.on_counted,
+            RepeatVictimMarked: handlers.on_counted,
+            PersonVulnerabilityChanged: handlers.on_counted,
         },
     ),
     "REVIEW": (
@@ -58,8 +58,8 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
     "SHARING": (
         "stats-sharing",
         {
-            DisclosureRecorded: handlers.on_disclosure_recorded,
-            PartnerUpdateRecorded: handlers.on_partner_update_recorded,
+            DisclosureRecorded: handlers.on_counted,
+            PartnerUpdateRecorded: handlers.on_counted,
         },
     ),
     # Only the revocations of the registry: a revoked client's tokens stop working here too.
