@@ -50,7 +50,9 @@ class Settings(BaseServiceSettings):
     # A claimed message is another dispatcher's after this (longer than a POST may take).
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     webhook_batch_size: int = Field(default=32, ge=1, le=500)
-    webhook_poll_interval_seconds: float = Field(default=0.05, gt=0)
+    # Idle, the dispatcher sleeps until a delivery's NOTIFY or this many seconds (retries
+    # falling due, a partner's re-drive).
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
     # NATS locked per agency (nats_auth.py): when set, the worker keeps this nats-server
     # authorization file in step with the registry (the services' users from the JSON file
     # `{service: bcrypt hash}`) and sends SIGHUP to the pid in the pid file on a change.

@@ -29,9 +29,10 @@ from casebridge.common.auth import Principal
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.errors import Conflict, NotFound
 from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.events.wakeup import dsn_of, listen, wait_any
 from casebridge.common.pagination import Slice, page_by_id
 from casebridge.common.worker import PeriodicJob
-from casebridge.sharing import webhook_sender
+from casebridge.sharing import feed, webhook_sender
 from casebridge.sharing.deliveries import Shared
 from casebridge.sharing.models import (
     Delivery,
@@ -239,32 +240,46 @@ async def _post(client: httpx.AsyncClient, job: Job, settings: Settings) -> webh
 
 
 def dispatcher(settings: Settings) -> PeriodicJob:
-    """The worker's webhook loop: dispatch while there is work, else wait a poll interval."""
+    """The worker's webhook loop: dispatch while there is work; else sleep until a delivery
+    is committed (the feed's NOTIFY: webhook messages are written in the deliveries'
+    statement) or a poll interval passes (retries falling due, a partner's re-drive)."""
 
     async def webhook_dispatcher(
         engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event
     ) -> None:
+        wake = asyncio.Event()
+        listener = asyncio.create_task(
+            listen(dsn_of(engine), feed.CHANNEL, wake, stop), name="webhook-listen"
+        )
         async with webhook_sender.new_client(
             allow_loopback=settings.webhook_allow_loopback,
             connect_timeout=settings.webhook_connect_timeout_seconds,
             timeout=settings.webhook_timeout_seconds,
         ) as client:
-            while not stop.is_set():
-                try:
-                    sent = await dispatch_once(sessions, client, settings)
-                except Exception as exc:
-                    # The database away: try again shortly (a claimed batch's lease runs out
-                    # and it is posted again). Anything else is a bug: logged with its trace.
-                    if is_infrastructure_error(exc):
-                        log.warning("webhook dispatcher: %s: %s", type(exc).__name__, exc)
-                    else:
-                        log.exception("webhook dispatcher failed")
-                    sent = 0
-                if not sent:
+            busy = False  # the round before posted something: a first retry may fall due
+            try:
+                while not stop.is_set():
+                    wake.clear()  # a delivery committed while this round is out wakes the next
                     try:
-                        await asyncio.wait_for(stop.wait(), settings.webhook_poll_interval_seconds)
-                    except TimeoutError:
-                        pass
+                        sent = await dispatch_once(sessions, client, settings)
+                    except Exception as exc:
+                        # The database away: try again shortly (a claimed batch's lease runs
+                        # out and it is posted again). Anything else is a bug: logged with
+                        # its trace.
+                        if is_infrastructure_error(exc):
+                            log.warning("webhook dispatcher: %s: %s", type(exc).__name__, exc)
+                        else:
+                            log.exception("webhook dispatcher failed")
+                        sent = 0
+                    if not sent:
+                        interval = settings.webhook_poll_interval_seconds
+                        if busy:
+                            interval = min(interval, settings.webhook_backoff_base_seconds)
+                        await wait_any(stop, wake, timeout=interval)
+                    busy = bool(sent)
+            finally:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
 
     return webhook_dispatcher
 

@@ -24,6 +24,7 @@ from casebridge.common.db import new_id
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.envelope import Contract, Envelope, contract_for
 from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.events.pull import ConsumerGone, Pull
 
 log = logging.getLogger(__name__)
 
@@ -135,36 +136,49 @@ class ConsumerRunner:
         self._watching = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        subscription: Any = None
+        pull: Pull | None = None
         generation = -1
-        while not stop.is_set():
-            if not await self.link.wait_connected(timeout=1.0):
-                continue
-            try:
-                if not self._watching:
-                    await self.watch_exhausted()  # a core subscription: survives reconnects
-                    self._watching = True
-                if subscription is None or generation != self.link.generation:
-                    # Pull subscriptions do not survive a server restart: re-create them.
-                    generation = self.link.generation
-                    await ensure_consumer(self.link, self.consumer)
-                    subscription = await self.link.js.pull_subscribe_bind(
-                        self.consumer.name, stream=self.consumer.stream
-                    )
-                messages = await self._fetch(subscription)
-            except (APIError, ConnectionClosedError, NatsTimeout, TimeoutError, OSError) as exc:
-                log.warning("consumer %s: %s; re-subscribing", self.consumer.name, exc)
-                subscription = None
-                await asyncio.sleep(0.5)
-                continue
-            await self.process_batch(messages, stop)
-
-    async def _fetch(self, subscription: Any) -> list[Msg]:
-        """An empty batch is a TimeoutError in nats.py; here it is an empty list (NATS-R7)."""
         try:
-            return list(await subscription.fetch(self.batch_size, timeout=self.fetch_timeout))
-        except (NatsTimeout, TimeoutError):
-            return []
+            while not stop.is_set():
+                if not await self.link.wait_connected(timeout=1.0):
+                    continue
+                try:
+                    if not self._watching:
+                        await self.watch_exhausted()  # a core subscription: survives reconnects
+                        self._watching = True
+                    if pull is None or generation != self.link.generation:
+                        # Pull requests do not survive a server restart: start again.
+                        generation = self.link.generation
+                        if pull is not None:
+                            await pull.stop()
+                        await ensure_consumer(self.link, self.consumer)
+                        assert self.link.nc is not None
+                        pull = Pull(
+                            self.link.nc,
+                            self.consumer.stream,
+                            self.consumer.name,
+                            batch=self.batch_size,
+                        )
+                        await pull.start()
+                    messages = await pull.next_batch(self.fetch_timeout)
+                except (
+                    APIError,
+                    ConnectionClosedError,
+                    ConsumerGone,
+                    NatsTimeout,
+                    TimeoutError,
+                    OSError,
+                ) as exc:
+                    log.warning("consumer %s: %s; re-subscribing", self.consumer.name, exc)
+                    if pull is not None:
+                        await pull.stop()
+                    pull = None
+                    await asyncio.sleep(0.5)
+                    continue
+                await self.process_batch(messages, stop)
+        finally:
+            if pull is not None:
+                await pull.stop()
 
     async def process_batch(self, messages: list[Msg], stop: asyncio.Event | None = None) -> None:
         """A fetched batch: the messages this consumer acts on are applied in ONE

@@ -10,7 +10,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from nats.errors import ConnectionClosedError, NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import APIError, NoStreamResponseError
@@ -22,6 +21,7 @@ from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.events.outbox import NOTIFY_CHANNEL
 from casebridge.common.events.streams import stream_for_subject
+from casebridge.common.events.wakeup import dsn_of, listen, wait_any
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
+        listener = asyncio.create_task(
+            listen(dsn_of(self.engine), NOTIFY_CHANNEL, self._wake, stop), name="outbox-listen"
+        )
         try:
             delay = self.config.poll_interval
             while not stop.is_set():
@@ -132,7 +134,7 @@ class OutboxRelay:
                     delay = min(delay * 2, 5.0)
                 if published >= self.config.batch_size:
                     continue  # more may be waiting
-                await _wait_any(stop, self._wake, timeout=delay)
+                await wait_any(stop, self._wake, timeout=delay)
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
@@ -210,34 +212,3 @@ class OutboxRelay:
                 else:
                     delay = backoff(attempts[row_id], self.config.max_backoff)
                     await conn.execute(_RETRY, {**params, "delay": delay})
-
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """LISTEN for commits to wake early; reconnect on loss. Only ever a hint (OBX-R7)."""
-        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        while not stop.is_set():
-            lost = asyncio.Event()
-            try:
-                conn = await asyncpg.connect(dsn, timeout=5)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                log.debug("LISTEN connect failed: %s", exc)
-                await _wait_any(stop, lost, timeout=2.0)
-                continue
-            try:
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-                await _wait_any(stop, lost, timeout=None)
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.debug("LISTEN connection lost: %s", exc)
-            finally:
-                if not conn.is_closed():
-                    conn.terminate()
-            self._wake.set()  # anything committed while we were deaf is picked up now
-
-
-async def _wait_any(*events: asyncio.Event, timeout: float | None) -> None:
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
