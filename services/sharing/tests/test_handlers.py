@@ -183,24 +183,25 @@ async def test_without_a_protocol_nothing_is_shared(sharing: Sharing) -> None:
         assert row.reason == "no information-sharing protocol applies"
 
 
-async def test_disclosure_recorded_event_per_partner(protocol_v1: Sharing) -> None:
+async def test_one_disclosures_recorded_event_names_every_partner(protocol_v1: Sharing) -> None:
     envelope, event = complaint_logged(receiving=POLICE)
     await apply(protocol_v1, envelope, event)
-    recorded = await outbox(protocol_v1, "sharing.disclosure.recorded.v1")
-    assert len(recorded) == 2
+    (message,) = await outbox(protocol_v1, "sharing.disclosures.recorded.v1")
+    assert message.subject == f"sharing.{DEMO_AREA_ID}.disclosures.recorded.v1"
+    data = message.payload["data"]
+    assert data["source_event_id"] == str(envelope.id)
+    assert data["protocol_version"] == 1
+    assert data["controller_agency_id"] == str(POLICE)
     rows = await disclosures(protocol_v1)
-    for message in recorded:
-        data = message.payload["data"]
-        assert message.subject == f"sharing.{DEMO_AREA_ID}.disclosure.recorded.v1"
-        row = rows[next(k for k in rows if str(k) == data["recipient_agency_id"])]
-        assert data["disclosure_id"] == str(row.id)
-        assert data["fields"] == row.fields
-        assert data["outcome"] == "delivered"
-        assert data["purposes"] == ["asb_case_management"]
-        assert data["protocol_version"] == 1
-        assert data["controller_agency_id"] == str(POLICE)
-        assert data["recipient_kind"] in {"council", "housing"}
-        assert "SW1A 1AA" not in str(message.payload)  # names, never values
+    assert {d["recipient_agency_id"] for d in data["disclosures"]} == {str(k) for k in rows}
+    for made in data["disclosures"]:
+        row = rows[next(k for k in rows if str(k) == made["recipient_agency_id"])]
+        assert made["disclosure_id"] == str(row.id)
+        assert made["fields"] == row.fields
+        assert made["outcome"] == "delivered"
+        assert made["purposes"] == ["asb_case_management"]
+        assert made["recipient_kind"] in {"council", "housing"}
+    assert "SW1A 1AA" not in str(message.payload)  # names, never values
     assert {str(k) for k in rows} == {str(COUNCIL), str(HOUSING)}
 
 

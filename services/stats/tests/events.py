@@ -26,7 +26,12 @@ from casebridge.common.contracts.review import (
     TriggerExplained,
     TriggerRaised,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
+from casebridge.common.contracts.sharing import (
+    DisclosureMade,
+    DisclosureRecorded,
+    DisclosuresRecorded,
+    PartnerUpdateRecorded,
+)
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.consumer import ConsumerRunner
 from casebridge.common.events.envelope import Contract, Envelope
@@ -261,7 +266,28 @@ def partner_update(area: UUID, agency: UUID, when: str, outcome: str = "in_progr
     return envelope(event, area)
 
 
+def disclosures(area: UUID, when: str, *recipients: tuple[UUID, str]) -> Envelope:
+    """One shared event's disclosures, (agency, outcome) each, as sharing announces them."""
+    event = DisclosuresRecorded(
+        source_event_id=uuid.uuid4(),
+        source_event_type="intake.complaint.logged.v1",
+        occurred_at=at(when),
+        protocol_version=1,
+        disclosures=[
+            DisclosureMade(
+                disclosure_id=uuid.uuid4(),
+                recipient_agency_id=agency,
+                fields=["asb_type", "postcode"] if outcome == "delivered" else [],
+                outcome=outcome,
+            )
+            for agency, outcome in recipients
+        ],
+    )
+    return envelope(event, area)
+
+
 def disclosure(area: UUID, agency: UUID, when: str, outcome: str = "delivered") -> Envelope:
+    """The older one-recipient event (no longer published; still in the streams)."""
     event = DisclosureRecorded(
         disclosure_id=uuid.uuid4(),
         source_event_id=uuid.uuid4(),

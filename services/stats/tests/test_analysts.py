@@ -15,6 +15,7 @@ from .events import (
     at,
     complaint,
     disclosure,
+    disclosures,
     envelope,
     partner_update,
     repeat_victim,
@@ -127,8 +128,8 @@ async def test_prompts_risk_repeat_victims_and_partners(stats: Stats) -> None:
         risk(stats.area, "high", "2026-10-01T10:00", agency=POLICE),
         risk(stats.area, "standard", "2026-10-01T10:00"),
         repeat_victim(stats.area, "2026-10-07T10:00"),
-        disclosure(stats.area, POLICE, "2026-10-01T10:00"),
-        disclosure(stats.area, HOUSING, "2026-10-01T10:00", outcome="refused"),
+        disclosures(stats.area, "2026-10-01T10:00", (POLICE, "delivered"), (HOUSING, "refused")),
+        disclosure(stats.area, HOUSING, "2026-10-02T10:00"),  # an older event, replayed
         partner_update(stats.area, POLICE, "2026-10-02T10:00"),
         partner_update(stats.area, POLICE, "2026-10-03T10:00"),
         partner_update(stats.area, HOUSING, "2026-10-03T10:00"),
@@ -145,16 +146,16 @@ async def test_prompts_risk_repeat_victims_and_partners(stats: Stats) -> None:
     }  # fmt: skip
     assert values(await monthly(stats, "repeat_victims", **one)) == {"all": [1.0]}
     assert values(await monthly(stats, "partner_deliveries", by="agency", **one)) == {
-        str(HOUSING): [1.0], str(POLICE): [1.0]
+        str(HOUSING): [2.0], str(POLICE): [1.0]
     }  # fmt: skip
     assert values(await monthly(stats, "partner_deliveries", outcome="delivered", **one)) == {
-        "all": [1.0]
+        "all": [2.0]
     }
     assert values(await monthly(stats, "partner_updates", **one)) == {"all": [3.0]}
     assert values(await monthly(stats, "partner_updates", by="agency", **one)) == {
         str(HOUSING): [1.0], str(POLICE): [2.0]
     }  # fmt: skip
-    assert values(await monthly(stats, "partner_deliveries", **one)) == {"all": [2.0]}
+    assert values(await monthly(stats, "partner_deliveries", **one)) == {"all": [3.0]}
 
 
 async def test_vulnerable_victims_flagged_and_cleared_by_origin(stats: Stats) -> None:

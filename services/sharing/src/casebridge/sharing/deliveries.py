@@ -28,7 +28,7 @@ from pydantic_core import to_json
 from sqlalchemy import Table, TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casebridge.common.contracts.sharing import DisclosureRecorded
+from casebridge.common.contracts.sharing import DisclosureMade, DisclosuresRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Contract, Envelope
@@ -111,10 +111,18 @@ async def share_batch(
         ]
         case_invited = invited.get(offer.reference, set()) if offer.reference else set()
         at = utcnow()
-        for agency in partners:
-            outcome = _outcome(offer, agency, policy, case_invited, day)
-            owed = tuple(endpoints.get(agency.id, ()))
-            written.add(envelope, offer, outcome, policy, at, owed)
+        made = [
+            written.add(
+                envelope,
+                offer,
+                _outcome(offer, agency, policy, case_invited, day),
+                policy,
+                at,
+                tuple(endpoints.get(agency.id, ())),
+            )
+            for agency in partners
+        ]
+        written.recorded(envelope, offer, made)
     ordering = feed.ordering(s.agency_id for s in written.shared)
     await session.execute(_WRITE, {"doc": written.document(), **ordering})
     return written.shared
@@ -157,7 +165,8 @@ class _Rows:
         policy: Policy | None,
         at: datetime,
         endpoints: tuple[UUID, ...],
-    ) -> None:
+    ) -> DisclosureMade:
+        """One recipient's disclosure, and its delivery if something is granted."""
         disclosure = _disclosure(envelope, offer, outcome, policy, at)
         self.disclosures.append(disclosure)
         if outcome.delivered:
@@ -165,9 +174,24 @@ class _Rows:
             self.deliveries.append(_delivery_row(delivered, disclosure))
             self.outbox.append(_outbox_row(delivered, "delivery", disclosure["id"]))
             self.shared.append(Shared(delivered.id, outcome.agency.id, endpoints))
-        event = _recorded(disclosure, outcome.agency.kind)
+        return _made(disclosure, outcome.agency.kind)
+
+    def recorded(self, envelope: Envelope, offer: Offer, made: list[DisclosureMade]) -> None:
+        """Every recipient's disclosure of one event, announced in one message."""
+        if not made:
+            return
+        first = self.disclosures[-1]  # what the event's disclosures have in common
+        event = DisclosuresRecorded(
+            source_event_id=envelope.id,
+            source_event_type=envelope.type,
+            occurred_at=first["occurred_at"],
+            protocol_version=first["protocol_version"],
+            controller_agency_id=first["controller_agency_id"],
+            source_reference=first["source_reference"],
+            disclosures=made,
+        )
         recorded = outbox.envelope_for(event, area_id=offer.area_id)
-        self.outbox.append(_outbox_row(recorded, event.aggregate_type, disclosure["id"]))
+        self.outbox.append(_outbox_row(recorded, event.aggregate_type, envelope.id))
 
 
 def table_of(model: type[Any]) -> Table:
@@ -313,23 +337,17 @@ def _delivery_row(envelope: Envelope, disclosure: dict[str, Any]) -> dict[str, A
     }
 
 
-def _recorded(disclosure: dict[str, Any], recipient_kind: str) -> DisclosureRecorded:
-    return DisclosureRecorded(
+def _made(disclosure: dict[str, Any], recipient_kind: str) -> DisclosureMade:
+    return DisclosureMade(
         disclosure_id=disclosure["id"],
-        source_event_id=disclosure["source_event_id"],
-        source_event_type=disclosure["source_event_type"],
         recipient_agency_id=disclosure["recipient_agency_id"],
+        recipient_kind=recipient_kind,
         fields=list(disclosure["fields"]),
         outcome=disclosure["outcome"],
-        occurred_at=disclosure["occurred_at"],
         purpose=disclosure["purpose"],
         legal_basis=disclosure["legal_basis"],
-        recipient_kind=recipient_kind,
         reason=disclosure["reason"],
         purposes=list(disclosure["purposes"]),
         legal_bases=list(disclosure["legal_bases"]),
         redacted=list(disclosure["redacted"]),
-        protocol_version=disclosure["protocol_version"],
-        controller_agency_id=disclosure["controller_agency_id"],
-        source_reference=disclosure["source_reference"],
     )

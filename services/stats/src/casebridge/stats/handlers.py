@@ -23,7 +23,11 @@ from casebridge.common.contracts.review import (
     TriggerExplained,
     TriggerRaised,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
+from casebridge.common.contracts.sharing import (
+    DisclosureRecorded,
+    DisclosuresRecorded,
+    PartnerUpdateRecorded,
+)
 from casebridge.common.events.consumer import BatchHandler, Handler
 from casebridge.common.events.envelope import Contract, Envelope
 from casebridge.stats import facts, projection
@@ -35,6 +39,7 @@ TALLIES: dict[type[Contract], Callable[[Tally, UUID, Any], None]] = {
     RiskAssessed: projection.tally_risk_assessment,
     RepeatVictimMarked: projection.tally_repeat_victim,
     DisclosureRecorded: projection.tally_disclosure,
+    DisclosuresRecorded: projection.tally_disclosures,
     PersonVulnerabilityChanged: projection.tally_vulnerability_change,
     PartnerUpdateRecorded: projection.tally_partner_update,
 }

@@ -23,7 +23,11 @@ from casebridge.common.contracts.intake import (
     RepeatVictimMarked,
     RiskAssessed,
 )
-from casebridge.common.contracts.sharing import DisclosureRecorded, PartnerUpdateRecorded
+from casebridge.common.contracts.sharing import (
+    DisclosureRecorded,
+    DisclosuresRecorded,
+    PartnerUpdateRecorded,
+)
 from casebridge.stats.models import (
     Area,
     Base,
@@ -234,6 +238,12 @@ def tally_partner_update(tally: Tally, area_id: UUID, event: PartnerUpdateRecord
         outcome=event.outcome,
         at=event.recorded_at,
     )
+
+
+def tally_disclosures(tally: Tally, area_id: UUID, event: DisclosuresRecorded) -> None:
+    """Every recipient's disclosure of one shared event, each as `tally_disclosure`."""
+    for disclosure in event.each():
+        tally_disclosure(tally, area_id, disclosure)
 
 
 def tally_disclosure(tally: Tally, area_id: UUID, event: DisclosureRecorded) -> None:

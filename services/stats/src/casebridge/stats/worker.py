@@ -24,6 +24,7 @@ from casebridge.common.contracts.review import (
 from casebridge.common.contracts.sharing import (
     ClientRevoked,
     DisclosureRecorded,
+    DisclosuresRecorded,
     PartnerUpdateRecorded,
 )
 from casebridge.common.events.consumer import Consumer, Handler, consumer_of
@@ -59,6 +60,7 @@ CONSUMED: dict[str, tuple[str, Mapping[type[Contract], Handler]]] = {
         "stats-sharing",
         {
             DisclosureRecorded: handlers.on_counted,
+            DisclosuresRecorded: handlers.on_counted,
             PartnerUpdateRecorded: handlers.on_counted,
         },
     ),

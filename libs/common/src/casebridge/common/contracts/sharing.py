@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from casebridge.common.events.envelope import Contract, register
 
 
@@ -15,7 +17,9 @@ class _SharingEvent(Contract):
 
 @register
 class DisclosureRecorded(_SharingEvent):
-    """Information went to a partner (or was refused): no values, only field names."""
+    """Information went to a partner (or was refused): no values, only field names.
+    No longer published (sharing says every recipient of an event in one
+    `DisclosuresRecorded`); kept so the streams' older events still read."""
 
     name: ClassVar[str] = "disclosure.recorded"
     aggregate_type: ClassVar[str] = "disclosure"
@@ -41,6 +45,53 @@ class DisclosureRecorded(_SharingEvent):
     protocol_version: int | None = None
     controller_agency_id: UUID | None = None
     source_reference: str | None = None
+
+
+class DisclosureMade(BaseModel):
+    """One recipient's disclosure in `DisclosuresRecorded`: what `DisclosureRecorded` says
+    of one recipient (field names, never values)."""
+
+    disclosure_id: UUID
+    recipient_agency_id: UUID
+    recipient_kind: str | None = None
+    fields: list[str]
+    outcome: str
+    purpose: str | None = None
+    legal_basis: str | None = None
+    reason: str | None = None
+    purposes: list[str] = []
+    legal_bases: list[str] = []
+    redacted: list[str] = []
+
+
+@register
+class DisclosuresRecorded(_SharingEvent):
+    """Every disclosure decided for one shared event, to each partner (or refused), in one
+    message. Replaces one `DisclosureRecorded` per recipient, which made most of the
+    SHARING stream and of stats' work; stats still counts the older events it replays."""
+
+    name: ClassVar[str] = "disclosures.recorded"
+    aggregate_type: ClassVar[str] = "shared_event"
+
+    source_event_id: UUID
+    source_event_type: str
+    occurred_at: datetime
+    protocol_version: int | None = None
+    controller_agency_id: UUID | None = None
+    source_reference: str | None = None
+    disclosures: list[DisclosureMade]
+
+    def each(self) -> list[DisclosureRecorded]:
+        """One `DisclosureRecorded` per recipient, as the older event said it."""
+        shared = {
+            "source_event_id": self.source_event_id,
+            "source_event_type": self.source_event_type,
+            "occurred_at": self.occurred_at,
+            "protocol_version": self.protocol_version,
+            "controller_agency_id": self.controller_agency_id,
+            "source_reference": self.source_reference,
+        }
+        return [DisclosureRecorded(**shared, **made.model_dump()) for made in self.disclosures]
 
 
 @register
