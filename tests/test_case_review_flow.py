@@ -123,7 +123,18 @@ async def test_review_counts_what_the_law_counts_across_the_services(flow: Flow)
     await flow.log(
         complainant=complainant, asb_type=PROBLEMS[2][0], location={"postcode": PROBLEMS[2][1]}
     )
-    applied = await flow.review.post("/reviews", json={**APPLICATION, "person_id": person})
+    # Review knows the victim once its consumer has indexed a complaint of theirs (404
+    # until then): wait for that fact, not for the clock.
+    answers: list[httpx.Response] = []
+
+    async def applied_for() -> bool:
+        answers.append(
+            await flow.review.post("/reviews", json={**APPLICATION, "person_id": person})
+        )
+        return answers[-1].status_code != 404
+
+    await poll(applied_for, what="review knows the victim")
+    applied = answers[-1]
     assert applied.status_code == 201, applied.text
     reference = applied.json()["reference"]
 

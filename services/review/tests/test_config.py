@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 
 from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.devstack.seeds.review import demo_document
-from casebridge.review.models import AreaConfig
+from casebridge.review.models import AreaConfig, OutboxMessage
 
-from .conftest import ADMIN, Review
+from .conftest import ADMIN, COUNCIL, HOUSING, POLICE, Review
 
 
 async def versions(review: Review) -> int:
@@ -33,6 +35,59 @@ async def test_publish_config_local_threshold_of_two_is_a_new_version(review: Re
     assert response.status_code == 201, response.text
     assert response.json()["version"] == 2
     assert response.json()["rules"]["statutory"]["threshold"] == 2
+
+
+async def announced(review: Review) -> list[dict[str, Any]]:
+    """The procedure versions announced, oldest first (the events' data)."""
+    async with review.sessions() as session:
+        rows = await session.scalars(
+            select(OutboxMessage.payload)
+            .where(OutboxMessage.event_type == "review.procedure.changed.v1")
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+        return [row["data"] for row in rows]
+
+
+async def test_publish_config_announces_the_spoc_and_panel_by_id(review: Review) -> None:
+    """A new version is announced with the SPOC's and the panel's agency ids (no names or
+    contacts), on the area's subject, in the transaction that stores it."""
+    before = await announced(review)
+    document = demo_document().replace(
+        "agency_id: 0192f0a0-0000-7000-8000-00000000c001\nescalation",
+        f"agency_id: {POLICE}\nescalation",
+    )
+    assert document != demo_document()
+    response = await review.client.put(
+        "/config", content=document, headers=review.auth(roles=[ADMIN])
+    )
+    assert response.status_code == 201, response.text
+    after = await announced(review)
+    assert len(after) == len(before) + 1
+    event = after[-1]
+    assert event == {
+        "area_id": str(DEMO_AREA_ID),
+        "procedure_version": 2,
+        "spoc_agency_id": str(POLICE),
+        "panel_agency_ids": [str(COUNCIL), str(POLICE), str(HOUSING)],
+        "changed_at": event["changed_at"],
+    }
+    async with review.sessions() as session:
+        subject = await session.scalar(
+            select(OutboxMessage.subject)
+            .where(OutboxMessage.event_type == "review.procedure.changed.v1")
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .limit(1)
+        )
+    assert subject == f"review.{DEMO_AREA_ID}.procedure.changed.v1"
+
+
+async def test_a_refused_procedure_announces_nothing(review: Review) -> None:
+    before = await announced(review)
+    response = await review.client.put(
+        "/config", content=with_threshold(4), headers=review.auth(roles=[ADMIN])
+    )
+    assert response.status_code == 422
+    assert await announced(review) == before
 
 
 async def test_publish_config_threshold_above_three_is_refused(review: Review) -> None:

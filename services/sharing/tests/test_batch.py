@@ -1,7 +1,7 @@
 """The worker decides a fetched batch together: N events in one batch share exactly what
 the same N events one at a time would (the same disclosures, deliveries in the same feed
 order, outbox rows and webhook messages), events later in the batch decided on what the
-earlier ones indexed or changed."""
+earlier ones indexed or changed (a case review procedure naming a new SPOC included)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.contracts.intake import ConsentChanged
+from casebridge.common.contracts.review import ProcedureChanged, ReviewTransitioned
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events.envelope import Envelope
 from casebridge.common.events.models import OutboxMessage
@@ -19,6 +20,7 @@ from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.sharing import handlers
 from casebridge.sharing.models import (
     Agency,
+    AreaProcedure,
     Delivery,
     Disclosure,
     InvitationChange,
@@ -36,7 +38,8 @@ FRESH = {"disclosure_id", "occurred_at"}
 
 async def prepare(sharing: Sharing) -> tuple[list[tuple[Envelope, Any]], Agency]:
     """An invited agency, a webhook endpoint, and a batch whose later events depend on its
-    earlier ones (a complaint then its risk; consent given, then a risk decided on it)."""
+    earlier ones (a complaint then its risk; consent given, then a risk decided on it; a
+    review applied, the police named SPOC, then a step of that review)."""
     first, second = (f"DMO-2026-{new_id().hex[-6:]}-{n}" for n in (1, 2))
     items: list[tuple[Envelope, Any]] = [
         complaint_logged(receiving=COUNCIL, complaint_id=new_id(), reference=first),
@@ -53,7 +56,15 @@ async def prepare(sharing: Sharing) -> tuple[list[tuple[Envelope, Any]], Agency]
     )
     for event in (risk(one.complaint_id), consent, risk(two.complaint_id, band="medium")):
         items.append((envelope_of(event), event))
-    items.append(review_applied(reference=f"CR-DMO-2026-{new_id().hex[-6:]}"))
+    applied = review_applied(reference=f"CR-DMO-2026-{new_id().hex[-6:]}")
+    spoc = ProcedureChanged(
+        area_id=DEMO_AREA_ID, procedure_version=1, spoc_agency_id=POLICE, changed_at=NOW
+    )
+    moved = ReviewTransitioned(
+        review_id=applied[1].review_id, reference=applied[1].reference, action="accept",
+        from_state="applied", to_state="threshold_pending", at=NOW,
+    )  # fmt: skip
+    items += [applied, (envelope_of(spoc), spoc), (envelope_of(moved), moved)]
     health = Agency(area_id=DEMO_AREA_ID, name="Demo Mental Health Trust", kind="health")
     async with sharing.sessions() as session:
         session.add(health)
@@ -96,7 +107,9 @@ async def effects(session: AsyncSession) -> dict[str, Any]:
         )
     ).all()
     outbox = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    procedures = (await session.scalars(select(AreaProcedure))).all()
     return {
+        "procedures": [(p.area_id, p.version, p.spoc_agency_id) for p in procedures],
         "disclosures": sorted(
             kept, key=lambda d: (str(d["source_event_id"]), str(d["recipient_agency_id"]))
         ),
@@ -131,10 +144,11 @@ async def test_a_batch_shares_what_one_at_a_time_would(protocol_v1: Sharing) -> 
         batched = await effects(session)
         await session.rollback()
     assert batched == one_by_one
+    assert batched["procedures"] == [(DEMO_AREA_ID, 1, POLICE)]
     # Not trivially equal: every event decided for each other agency, something refused,
     # something delivered, the invited agency reached, the endpoint owed its deliveries.
     disclosures = batched["disclosures"]
-    assert len({d["source_event_id"] for d in disclosures}) == len(items)
+    assert len({d["source_event_id"] for d in disclosures}) == len(items) - 1  # not the SPOC's
     assert {d["outcome"] for d in disclosures} == {"delivered", "refused"}
     assert all(d["protocol_version"] == 1 for d in disclosures)
     assert any(d["recipient_agency_id"] == health.id for d in disclosures)
@@ -150,3 +164,11 @@ async def test_a_batch_shares_what_one_at_a_time_would(protocol_v1: Sharing) -> 
         if d["recipient_agency_id"] == POLICE
     }
     assert (police[items[2][0].id], police[items[4][0].id]) == (False, True)
+    # The review step after the procedure named the police SPOC reaches it; the application
+    # before it did not (a core partner gets nothing of a review).
+    outcome = {
+        d["source_event_id"]: d["outcome"]
+        for d in disclosures
+        if d["recipient_agency_id"] == POLICE
+    }
+    assert (outcome[items[5][0].id], outcome[items[7][0].id]) == ("refused", "delivered")

@@ -77,6 +77,8 @@ async def deliveries_by_agency(sharing: Sharing) -> dict[str, dict[str, Any]]:
 
 
 def test_consumers_listen_to_every_offered_event_and_nothing_else() -> None:
+    """Every offered event, and review's procedure changes on the review events' durable
+    (in stream order with them: a review event is decided on the procedure before it)."""
     complaints, reviews, updates = worker.consumers(Settings())
     assert complaints.stream == "INTAKE"
     assert set(complaints.subjects) == {
@@ -93,7 +95,7 @@ def test_consumers_listen_to_every_offered_event_and_nothing_else() -> None:
         for name in (
             "trigger.raised", "case_review.applied", "case_review.transitioned",
             "case_review.threshold_decided", "case_review.escalation_decided",
-            "case_review.deadline_missed",
+            "case_review.deadline_missed", "procedure.changed",
         )
     }  # fmt: skip
     assert (updates.stream, updates.subjects) == (

@@ -1,4 +1,8 @@
-"""Storing and reading each area's procedure (versioned; the latest version is in force)."""
+"""Storing and reading each area's procedure (versioned; the latest version is in force).
+
+Each version is announced (ProcedureChanged: the SPOC's and the panel's agency ids) in the
+transaction that stores it, so sharing delivers review data to the same SPOC and panel
+review's reads honour."""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
+from casebridge.common.contracts.review import ProcedureChanged
+from casebridge.common.db import utcnow
 from casebridge.common.errors import NotFound
+from casebridge.common.events import outbox
 from casebridge.review.config import DEFAULT_RULES, AreaRules, parse_rules
 from casebridge.review.models import AreaConfig
 
@@ -64,7 +71,8 @@ async def rules_by_id(session: AsyncSession, config_id: UUID | None) -> AreaRule
 async def save_config(
     session: AsyncSession, *, area_id: UUID, document: str, author: str
 ) -> AreaConfig:
-    """Validate and store a new version of the area's procedure (ConfigInvalid if bad)."""
+    """Validate, store and announce a new version of the area's procedure (ConfigInvalid
+    if bad)."""
     rules = parse_rules(document)
     latest = await session.scalar(
         select(func.max(AreaConfig.version)).where(AreaConfig.area_id == area_id)
@@ -78,7 +86,20 @@ async def save_config(
     )
     session.add(config)
     await session.flush()
+    outbox.add(session, procedure_changed(config, rules), area_id=area_id, aggregate_id=area_id)
     return config
+
+
+def procedure_changed(config: AreaConfig, rules: AreaRules) -> ProcedureChanged:
+    """Who the SPOC and the panel are under one version (every member of the panel, as
+    review's own reads count them): ids only."""
+    return ProcedureChanged(
+        area_id=config.area_id,
+        procedure_version=config.version,
+        spoc_agency_id=rules.spoc.agency_id,
+        panel_agency_ids=[member.agency_id for member in rules.panel.members],
+        changed_at=utcnow(),
+    )
 
 
 async def ensure_config(

@@ -3,16 +3,18 @@
 One step for every shareable event: the event offers one record of a data class (in the
 catalogue's field names, with its consent and overrides), each other active agency of the
 area stands in its relations to that record (core or area partner from the registry,
-invited from the case's invitations, the perpetrator's landlord from the event), `decide`
-says what it may have, and each gets one disclosure row and, if anything is granted, a
-delivery (the partner's feed and its own NATS subject). What each event offers is in
-offers.py (OFFERS); the worker subscribes to exactly those events.
+invited from the case's invitations, the perpetrator's landlord from the event, the SPOC
+or a panel member from review's procedure, procedures.py), `decide` says what it may have,
+and each gets one disclosure row and, if anything is granted, a delivery (the partner's
+feed and its own NATS subject). What each event offers is in offers.py (OFFERS); the
+worker subscribes to exactly those events and to review's procedure changes (DECIDED_ON).
 
 The worker decides a fetched batch together (`share_batch`, in the consumer runner's one
-transaction with the batch's inbox claims): each event's offer in order, then the areas'
-agencies (with their webhook endpoints), the cases' invitations and the protocols read
-once, and the disclosures, deliveries and outbox rows written by one statement that also
-takes the feed's order lock and NOTIFY.
+transaction with the batch's inbox claims): each event's offer in order (a procedure
+change counting for the events after it), then the areas' agencies (with their webhook
+endpoints), the cases' invitations, the protocols and the procedures read once, and the
+disclosures, deliveries and outbox rows written by one statement that also takes the
+feed's order lock and NOTIFY.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pydantic_core import to_json
 from sqlalchemy import Table, TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casebridge.common.contracts.review import ProcedureChanged
 from casebridge.common.contracts.sharing import DisclosureMade, DisclosuresRecorded
 from casebridge.common.db import new_id, utcnow
 from casebridge.common.events import outbox
@@ -36,11 +39,16 @@ from casebridge.common.events.models import OutboxMessage
 from casebridge.common.isp.decide import REFUSED, Decision, Policy, Recipient, decide
 from casebridge.common.isp.decide import relations_of as registry_relations
 from casebridge.common.isp.directory import today
-from casebridge.sharing import cases, feed, protocol
+from casebridge.sharing import cases, feed, procedures, protocol
 from casebridge.sharing.models import Agency, Delivery, Disclosure, WebhookEndpoint
 from casebridge.sharing.offers import OFFERS, Offer
+from casebridge.sharing.procedures import Procedure
 
 log = logging.getLogger(__name__)
+
+# Events that offer nothing themselves and change what the events after them are decided
+# on: consumed in stream order with the events they count for.
+DECIDED_ON: tuple[type[Contract], ...] = (ProcedureChanged,)
 
 
 @dataclass(frozen=True)
@@ -70,18 +78,88 @@ async def share_batch(
 ) -> list[Shared]:
     """Decide, record and deliver a batch of events, in order, for every other active
     agency of each event's area: what N events one at a time would write, with the area's
-    agencies, the cases' invitations and the protocol in force read once per batch and
-    its rows written by one statement."""
-    offers: list[tuple[Envelope, Offer]] = []
+    agencies, the cases' invitations, the protocol and the case review procedure in force
+    read once per batch and its rows written by one statement."""
+    steps = await _steps(session, items)
+    offers = await _decided_on_procedures(session, steps)
+    if not offers:
+        return []
+    areas = sorted({offer.area_id for _, offer, _ in offers})
+    agencies, endpoints = await _agencies(session, areas)
+    references = {offer.reference for _, offer, _ in offers if offer.reference}
+    invited = await cases.invited_to(session, references)
+    policies = {area: await protocol.policy_in_force(session, area) for area in areas}
+    day = today()
+    written = _Rows()
+    for envelope, offer, procedure in offers:
+        policy = policies[offer.area_id]
+        partners = [
+            agency
+            for agency in agencies.values()
+            if agency.area_id == offer.area_id and agency.id != offer.controller
+        ]
+        case_invited = invited.get(offer.reference, set()) if offer.reference else set()
+        at = utcnow()
+        made = [
+            written.add(
+                envelope,
+                offer,
+                _outcome(offer, agency, policy, case_invited, procedure, day),
+                policy,
+                at,
+                tuple(endpoints.get(agency.id, ())),
+            )
+            for agency in partners
+        ]
+        written.recorded(envelope, offer, made)
+    ordering = feed.ordering(s.agency_id for s in written.shared)
+    await session.execute(_WRITE, {"doc": written.document(), **ordering})
+    return written.shared
+
+
+# A step of a batch: an event's offer, or a procedure change the events after it are
+# decided on.
+_Step = tuple[Envelope, Offer] | ProcedureChanged
+
+
+async def _steps(session: AsyncSession, items: Sequence[tuple[Envelope, Contract]]) -> list[_Step]:
+    steps: list[_Step] = []
     for envelope, event in items:
+        if isinstance(event, ProcedureChanged):
+            steps.append(event)
+            continue
         # In order: an event may index the case, or change its basis, for those after it.
         offer = await OFFERS[type(event)](session, envelope, event)
         if offer is not None:
-            offers.append((envelope, offer))
-    if not offers:
-        return []
-    areas = sorted({offer.area_id for _, offer in offers})
-    # The agencies with their active webhook endpoints (what a delivery is owed to), in one read.
+            steps.append((envelope, offer))
+    return steps
+
+
+async def _decided_on_procedures(
+    session: AsyncSession, steps: list[_Step]
+) -> list[tuple[Envelope, Offer, Procedure]]:
+    """Each offer with its area's case review procedure as it stood at that point of the
+    batch (the replica read once, the batch's own announcements applied in order, then
+    kept)."""
+    areas = {s.area_id if isinstance(s, ProcedureChanged) else s[1].area_id for s in steps}
+    before = await procedures.in_force(session, areas)
+    current = dict(before)
+    offers = []
+    for step in steps:
+        if isinstance(step, ProcedureChanged):
+            current[step.area_id] = current[step.area_id].then(step)
+        else:
+            envelope, offer = step
+            offers.append((envelope, offer, current[offer.area_id]))
+    await procedures.keep(session, {a: p for a, p in current.items() if p != before[a]})
+    return offers
+
+
+async def _agencies(
+    session: AsyncSession, areas: Sequence[UUID]
+) -> tuple[dict[UUID, Agency], dict[UUID, list[UUID]]]:
+    """The areas' active agencies with their active webhook endpoints (what a delivery is
+    owed to), in one read."""
     agencies: dict[UUID, Agency] = {}
     endpoints: dict[UUID, list[UUID]] = {}
     found = await session.execute(
@@ -97,35 +175,7 @@ async def share_batch(
         agencies[agency.id] = agency
         if endpoint_id is not None:
             endpoints.setdefault(agency.id, []).append(endpoint_id)
-    references = {offer.reference for _, offer in offers if offer.reference}
-    invited = await cases.invited_to(session, references)
-    policies = {area: await protocol.policy_in_force(session, area) for area in areas}
-    day = today()
-    written = _Rows()
-    for envelope, offer in offers:
-        policy = policies[offer.area_id]
-        partners = [
-            agency
-            for agency in agencies.values()
-            if agency.area_id == offer.area_id and agency.id != offer.controller
-        ]
-        case_invited = invited.get(offer.reference, set()) if offer.reference else set()
-        at = utcnow()
-        made = [
-            written.add(
-                envelope,
-                offer,
-                _outcome(offer, agency, policy, case_invited, day),
-                policy,
-                at,
-                tuple(endpoints.get(agency.id, ())),
-            )
-            for agency in partners
-        ]
-        written.recorded(envelope, offer, made)
-    ordering = feed.ordering(s.agency_id for s in written.shared)
-    await session.execute(_WRITE, {"doc": written.document(), **ordering})
-    return written.shared
+    return agencies, endpoints
 
 
 @dataclass(frozen=True)
@@ -242,16 +292,23 @@ def _outbox_row(envelope: Envelope, aggregate_type: str, aggregate_id: UUID) -> 
 
 
 def _outcome(
-    offer: Offer, agency: Agency, policy: Policy | None, invited: set[UUID], day: date
+    offer: Offer,
+    agency: Agency,
+    policy: Policy | None,
+    invited: set[UUID],
+    procedure: Procedure,
+    day: date,
 ) -> Outcome:
     recipient = Recipient(
         agency.id, agency.area_id, agency.kind, agency.core_partner, agency.active
     )
+    # The same relations review's reads give: the SPOC and the panel from the procedure.
     relations = registry_relations(
         recipient,
         invited=agency.id in invited,
         recorder=agency.id in offer.recorders,
         perpetrator_landlord=agency.id in offer.landlords,
+        **procedure.facts(agency.id),
     )
     decision = decide(policy, offer.data_class, recipient, relations, offer.basis, today=day)
     projected = decision.project(offer.values)

@@ -34,6 +34,7 @@ __all__ = [
     "APPEND_ONLY_TABLES",
     "Agency",
     "Area",
+    "AreaProcedure",
     "Base",
     "CaseIndex",
     "ClientAuthFailure",
@@ -193,6 +194,24 @@ class CaseIndex(Base):
     basis_recorded_at: Mapped[datetime | None]
 
     __table_args__ = (CheckConstraint(_one_of("kind", CASE_KINDS), name="kind"),)
+
+
+class AreaProcedure(Base):
+    """Review's case review procedure of an area, as far as sharing decides on it: which
+    agency is the SPOC and which sit on the panel (from ProcedureChanged; the latest
+    version wins). No foreign key to the registry: review may name an agency sharing has
+    not heard of yet, and it then receives nothing until it is registered."""
+
+    __tablename__ = "area_procedure"
+
+    area_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    spoc_agency_id: Mapped[uuid.UUID | None]
+    panel_agency_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid()), server_default=text("'{}'")
+    )
+    changed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class InvitationChange(Base):

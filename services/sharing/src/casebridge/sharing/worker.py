@@ -2,8 +2,9 @@
 invitations, disclosures, partner deliveries), shares every event that matters to the
 partners (offers.OFFERS: complaints, consent, overrides, incident links, risk,
 vulnerability, triggers, case review steps, partner updates) under the area's protocol,
-posts deliveries to partners' webhooks, and keeps nats-server's authorization in step with
-the registry."""
+keeps each area's SPOC and panel as review announces them (review data is decided on
+them), posts deliveries to partners' webhooks, and keeps nats-server's authorization in
+step with the registry."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from casebridge.common.events.consumer import Consumer, consumer_of
 from casebridge.common.events.streams import stream_for_subject
 from casebridge.common.worker import PeriodicJob
 from casebridge.sharing import handlers, nats_auth, webhooks
+from casebridge.sharing.deliveries import DECIDED_ON
 from casebridge.sharing.offers import OFFERS
 from casebridge.sharing.settings import Settings
 
@@ -25,12 +27,14 @@ DURABLES = {
 
 
 def consumers(settings: Settings) -> list[Consumer]:
-    """One durable consumer per source stream, on exactly the offered events' subjects."""
+    """One durable consumer per source stream, on exactly the subjects of the offered
+    events and of those they are decided on (review's procedure changes, in order with the
+    review events)."""
     return [
         consumer_of(
             name,
             stream_for_subject(f"{source}.any"),
-            {c: handlers.on_shareable for c in OFFERS if c.source == source},
+            {c: handlers.on_shareable for c in (*OFFERS, *DECIDED_ON) if c.source == source},
             max_deliver=settings.consumer_max_deliver,
             ack_wait=settings.consumer_ack_wait_seconds,
             apply_batch=handlers.on_shareable_batch,

@@ -200,3 +200,22 @@ class LetterIssued(_ReviewEvent):
 
     # Added with issue 11 (additive): the letter can be fetched as PDF as well as HTML.
     formats: list[str] = ["html"]
+
+
+@register
+class ProcedureChanged(_ReviewEvent):
+    """An area's case review procedure was set or changed: who its SPOC and its panel are.
+
+    Agency ids only (names and contact details stay in review), so every service decides on
+    the SPOC and panel review holds: sharing delivers review data to them under the protocol
+    (the `spoc` and `panel` relations). `procedure_version` is the procedure's: the latest wins.
+    """
+
+    name: ClassVar[str] = "procedure.changed"
+    aggregate_type: ClassVar[str] = "area_procedure"
+
+    area_id: UUID
+    procedure_version: int
+    spoc_agency_id: UUID | None = None
+    panel_agency_ids: list[UUID] = []
+    changed_at: datetime
