@@ -1,5 +1,5 @@
 """Partner channels: how long after intake commits a complaint does a partner receive it on
-its NATS subject, and from its long-polled feed?
+its NATS subject, from its long-polled feed, and at its webhook receiver?
 
     uv run python bench/channels_bench.py [--rate 200] [--seconds 60]
         [--url postgresql+asyncpg://postgres@127.0.0.1:5432]
@@ -9,7 +9,9 @@ of its own (JetStream, file store, sync_interval always) locked per agency as `m
 runs it, the machine's PostgreSQL with fresh `bench_chan_*` databases. Complaints are posted
 at a steady rate for the given time. The police (a core partner) receives each complaint:
   NATS: a subscription on `share.<area>.<police>.>` with the police's own NATS login;
-  feed: one client looping on `GET /feed?after=<cursor>&wait=30` with a police token.
+  feed: one client looping on `GET /feed?after=<cursor>&wait=30` with a police token;
+  webhook: the police's endpoint, a loopback HTTP receiver in this process (the sharing
+  worker's dispatcher signs and posts each delivery; loopback allowed as in the tests).
 Latency = the partner's receive time - the complaint's envelope `time` (set inside intake's
 transaction, read back from the INTAKE stream), on one machine's clock. The baseline, in the
 same run on the same server: a bare JetStream publish -> pull -> ack round trip.
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sized
 from datetime import datetime
 from pathlib import Path
 
@@ -50,19 +53,21 @@ from casebridge.devstack.nats_logins import prepare_nats_logins
 from casebridge.sharing import nats_auth
 from casebridge.testing.plugin import server_dir
 from casebridge.testing.tokens import TokenFactory
+from casebridge.testing.webhooks import Receiver, webhook_receiver
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICE = DEMO_AGENCIES["police"][0]
 POLICE_USER = "bench-police"
 
 
-async def seed(intake_url: str, sharing_url: str) -> None:
+async def seed(intake_url: str, sharing_url: str, webhook_url: str) -> None:
     """The demo area in intake and in sharing's registry, with the default protocol
-    (published as version 1 through sharing's own function)."""
+    (published as version 1 through sharing's own function) and the police's webhook."""
     from casebridge.common.db import make_engine, make_sessionmaker
     from casebridge.common.isp.document import validate
     from casebridge.sharing import protocol
-    from casebridge.sharing.models import Agency, Area
+    from casebridge.sharing.endpoints import new_signing_secret
+    from casebridge.sharing.models import Agency, Area, WebhookEndpoint
     from casebridge.sharing.settings import Settings
 
     conn = await asyncpg.connect(plain(intake_url))
@@ -82,6 +87,10 @@ async def seed(intake_url: str, sharing_url: str) -> None:
             session.add(
                 Agency(id=agency_id, area_id=DEMO_AREA_ID, name=name, kind=kind, core_partner=True)
             )
+        await session.flush()
+        session.add(
+            WebhookEndpoint(agency_id=POLICE, url=webhook_url, signing_secret=new_signing_secret())
+        )
         text = (ROOT / "libs/common/src/casebridge/common/isp/default.yaml").read_text()
         document = yaml.safe_load(text)
         document["review_date"] = datetime.now().date().replace(year=datetime.now().year + 1)
@@ -157,12 +166,29 @@ async def committed_at(url: str) -> tuple[dict[str, float], dict[str, float]]:
     return committed, published
 
 
+class HookSeen:
+    """The webhook receiver's arrivals by complaint id (first arrival of each), read as they
+    come: its length is what `wait_for` watches."""
+
+    def __init__(self, hook: Receiver) -> None:
+        self.hook = hook
+
+    def __len__(self) -> int:
+        return len(self.times())
+
+    def times(self) -> dict[str, float]:
+        seen: dict[str, float] = {}
+        for request in self.hook.requests:
+            seen.setdefault(json.loads(request.body)["data"]["id"], request.at)
+        return seen
+
+
 def latencies(committed: dict[str, float], seen: dict[str, float]) -> list[float]:
     return [(seen[k] - committed[k]) * 1000 for k in committed if k in seen]
 
 
 async def wait_for(
-    check: dict[str, float], expected: int, receiver: asyncio.Task[None], timeout: float = 120
+    check: Sized, expected: int, receiver: asyncio.Task[None], timeout: float = 120
 ) -> None:
     deadline = time.monotonic() + timeout
     while len(check) < expected:
@@ -192,13 +218,19 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
     args = parser.parse_args()
-    n = int(args.rate * args.seconds)
     print(f"load average before: {os.getloadavg()}")
     intake_url = await fresh_database(args.url, "bench_chan_intake", "intake")
     sharing_url = await fresh_database(args.url, "bench_chan_sharing", "sharing")
-    await seed(intake_url, sharing_url)
     tokens = TokenFactory.generate()
     police_password = uuid.uuid4().hex
+    async with webhook_receiver() as hook:
+        await seed(intake_url, sharing_url, hook.url)
+        await run(args, intake_url, sharing_url, tokens, police_password, hook)
+
+
+async def run(args: argparse.Namespace, intake_url: str, sharing_url: str, tokens: TokenFactory,
+              police_password: str, hook: Receiver) -> None:  # fmt: skip
+    n = int(args.rate * args.seconds)
     with server_dir("bench-nats") as nats_dir, server_dir("bench-logs") as logs:
         authorization, passwords, sharing_login = lock_nats(nats_dir / "auth", police_password)
         server = NatsServer(
@@ -219,6 +251,7 @@ async def main() -> None:
             "SHARING_NATS_URL": url_of["sharing"],
             "SHARING_SIGNING_KEY_FILE": str(logs / "signing-key.json"),
             "SHARING_DATA_DIR": str(logs),
+            "SHARING_WEBHOOK_ALLOW_LOOPBACK": "true",
             "INTAKE_ISSUERS": issuers,
             "SHARING_ISSUERS": issuers,
             **{f"{s}_{k}": v for s in ("INTAKE", "SHARING") for k, v in
@@ -239,6 +272,7 @@ async def main() -> None:
         stop = asyncio.Event()
         by_nats: dict[str, float] = {}
         by_feed: dict[str, float] = {}
+        by_hook = HookSeen(hook)
         try:
             baseline = await baseline_round_trips(url_of["sharing"], 500)
             write = tokens.headers(
@@ -269,12 +303,14 @@ async def main() -> None:
             await post_steady(intake, 50, 50)  # warm-up
             await wait_for(by_nats, 50, receivers[0])
             await wait_for(by_feed, 50, receivers[1])
+            await wait_for(by_hook, 50, receivers[0])
             warm = set(by_nats)
             started = time.perf_counter()
             await post_steady(intake, n, args.rate)
             posted_in = time.perf_counter() - started
             await wait_for(by_nats, 50 + n, receivers[0])
             await wait_for(by_feed, 50 + n, receivers[1])
+            await wait_for(by_hook, 50 + n, receivers[0])
             stop.set()
             await intake.aclose()
             for task in receivers:
@@ -301,6 +337,8 @@ async def main() -> None:
     print(f"{'committed complaint -> police NATS subject':<46} {percentiles(nats_ms)}")
     print(f"{'  of which: committed -> on INTAKE (relay)':<46} {percentiles(relay_ms)}")
     print(f"{'committed complaint -> police long-polled feed':<46} {percentiles(feed_ms)}")
+    hook_ms = latencies(committed, by_hook.times())
+    print(f"{'committed complaint -> police webhook receiver':<46} {percentiles(hook_ms)}")
 
 
 if __name__ == "__main__":

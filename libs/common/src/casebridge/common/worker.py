@@ -8,6 +8,7 @@ import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from casebridge.common.db import make_engine, make_sessionmaker
@@ -82,4 +83,6 @@ def main(
     configure_logging(
         settings.log_level, json_format=settings.log_json, service=settings.service_name
     )
-    asyncio.run(run_worker(settings, consumers, jobs=jobs))
+    # uvloop, as uvicorn runs the APIs: a worker is mostly socket round trips (PostgreSQL,
+    # NATS), which the default selector loop makes a good part of its CPU.
+    uvloop.run(run_worker(settings, consumers, jobs=jobs))
