@@ -147,17 +147,31 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
     ]
 
 
-async def record(
+# The delivered messages of a round in one statement (most rounds deliver everything); each
+# only if this dispatcher still holds it (its attempt is the message's latest).
+_DELIVERED = text(
+    """
+    UPDATE webhook_message AS m
+    SET state = 'delivered', delivered_at = :now, last_error = NULL, leased_until = NULL,
+        last_status = j.status
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[]), CAST(:statuses AS integer[]))
+         AS j(id, attempt, status)
+    WHERE m.id = j.id AND m.state = 'pending' AND m.attempts = j.attempt
+    """
+)
+
+
+async def record_round(
     session: AsyncSession,
+    results: Sequence[tuple[Job, webhook_sender.Outcome]],
     *,
-    job: Job,
-    outcome: webhook_sender.Outcome,
     started_at: datetime,
     settings: Settings,
-) -> str:
-    """Keep the attempt; the message is delivered, due again after its backoff, or dead.
-    A dispatcher whose lease ran out (the message was claimed again) changes nothing."""
-    session.add(
+) -> list[str]:
+    """Keep every attempt of a round (one INSERT); the delivered messages are marked in one
+    statement, each failed one is due again after its backoff, or dead. A dispatcher whose
+    lease ran out (the message was claimed again) changes nothing. The messages' states."""
+    session.add_all(
         WebhookAttempt(
             id=new_id(),
             message_id=job.message_id,
@@ -169,13 +183,32 @@ async def record(
             error=outcome.error,
             succeeded=outcome.succeeded,
         )
+        for job, outcome in results
     )
+    delivered = [(job, outcome) for job, outcome in results if outcome.succeeded]
+    if delivered:
+        await session.execute(
+            _DELIVERED,
+            {
+                "now": utcnow(),
+                "ids": [job.message_id for job, _ in delivered],
+                "attempts": [job.attempt for job, _ in delivered],
+                "statuses": [outcome.status_code for _, outcome in delivered],
+            },
+        )
+    return [
+        "delivered" if outcome.succeeded else await _failed(session, job, outcome, settings)
+        for job, outcome in results
+    ]
+
+
+async def _failed(
+    session: AsyncSession, job: Job, outcome: webhook_sender.Outcome, settings: Settings
+) -> str:
+    """A failed attempt: due again after its backoff, or dead after the last."""
     now = utcnow()
     values: dict[str, Any] = {"leased_until": None, "last_status": outcome.status_code}
-    if outcome.succeeded:
-        state = "delivered"
-        values |= {"state": state, "delivered_at": now, "last_error": None}
-    elif job.attempt >= settings.webhook_max_attempts:
+    if job.attempt >= settings.webhook_max_attempts:
         state = "dead"
         values |= {"state": state, "dead_at": now, "last_error": outcome.error}
     else:
@@ -209,11 +242,10 @@ async def dispatch_once(
     if not jobs:
         return 0
     outcomes = await asyncio.gather(*(_post(client, job, settings) for job in jobs))
+    results = list(zip(jobs, outcomes, strict=True))
     async with sessions() as session, session.begin():
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            state = await record(
-                session, job=job, outcome=outcome, started_at=started_at, settings=settings
-            )
+        states = await record_round(session, results, started_at=started_at, settings=settings)
+        for (job, outcome), state in zip(results, states, strict=True):
             ATTEMPTS.labels("retry" if state == "pending" else state).inc()
             if state == "dead":
                 log.warning("webhook message %s dead after %d attempts: %s",
