@@ -93,9 +93,10 @@ def test_consumers_listen_to_every_offered_event_and_nothing_else() -> None:
     assert set(reviews.subjects) == {
         f"review.*.{name}.v1"
         for name in (
-            "trigger.raised", "case_review.applied", "case_review.transitioned",
-            "case_review.threshold_decided", "case_review.escalation_decided",
-            "case_review.deadline_missed", "procedure.changed",
+            "trigger.raised", "trigger.explained", "case_review.applied",
+            "case_review.transitioned", "case_review.threshold_decided",
+            "case_review.recommendations_made", "case_review.escalation_decided",
+            "case_review.deadline_missed", "case_review.letter_issued", "procedure.changed",
         )
     }  # fmt: skip
     assert (updates.stream, updates.subjects) == (

@@ -31,9 +31,12 @@ from casebridge.common.contracts.intake import (
 from casebridge.common.contracts.review import (
     DeadlineMissed,
     EscalationDecided,
+    LetterIssued,
+    RecommendationsMade,
     ReviewApplied,
     ReviewTransitioned,
     ThresholdDecided,
+    TriggerExplained,
     TriggerRaised,
 )
 from casebridge.common.contracts.sharing import PartnerUpdateRecorded
@@ -271,6 +274,29 @@ async def trigger_raised(session: AsyncSession, envelope: Envelope, event: Any) 
     )
 
 
+async def trigger_explained(session: AsyncSession, envelope: Envelope, event: Any) -> Offer:
+    """An agency explained the case review to the victim: the SPOC and the panel learn the
+    trigger is dealt with. The explaining agency recorded it (no copy of its own record);
+    sharing does not index a trigger's complaints, so their other agencies are not told."""
+    assert isinstance(event, TriggerExplained)
+    values = {
+        "id": str(event.trigger_id),
+        "state": "explained",
+        "person_id": str(event.person_id) if event.person_id else None,
+        "explained_at": event.explained_at.isoformat(),
+        "explained_by_agency_id": str(event.agency_id),
+    }
+    return Offer(
+        event=TriggerExplained.name,
+        data_class="trigger",
+        area_id=envelope.area_id,
+        values=values,
+        basis=Basis(),
+        controller=event.agency_id,
+        person_id=event.person_id,
+    )
+
+
 def _review_values(event: Any) -> dict[str, Any]:
     """The review fields each review step carries, in the catalogue's names."""
     carried = event.model_dump(mode="json")
@@ -299,6 +325,23 @@ def _review_values(event: Any) -> dict[str, Any]:
                 "escalation_upheld": event.upheld,
                 "escalation_requested_at": carried["requested_at"],
                 "updated_at": carried["decided_at"],
+            }
+        case RecommendationsMade():
+            # What a partner acts on: who leads, how many, each action's agency and due
+            # date; the recommendations' and actions' text stays in review.
+            values = {
+                "lead_agency_id": carried["lead_agency_id"],
+                "recommendation_count": event.recommendations,
+                "actions": carried["actions"],
+                "victim_consulted": event.victim_consulted,
+                "action_plan_agreed_at": carried["agreed_at"],
+            }
+        case LetterIssued():
+            # That a letter went to the applicant, never what it says.
+            values = {
+                "letter_id": carried["letter_id"],
+                "letter_kind": event.kind,
+                "letter_issued_at": carried["issued_at"],
             }
         case DeadlineMissed():
             deadline = {k: carried[k] for k in ("deadline_id", "stage", "due_on", "rule")}
@@ -356,10 +399,13 @@ OFFERS: dict[type[Contract], OfferFor] = {
     RiskAssessed: risk_assessed,
     PersonVulnerabilityChanged: vulnerability_changed,
     TriggerRaised: trigger_raised,
+    TriggerExplained: trigger_explained,
     ReviewApplied: review_step,
     ReviewTransitioned: review_step,
     ThresholdDecided: review_step,
+    RecommendationsMade: review_step,
     EscalationDecided: review_step,
     DeadlineMissed: review_step,
+    LetterIssued: review_step,
     PartnerUpdateRecorded: partner_update_recorded,
 }

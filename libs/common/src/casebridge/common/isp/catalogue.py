@@ -211,6 +211,11 @@ REVIEW = DataClass(
         "information_supplied": _TEXT,
         "lead_agency_id": _NONE,
         "recommendations": _TEXT,
+        "recommendation_count": _NONE,  # how many were agreed (the texts are `recommendations`)
+        # The action plan: each action's agency and due date (agency ids and dates only; what
+        # the action is stays with the review as free text).
+        "actions": _NONE,
+        "action_plan_agreed_at": _NONE,
         "victim_consulted": _NONE,
         "outcome": _TEXT,
         "escalation_reason": _TEXT,
@@ -226,6 +231,10 @@ REVIEW = DataClass(
         "updated_at": _NONE,
         "closed_at": _NONE,
         "letters": _ID | {Tag.free_text},
+        # One letter issued to the applicant, never its content (that is `letters`).
+        "letter_id": _NONE,
+        "letter_kind": _NONE,
+        "letter_issued_at": _NONE,
         "history": _NONE,
         "deadlines": _NONE,
     },
