@@ -3,7 +3,7 @@ agency ids), so deliveries of review data reach the SPOC and the panel under the
 
 Revision ID: 6d2c8e4a1f37
 Revises: 9b4f0c7d2e15
-Create Date: 2026-12-06 09:00:00
+Create Date: 2026-11-29 15:00:00
 """
 
 import os
