@@ -125,3 +125,18 @@ async def test_a_deleted_consumer_is_said(link: NatsLink) -> None:
     with pytest.raises(ConsumerGone):
         await until_said()
     await pull.stop()
+
+
+async def test_what_was_never_handed_out_goes_back_on_stop(link: NatsLink) -> None:
+    assert link.nc is not None
+    pull = Pull(link.nc, link.stream, "c", batch=8)  # type: ignore[attr-defined]
+    await pull.start()
+    assert await pull.next_batch(0.2) == []  # a request is open
+    await publish(link, range(5))
+    await asyncio.sleep(0.3)  # they have arrived here, none handed out
+    await pull.stop()
+    again = Pull(link.nc, link.stream, "c", batch=8)  # type: ignore[attr-defined]
+    await again.start()
+    got = await drain(again, 5, timeout=10)  # not after the consumer's 30 s ack wait
+    assert sorted(got) == [0, 1, 2, 3, 4]
+    await again.stop()

@@ -75,10 +75,15 @@ class Pull:
         self._sub = await self.nc.subscribe(f"{self.inbox}.*", cb=self._on_message)
 
     async def stop(self) -> None:
+        """Stop asking; what arrived and was never handed out goes back at once (a nak), so
+        the next consumer need not wait out the ack wait for it."""
         if self._sub is not None:
             sub, self._sub = self._sub, None
             with contextlib.suppress(Exception):  # a closed connection: nothing to undo
                 await sub.unsubscribe()
+        while self._ready:
+            with contextlib.suppress(Exception):  # gone with the connection: redelivered
+                await self._ready.popleft().nak()
 
     @property
     def owed(self) -> int:
