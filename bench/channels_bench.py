@@ -1,7 +1,7 @@
 """Partner channels: how long after intake commits a complaint does a partner receive it on
 its NATS subject, from its long-polled feed, and at its webhook receiver?
 
-    uv run python bench/channels_bench.py [--rate 200] [--seconds 60]
+    uv run python bench/channels_bench.py [--rate 200] [--seconds 60] [--no-webhook]
         [--url postgresql+asyncpg://postgres@127.0.0.1:5432]
 
 Real processes: intake's API (uvicorn) and worker, sharing's worker and API, a nats-server
@@ -60,7 +60,7 @@ POLICE = DEMO_AGENCIES["police"][0]
 POLICE_USER = "bench-police"
 
 
-async def seed(intake_url: str, sharing_url: str, webhook_url: str) -> None:
+async def seed(intake_url: str, sharing_url: str, webhook_url: str | None) -> None:
     """The demo area in intake and in sharing's registry, with the default protocol
     (published as version 1 through sharing's own function) and the police's webhook."""
     from casebridge.common.db import make_engine, make_sessionmaker
@@ -88,9 +88,9 @@ async def seed(intake_url: str, sharing_url: str, webhook_url: str) -> None:
                 Agency(id=agency_id, area_id=DEMO_AREA_ID, name=name, kind=kind, core_partner=True)
             )
         await session.flush()
-        session.add(
-            WebhookEndpoint(agency_id=POLICE, url=webhook_url, signing_secret=new_signing_secret())
-        )
+        if webhook_url is not None:
+            secret = new_signing_secret()
+            session.add(WebhookEndpoint(agency_id=POLICE, url=webhook_url, signing_secret=secret))
         text = (ROOT / "libs/common/src/casebridge/common/isp/default.yaml").read_text()
         document = yaml.safe_load(text)
         document["review_date"] = datetime.now().date().replace(year=datetime.now().year + 1)
@@ -217,6 +217,11 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--url", default="postgresql+asyncpg://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--no-webhook",
+        action="store_true",
+        help="no webhook endpoint (the sharing worker only decides and publishes)",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
     intake_url = await fresh_database(args.url, "bench_chan_intake", "intake")
@@ -224,7 +229,7 @@ async def main() -> None:
     tokens = TokenFactory.generate()
     police_password = uuid.uuid4().hex
     async with webhook_receiver() as hook:
-        await seed(intake_url, sharing_url, hook.url)
+        await seed(intake_url, sharing_url, None if args.no_webhook else hook.url)
         await run(args, intake_url, sharing_url, tokens, police_password, hook)
 
 
@@ -303,14 +308,16 @@ async def run(args: argparse.Namespace, intake_url: str, sharing_url: str, token
             await post_steady(intake, 50, 50)  # warm-up
             await wait_for(by_nats, 50, receivers[0])
             await wait_for(by_feed, 50, receivers[1])
-            await wait_for(by_hook, 50, receivers[0])
+            if not args.no_webhook:
+                await wait_for(by_hook, 50, receivers[0])
             warm = set(by_nats)
             started = time.perf_counter()
             await post_steady(intake, n, args.rate)
             posted_in = time.perf_counter() - started
             await wait_for(by_nats, 50 + n, receivers[0])
             await wait_for(by_feed, 50 + n, receivers[1])
-            await wait_for(by_hook, 50 + n, receivers[0])
+            if not args.no_webhook:
+                await wait_for(by_hook, 50 + n, receivers[0])
             stop.set()
             await intake.aclose()
             for task in receivers:
@@ -337,8 +344,9 @@ async def run(args: argparse.Namespace, intake_url: str, sharing_url: str, token
     print(f"{'committed complaint -> police NATS subject':<46} {percentiles(nats_ms)}")
     print(f"{'  of which: committed -> on INTAKE (relay)':<46} {percentiles(relay_ms)}")
     print(f"{'committed complaint -> police long-polled feed':<46} {percentiles(feed_ms)}")
-    hook_ms = latencies(committed, by_hook.times())
-    print(f"{'committed complaint -> police webhook receiver':<46} {percentiles(hook_ms)}")
+    if not args.no_webhook:
+        hook_ms = latencies(committed, by_hook.times())
+        print(f"{'committed complaint -> police webhook receiver':<46} {percentiles(hook_ms)}")
 
 
 if __name__ == "__main__":
