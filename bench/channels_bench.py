@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sized
+from collections.abc import Iterable, Sized
 from datetime import datetime
 from pathlib import Path
 
@@ -183,6 +183,30 @@ class HookSeen:
         return seen
 
 
+async def shared_at(url: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Each complaint's delivery to the police: when sharing decided it (the delivered
+    envelope's `time`, set in sharing's transaction) and when its relay published it (the
+    SHARE stream's timestamp)."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    info = await js.stream_info("SHARE")
+    decided: dict[str, float] = {}
+    published: dict[str, float] = {}
+    for seq in range(1, info.state.last_seq + 1):
+        raw = await js.get_msg("SHARE", seq)
+        envelope = json.loads(raw.data or b"{}")
+        key = envelope.get("data", {}).get("id")
+        if key and str(POLICE) in (raw.subject or ""):
+            decided[key] = datetime.fromisoformat(envelope["time"]).timestamp()
+            published[key] = stored_at(str(raw.time)).timestamp()
+    await nc.close()
+    return decided, published
+
+
+def between(start: dict[str, float], end: dict[str, float], keys: Iterable[str]) -> list[float]:
+    return [(end[k] - start[k]) * 1000 for k in keys if k in start and k in end]
+
+
 def latencies(committed: dict[str, float], seen: dict[str, float]) -> list[float]:
     return [(seen[k] - committed[k]) * 1000 for k in committed if k in seen]
 
@@ -323,6 +347,7 @@ async def run(args: argparse.Namespace, intake_url: str, sharing_url: str, token
             for task in receivers:
                 task.cancel()
             committed, published = await committed_at(url_of["sharing"])
+            decided, shared = await shared_at(url_of["sharing"])
             committed = {k: v for k, v in committed.items() if k not in warm}
         finally:
             for proc in procs:
@@ -343,6 +368,13 @@ async def run(args: argparse.Namespace, intake_url: str, sharing_url: str, token
     nats_ms, feed_ms = latencies(committed, by_nats), latencies(committed, by_feed)
     print(f"{'committed complaint -> police NATS subject':<46} {percentiles(nats_ms)}")
     print(f"{'  of which: committed -> on INTAKE (relay)':<46} {percentiles(relay_ms)}")
+    steps = (
+        ("  on INTAKE -> decided in sharing's worker", published, decided),
+        ("  decided -> on SHARE (commit, relay)", decided, shared),
+        ("  on SHARE -> police NATS subject", shared, by_nats),
+    )
+    for label, begun, end in steps:
+        print(f"{label:<46} {percentiles(between(begun, end, committed))}")
     print(f"{'committed complaint -> police long-polled feed':<46} {percentiles(feed_ms)}")
     if not args.no_webhook:
         hook_ms = latencies(committed, by_hook.times())
