@@ -140,3 +140,24 @@ async def test_publish_config_needs_write_scope(review: Review) -> None:
     headers = review.auth(scopes=["reviews:read"])
     response = await review.client.put("/config", content=demo_document(), headers=headers)
     assert response.status_code == 403
+
+
+async def test_a_procedure_without_its_spoc_agency_or_panel_is_refused(review: Review) -> None:
+    """`{}` is valid YAML and every field has a default, but a procedure that names no SPOC
+    agency and no panel leaves nobody able to take a step: 422 with both reasons."""
+    for document in ("{}\n", "code: ABC\n"):
+        response = await review.client.put(
+            "/config", content=document, headers=review.auth(roles=[ADMIN])
+        )
+        assert response.status_code == 422, response.text
+        fields = {r["field"] for r in response.json()["detail"]}
+        assert fields == {"body.spoc.agency_id", "body.panel.members"}
+    without_spoc = demo_document().replace(
+        "  agency_id: 0192f0a0-0000-7000-8000-00000000c001\n", ""
+    )
+    response = await review.client.put(
+        "/config", content=without_spoc, headers=review.auth(roles=[ADMIN])
+    )
+    assert response.status_code == 422, response.text
+    assert [r["field"] for r in response.json()["detail"]] == ["body.spoc.agency_id"]
+    assert await versions(review) == 1

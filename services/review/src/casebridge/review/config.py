@@ -275,7 +275,7 @@ def parse_rules(document: str) -> AreaRules:
     if not isinstance(raw, dict):
         raise ConfigInvalid([{"field": "document", "reason": "must be a YAML mapping"}])
     try:
-        return AreaRules.model_validate(raw)
+        rules = AreaRules.model_validate(raw)
     except ValidationError as exc:
         raise ConfigInvalid(
             [
@@ -286,3 +286,32 @@ def parse_rules(document: str) -> AreaRules:
                 for err in exc.errors()
             ]
         ) from exc
+    missing = unworkable(rules)
+    if missing:
+        raise ConfigInvalid(missing)
+    return rules
+
+
+def unworkable(rules: AreaRules) -> list[dict[str, str]]:
+    """What a published procedure must name for a case review to be carried out at all:
+    the SPOC's agency (applications go to it; only it takes the SPOC's steps) and the panel
+    (it decides the threshold and makes the recommendations). The defaults of an area that
+    never published one name neither; publishing them would leave no one able to act."""
+    reasons = []
+    if rules.spoc.agency_id is None:
+        reasons.append(
+            {
+                "field": "spoc.agency_id",
+                "reason": "the SPOC's agency is required: it receives applications and takes "
+                "the SPOC's steps",
+            }
+        )
+    if not rules.panel.members:
+        reasons.append(
+            {
+                "field": "panel.members",
+                "reason": "the panel needs its members: it decides thresholds and makes "
+                "recommendations",
+            }
+        )
+    return reasons
