@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from casebridge.devstack.demo import DEMO_AREA_ID
 from casebridge.devstack.seeds.review import demo_document
+from casebridge.review import areas
 from casebridge.review.models import AreaConfig, OutboxMessage
 
 from .conftest import ADMIN, COUNCIL, HOUSING, POLICE, Review
@@ -161,3 +162,26 @@ async def test_a_procedure_without_its_spoc_agency_or_panel_is_refused(review: R
     assert response.status_code == 422, response.text
     assert [r["field"] for r in response.json()["detail"]] == ["body.spoc.agency_id"]
     assert await versions(review) == 1
+
+
+async def test_the_worker_announces_each_areas_procedure_in_force_at_start(
+    review: Review,
+) -> None:
+    """Procedures stored before review announced them (or whose announcement a restored
+    backup lost) reach sharing when the worker starts: the latest version of each area, once
+    per start; sharing ignores a version it already has."""
+    document = demo_document().replace(
+        "agency_id: 0192f0a0-0000-7000-8000-00000000c001\nescalation",
+        f"agency_id: {POLICE}\nescalation",
+    )
+    response = await review.client.put(
+        "/config", content=document, headers=review.auth(roles=[ADMIN])
+    )
+    assert response.status_code == 201, response.text
+    before = await announced(review)
+    async with review.sessions() as session, session.begin():
+        assert await areas.announce_procedures(session) == 1  # one area, its latest version
+    after = await announced(review)
+    assert len(after) == len(before) + 1
+    assert after[-1]["procedure_version"] == 2
+    assert after[-1]["spoc_agency_id"] == str(POLICE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casebridge.common.auth import Principal
@@ -88,6 +89,29 @@ async def save_config(
     await session.flush()
     outbox.add(session, procedure_changed(config, rules), area_id=area_id, aggregate_id=area_id)
     return config
+
+
+async def announce_procedures(session: AsyncSession) -> int:
+    """Announce again every area's procedure in force (sharing keeps the latest version and
+    ignores one it already has): procedures stored before review announced them, or whose
+    announcement a restored backup lost, reach sharing when the worker starts. Returns how
+    many were announced."""
+    latest = (
+        select(AreaConfig)
+        .ext(distinct_on(AreaConfig.area_id))
+        .order_by(AreaConfig.area_id, AreaConfig.version.desc())
+    )
+    announced = 0
+    for config in await session.scalars(latest):
+        rules = await rules_by_id(session, config.id)
+        outbox.add(
+            session,
+            procedure_changed(config, rules),
+            area_id=config.area_id,
+            aggregate_id=config.area_id,
+        )
+        announced += 1
+    return announced
 
 
 def procedure_changed(config: AreaConfig, rules: AreaRules) -> ProcedureChanged:

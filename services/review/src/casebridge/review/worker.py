@@ -1,14 +1,44 @@
 """Review worker: relays review's outbox, consumes intake's events and the registry's (its
-replicas of the partner registry and the information-sharing protocol), watches deadlines."""
+replicas of the partner registry and the information-sharing protocol), watches deadlines,
+and announces the areas' procedures in force when it starts."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
 from casebridge.common import worker
 from casebridge.common.events.consumer import Consumer
+from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.common.isp.replica import registry_consumer
+from casebridge.review import areas
 from casebridge.review.deadlines import deadline_watcher
 from casebridge.review.handlers import intake_consumer
 from casebridge.review.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def announce_procedures_at_start(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event
+) -> None:
+    """Once, when the worker starts (retried while the database is away)."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            async with sessionmaker() as session, session.begin():
+                announced = await areas.announce_procedures(session)
+        except Exception as exc:
+            if not is_infrastructure_error(exc):
+                raise
+            log.warning("announcing procedures: database unavailable; retrying")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        log.info("announced the procedure in force of %d areas", announced)
+        return
 
 
 def consumers(settings: Settings) -> list[Consumer]:
@@ -27,7 +57,10 @@ def consumers(settings: Settings) -> list[Consumer]:
 
 def main() -> None:
     settings = Settings()
-    jobs = [deadline_watcher(settings.deadline_check_interval_seconds)]
+    jobs = [
+        deadline_watcher(settings.deadline_check_interval_seconds),
+        announce_procedures_at_start,
+    ]
     worker.main(settings, consumers(settings), jobs=jobs)
 
 
