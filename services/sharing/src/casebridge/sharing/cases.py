@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.intake import ComplaintLogged
@@ -28,6 +29,7 @@ from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Envelope
 from casebridge.sharing.errors import Unprocessable
 from casebridge.sharing.models import Agency, CaseIndex, InvitationChange
+from casebridge.sharing.reads import Rows, json_rows, read_together, uuid_of
 from casebridge.sharing.visibility import visible_cases
 
 ADMIN_ROLE = "partnership_admin"
@@ -177,29 +179,42 @@ async def invited_agencies(session: AsyncSession, reference: str) -> set[UUID]:
     return {row.agency_id for row in rows if row.invited}
 
 
+def invited_read(references: Iterable[str]) -> ScalarSelect[Any]:
+    """The change in force for each agency of each of these cases, as one read of a
+    batch's (`reads.read_together`)."""
+    return json_rows(
+        select(
+            InvitationChange.case_reference,
+            InvitationChange.agency_id,
+            InvitationChange.invited,
+        )
+        .where(InvitationChange.case_reference.in_(sorted(set(references))))
+        .ext(distinct_on(InvitationChange.case_reference, InvitationChange.agency_id))
+        .order_by(
+            InvitationChange.case_reference,
+            InvitationChange.agency_id,
+            InvitationChange.changed_at.desc(),
+            InvitationChange.id.desc(),
+        )
+    )
+
+
+def invited_from(rows: Rows) -> dict[str, set[UUID]]:
+    """The agencies invited now to each case, from that read."""
+    invited: dict[str, set[UUID]] = {}
+    for row in rows:
+        if row["invited"]:
+            invited.setdefault(row["case_reference"], set()).add(uuid_of(row["agency_id"]))
+    return invited
+
+
 async def invited_to(session: AsyncSession, references: Iterable[str]) -> dict[str, set[UUID]]:
     """The agencies invited now to each of these cases, in one read (a batch's events)."""
     wanted = sorted(set(references))
     if not wanted:
         return {}
-    rows = (
-        await session.scalars(
-            select(InvitationChange)
-            .where(InvitationChange.case_reference.in_(wanted))
-            .ext(distinct_on(InvitationChange.case_reference, InvitationChange.agency_id))
-            .order_by(
-                InvitationChange.case_reference,
-                InvitationChange.agency_id,
-                InvitationChange.changed_at.desc(),
-                InvitationChange.id.desc(),
-            )
-        )
-    ).all()
-    invited: dict[str, set[UUID]] = {}
-    for row in rows:
-        if row.invited:
-            invited.setdefault(row.case_reference, set()).add(row.agency_id)
-    return invited
+    (rows,) = await read_together(session, invited_read(wanted))
+    return invited_from(rows)
 
 
 async def list_invitations(

@@ -27,8 +27,10 @@ from typing import Any, cast
 from uuid import UUID
 
 from pydantic_core import to_json
-from sqlalchemy import Table, TextClause, select, text
+from sqlalchemy import Table, TextClause, func, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from casebridge.common.contracts.review import ProcedureChanged
 from casebridge.common.contracts.sharing import DisclosureMade, DisclosuresRecorded
@@ -43,6 +45,7 @@ from casebridge.sharing import cases, feed, procedures, protocol
 from casebridge.sharing.models import Agency, Delivery, Disclosure, WebhookEndpoint
 from casebridge.sharing.offers import OFFERS, Offer
 from casebridge.sharing.procedures import Procedure
+from casebridge.sharing.reads import Rows, json_rows, read_together, uuid_of
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ DECIDED_ON: tuple[type[Contract], ...] = (ProcedureChanged,)
 class Outcome:
     """One recipient's share of one record: what it gets, and the grounds."""
 
-    agency: Agency
+    agency: Partner
     decision: Decision
     data: dict[str, Any]
     fields: list[str]
@@ -81,14 +84,26 @@ async def share_batch(
     agencies, the cases' invitations, the protocol and the case review procedure in force
     read once per batch and its rows written by one statement."""
     steps = await _steps(session, items)
-    offers = await _decided_on_procedures(session, steps)
+    if not steps:
+        return []
+    areas = sorted({s.area_id if isinstance(s, ProcedureChanged) else s[1].area_id for s in steps})
+    offered = [s for s in steps if not isinstance(s, ProcedureChanged)]
+    offer_areas = sorted({offer.area_id for _, offer in offered})
+    references = {offer.reference for _, offer in offered if offer.reference}
+    procedure_rows, agency_rows, invitation_rows, protocol_rows = await read_together(
+        session,
+        procedures.in_force_read(areas),
+        _partners_read(offer_areas),
+        cases.invited_read(references),
+        protocol.heads_read(offer_areas),
+    )
+    before = procedures.in_force_from(procedure_rows, areas)
+    offers = await _decided_on_procedures(session, steps, before)
     if not offers:
         return []
-    areas = sorted({offer.area_id for _, offer, _ in offers})
-    agencies, endpoints = await _agencies(session, areas)
-    references = {offer.reference for _, offer, _ in offers if offer.reference}
-    invited = await cases.invited_to(session, references)
-    policies = {area: await protocol.policy_in_force(session, area) for area in areas}
+    agencies, endpoints = _partners_from(agency_rows)
+    invited = cases.invited_from(invitation_rows)
+    policies = await protocol.policies_from(session, protocol_rows, offer_areas)
     day = today()
     written = _Rows()
     for envelope, offer, procedure in offers:
@@ -136,13 +151,11 @@ async def _steps(session: AsyncSession, items: Sequence[tuple[Envelope, Contract
 
 
 async def _decided_on_procedures(
-    session: AsyncSession, steps: list[_Step]
+    session: AsyncSession, steps: list[_Step], before: dict[UUID, Procedure]
 ) -> list[tuple[Envelope, Offer, Procedure]]:
     """Each offer with its area's case review procedure as it stood at that point of the
-    batch (the replica read once, the batch's own announcements applied in order, then
+    batch (the replica as read, the batch's own announcements applied in order, then
     kept)."""
-    areas = {s.area_id if isinstance(s, ProcedureChanged) else s[1].area_id for s in steps}
-    before = await procedures.in_force(session, areas)
     current = dict(before)
     offers = []
     for step in steps:
@@ -155,26 +168,48 @@ async def _decided_on_procedures(
     return offers
 
 
-async def _agencies(
-    session: AsyncSession, areas: Sequence[UUID]
-) -> tuple[dict[UUID, Agency], dict[UUID, list[UUID]]]:
-    """The areas' active agencies with their active webhook endpoints (what a delivery is
-    owed to), in one read."""
-    agencies: dict[UUID, Agency] = {}
-    endpoints: dict[UUID, list[UUID]] = {}
-    found = await session.execute(
-        select(Agency, WebhookEndpoint.id)
-        .outerjoin(
-            WebhookEndpoint,
-            (WebhookEndpoint.agency_id == Agency.id) & WebhookEndpoint.active,
+@dataclass(frozen=True)
+class Partner:
+    """An active agency of the area, as a delivery decision reads it."""
+
+    id: UUID
+    area_id: UUID
+    kind: str
+    core_partner: bool
+    active: bool = True
+
+
+def _partners_read(areas: Sequence[UUID]) -> ScalarSelect[Any]:
+    """The areas' active agencies, each with its active webhook endpoints (what a delivery
+    is owed to), as one read of the batch's."""
+    endpoints = (
+        select(func.array_agg(aggregate_order_by(WebhookEndpoint.id, WebhookEndpoint.id)))
+        .where(WebhookEndpoint.agency_id == Agency.id, WebhookEndpoint.active)
+        .scalar_subquery()
+    )
+    return json_rows(
+        select(
+            Agency.id,
+            Agency.area_id,
+            Agency.kind,
+            Agency.core_partner,
+            endpoints.label("endpoints"),
         )
         .where(Agency.area_id.in_(areas), Agency.active)
-        .order_by(Agency.id, WebhookEndpoint.id)
+        .order_by(Agency.id)
     )
-    for agency, endpoint_id in found.all():
+
+
+def _partners_from(rows: Rows) -> tuple[dict[UUID, Partner], dict[UUID, list[UUID]]]:
+    agencies: dict[UUID, Partner] = {}
+    endpoints: dict[UUID, list[UUID]] = {}
+    for row in sorted(rows, key=lambda r: str(r["id"])):  # by id, as the read orders them
+        agency = Partner(
+            uuid_of(row["id"]), uuid_of(row["area_id"]), row["kind"], row["core_partner"]
+        )
         agencies[agency.id] = agency
-        if endpoint_id is not None:
-            endpoints.setdefault(agency.id, []).append(endpoint_id)
+        if row["endpoints"]:
+            endpoints[agency.id] = [uuid_of(e) for e in row["endpoints"]]
     return agencies, endpoints
 
 
@@ -293,7 +328,7 @@ def _outbox_row(envelope: Envelope, aggregate_type: str, aggregate_id: UUID) -> 
 
 def _outcome(
     offer: Offer,
-    agency: Agency,
+    agency: Partner,
     policy: Policy | None,
     invited: set[UUID],
     procedure: Procedure,

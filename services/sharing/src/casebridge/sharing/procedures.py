@@ -14,14 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from casebridge.common.contracts.review import ProcedureChanged
 from casebridge.sharing.models import AreaProcedure
+from casebridge.sharing.reads import Rows, json_rows, read_together, time_of, uuid_of
 
 
 @dataclass(frozen=True)
@@ -52,18 +55,40 @@ class Procedure:
 NONE = Procedure()
 
 
+def in_force_read(areas: Iterable[UUID]) -> ScalarSelect[Any]:
+    """The areas' procedures kept, as one read of a batch's (`reads.read_together`)."""
+    return json_rows(
+        select(
+            AreaProcedure.area_id,
+            AreaProcedure.version,
+            AreaProcedure.spoc_agency_id,
+            AreaProcedure.panel_agency_ids,
+            AreaProcedure.changed_at,
+        ).where(AreaProcedure.area_id.in_(sorted(set(areas))))
+    )
+
+
+def in_force_from(rows: Rows, areas: Iterable[UUID]) -> dict[UUID, Procedure]:
+    """Each area's procedure from that read (an area review never announced has NONE)."""
+    found = dict.fromkeys(sorted(set(areas)), NONE)
+    for row in rows:
+        spoc = row["spoc_agency_id"]
+        found[uuid_of(row["area_id"])] = Procedure(
+            row["version"],
+            uuid_of(spoc) if spoc is not None else None,
+            frozenset(uuid_of(a) for a in row["panel_agency_ids"]),
+            time_of(row["changed_at"]),
+        )
+    return found
+
+
 async def in_force(session: AsyncSession, areas: Iterable[UUID]) -> dict[UUID, Procedure]:
     """Each area's procedure, in one read (an area review never announced has NONE)."""
     wanted = sorted(set(areas))
-    found = dict.fromkeys(wanted, NONE)
     if not wanted:
-        return found
-    rows = await session.scalars(select(AreaProcedure).where(AreaProcedure.area_id.in_(wanted)))
-    for row in rows:
-        found[row.area_id] = Procedure(
-            row.version, row.spoc_agency_id, frozenset(row.panel_agency_ids), row.changed_at
-        )
-    return found
+        return {}
+    (rows,) = await read_together(session, in_force_read(wanted))
+    return in_force_from(rows, wanted)
 
 
 async def keep(session: AsyncSession, procedures: dict[UUID, Procedure]) -> None:

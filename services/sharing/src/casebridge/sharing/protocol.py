@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from casebridge.common.auth import Principal
 from casebridge.common.contracts.sharing import ProtocolPublished
@@ -24,6 +27,7 @@ from casebridge.common.isp import document
 from casebridge.common.isp.decide import Policy
 from casebridge.sharing.errors import InvalidProtocol
 from casebridge.sharing.models import Area, PublishedProtocol
+from casebridge.sharing.reads import Rows, json_rows, read_together, uuid_of
 
 JSON_TYPES = ("application/json",)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -192,28 +196,48 @@ async def get_version(
     return found
 
 
+def heads_read(areas: Iterable[UUID]) -> ScalarSelect[Any]:
+    """Each area's latest version and its text's digest, as one read of a batch's
+    (`reads.read_together`); the document itself is read once per version per process."""
+    return json_rows(
+        select(
+            PublishedProtocol.area_id,
+            PublishedProtocol.version,
+            func.md5(PublishedProtocol.text).label("digest"),
+        )
+        .where(PublishedProtocol.area_id.in_(sorted(set(areas))))
+        .ext(distinct_on(PublishedProtocol.area_id))
+        .order_by(PublishedProtocol.area_id, PublishedProtocol.version.desc())
+    )
+
+
+async def policies_from(
+    session: AsyncSession, rows: Rows, areas: Iterable[UUID]
+) -> dict[UUID, Policy | None]:
+    """Each area's policy in force from that read (None: nothing published)."""
+    found: dict[UUID, Policy | None] = dict.fromkeys(areas)
+    for row in rows:
+        area_id = uuid_of(row["area_id"])
+        found[area_id] = await _policy(session, (area_id, int(row["version"]), row["digest"]))
+    return found
+
+
 async def policy_in_force(session: AsyncSession, area_id: UUID) -> Policy | None:
     """The area's latest version as the decision reads it (None: nothing published). The
     document is read and validated once per version (and text) per process."""
-    head = (
-        await session.execute(
-            select(PublishedProtocol.version, func.md5(PublishedProtocol.text))
-            .where(PublishedProtocol.area_id == area_id)
-            .order_by(PublishedProtocol.version.desc())
-            .limit(1)
-        )
-    ).one_or_none()
-    if head is None:
-        return None
-    key = (area_id, int(head[0]), str(head[1]))
+    (rows,) = await read_together(session, heads_read([area_id]))
+    return (await policies_from(session, rows, [area_id]))[area_id]
+
+
+async def _policy(session: AsyncSession, key: tuple[UUID, int, str]) -> Policy:
     found = _POLICIES.get(key)
     if found is None:
         data = await session.scalar(
             select(PublishedProtocol.document).where(
-                PublishedProtocol.area_id == area_id, PublishedProtocol.version == key[1]
+                PublishedProtocol.area_id == key[0], PublishedProtocol.version == key[1]
             )
         )
-        found = Policy(key[1], document.Protocol.model_validate(data), area_id)
+        found = Policy(key[1], document.Protocol.model_validate(data), key[0])
         _POLICIES[key] = found
     return found
 
