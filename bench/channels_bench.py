@@ -27,9 +27,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import bcrypt
@@ -147,23 +148,38 @@ async def receive_feed(base: str, headers: dict[str, str], seen: dict[str, float
             after = page["cursor"]
 
 
-async def committed_at(url: str) -> tuple[dict[str, float], dict[str, float]]:
-    """Each complaint's envelope time (inside intake's transaction) and the time JetStream
-    stored it (intake's relay published it), from the INTAKE stream."""
+async def stream_times(
+    url: str, stream: str, key_of: Callable[[Any, dict[str, Any]], str | None]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """For each message `key_of` names (by complaint id): its envelope's `time` (set in the
+    transaction that wrote it) and the time JetStream stored it (its relay published it)."""
     nc = await nats.connect(url)
     js = nc.jetstream()
-    info = await js.stream_info("INTAKE")
-    committed: dict[str, float] = {}
-    published: dict[str, float] = {}
+    info = await js.stream_info(stream)
+    written: dict[str, float] = {}
+    stored: dict[str, float] = {}
     for seq in range(1, info.state.last_seq + 1):
-        raw = await js.get_msg("INTAKE", seq)
+        raw = await js.get_msg(stream, seq)
         envelope = json.loads(raw.data or b"{}")
-        if envelope.get("type") == "intake.complaint.logged.v1":
-            key = envelope["data"]["complaint_id"]
-            committed[key] = datetime.fromisoformat(envelope["time"]).timestamp()
-            published[key] = stored_at(str(raw.time)).timestamp()
+        key = key_of(raw, envelope)
+        if key is not None:
+            written[key] = datetime.fromisoformat(envelope["time"]).timestamp()
+            stored[key] = stored_at(str(raw.time)).timestamp()
     await nc.close()
-    return committed, published
+    return written, stored
+
+
+def logged_complaint(raw: Any, envelope: dict[str, Any]) -> str | None:
+    """On INTAKE: a complaint.logged, by its complaint id."""
+    if envelope.get("type") == "intake.complaint.logged.v1":
+        return str(envelope["data"]["complaint_id"])
+    return None
+
+
+def police_delivery(raw: Any, envelope: dict[str, Any]) -> str | None:
+    """On SHARE: a delivery to the police, by the complaint id it carries."""
+    key = envelope.get("data", {}).get("id")
+    return str(key) if key and str(POLICE) in (raw.subject or "") else None
 
 
 class HookSeen:
@@ -181,26 +197,6 @@ class HookSeen:
         for request in self.hook.requests:
             seen.setdefault(json.loads(request.body)["data"]["id"], request.at)
         return seen
-
-
-async def shared_at(url: str) -> tuple[dict[str, float], dict[str, float]]:
-    """Each complaint's delivery to the police: when sharing decided it (the delivered
-    envelope's `time`, set in sharing's transaction) and when its relay published it (the
-    SHARE stream's timestamp)."""
-    nc = await nats.connect(url)
-    js = nc.jetstream()
-    info = await js.stream_info("SHARE")
-    decided: dict[str, float] = {}
-    published: dict[str, float] = {}
-    for seq in range(1, info.state.last_seq + 1):
-        raw = await js.get_msg("SHARE", seq)
-        envelope = json.loads(raw.data or b"{}")
-        key = envelope.get("data", {}).get("id")
-        if key and str(POLICE) in (raw.subject or ""):
-            decided[key] = datetime.fromisoformat(envelope["time"]).timestamp()
-            published[key] = stored_at(str(raw.time)).timestamp()
-    await nc.close()
-    return decided, published
 
 
 def between(start: dict[str, float], end: dict[str, float], keys: Iterable[str]) -> list[float]:
@@ -346,8 +342,8 @@ async def run(args: argparse.Namespace, intake_url: str, sharing_url: str, token
             await intake.aclose()
             for task in receivers:
                 task.cancel()
-            committed, published = await committed_at(url_of["sharing"])
-            decided, shared = await shared_at(url_of["sharing"])
+            committed, published = await stream_times(url_of["sharing"], "INTAKE", logged_complaint)
+            decided, shared = await stream_times(url_of["sharing"], "SHARE", police_delivery)
             committed = {k: v for k, v in committed.items() if k not in warm}
         finally:
             for proc in procs:
