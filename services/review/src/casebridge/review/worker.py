@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from casebridge.common import worker
 from casebridge.common.events.consumer import Consumer
-from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.events.errors import retry_while_unavailable
 from casebridge.common.isp.replica import registry_consumer
 from casebridge.review import areas
 from casebridge.review.deadlines import deadline_watcher
@@ -24,21 +24,14 @@ log = logging.getLogger(__name__)
 async def announce_procedures_at_start(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], stop: asyncio.Event
 ) -> None:
-    """Once, when the worker starts (retried while the database is away)."""
-    delay = 0.5
-    while not stop.is_set():
-        try:
-            async with sessionmaker() as session, session.begin():
-                announced = await areas.announce_procedures(session)
-        except Exception as exc:
-            if not is_infrastructure_error(exc):
-                raise
-            log.warning("announcing procedures: database unavailable; retrying")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
+    """Once, when the worker starts (waiting out the database if it is away)."""
+
+    async def announce() -> None:
+        async with sessionmaker() as session, session.begin():
+            announced = await areas.announce_procedures(session)
         log.info("announced the procedure in force of %d areas", announced)
-        return
+
+    await retry_while_unavailable(announce, stop)
 
 
 def consumers(settings: Settings) -> list[Consumer]:

@@ -29,7 +29,7 @@ from casebridge.common.events import outbox
 from casebridge.common.events.envelope import Envelope
 from casebridge.sharing.errors import Unprocessable
 from casebridge.sharing.models import Agency, CaseIndex, InvitationChange
-from casebridge.sharing.reads import Rows, json_rows, read_together, uuid_of
+from casebridge.sharing.reads import Rows, json_rows, uuid_of
 from casebridge.sharing.visibility import visible_cases
 
 ADMIN_ROLE = "partnership_admin"
@@ -206,15 +206,6 @@ def invited_from(rows: Rows) -> dict[str, set[UUID]]:
         if row["invited"]:
             invited.setdefault(row["case_reference"], set()).add(uuid_of(row["agency_id"]))
     return invited
-
-
-async def invited_to(session: AsyncSession, references: Iterable[str]) -> dict[str, set[UUID]]:
-    """The agencies invited now to each of these cases, in one read (a batch's events)."""
-    wanted = sorted(set(references))
-    if not wanted:
-        return {}
-    (rows,) = await read_together(session, invited_read(wanted))
-    return invited_from(rows)
 
 
 async def list_invitations(

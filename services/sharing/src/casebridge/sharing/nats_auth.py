@@ -32,6 +32,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from casebridge.common.events.errors import is_infrastructure_error
 from casebridge.sharing.models import Agency, NatsUser
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,14 @@ def keep_authorization(
         while not stop.is_set():
             try:
                 await refresh(sessions, path=path, services=services, pid_file=pid_file)
-            except Exception:
-                log.exception("could not bring NATS authorization up to date; will retry")
+            except Exception as exc:
+                # The database away: the next round catches up. Anything else (the file
+                # not writable, a registry row the renderer refuses) is logged with its
+                # trace; the file in force stays as it was, and the next round tries again.
+                if is_infrastructure_error(exc):
+                    log.warning("NATS authorization: database unavailable; will retry")
+                else:
+                    log.exception("could not bring NATS authorization up to date; will retry")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:

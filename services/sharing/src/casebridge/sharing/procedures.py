@@ -24,7 +24,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from casebridge.common.contracts.review import ProcedureChanged
 from casebridge.sharing.models import AreaProcedure
-from casebridge.sharing.reads import Rows, json_rows, read_together, time_of, uuid_of
+from casebridge.sharing.reads import Rows, json_rows, time_of, uuid_of
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,6 @@ def in_force_from(rows: Rows, areas: Iterable[UUID]) -> dict[UUID, Procedure]:
             time_of(row["changed_at"]),
         )
     return found
-
-
-async def in_force(session: AsyncSession, areas: Iterable[UUID]) -> dict[UUID, Procedure]:
-    """Each area's procedure, in one read (an area review never announced has NONE)."""
-    wanted = sorted(set(areas))
-    if not wanted:
-        return {}
-    (rows,) = await read_together(session, in_force_read(wanted))
-    return in_force_from(rows, wanted)
 
 
 async def keep(session: AsyncSession, procedures: dict[UUID, Procedure]) -> None:

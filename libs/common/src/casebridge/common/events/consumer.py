@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from casebridge.common.db import new_id
 from casebridge.common.events.connection import NatsLink
 from casebridge.common.events.envelope import Contract, Envelope, contract_for
-from casebridge.common.events.errors import is_infrastructure_error
+from casebridge.common.events.errors import is_infrastructure_error, retry_while_unavailable
 from casebridge.common.events.pull import ConsumerGone, Pull
 
 log = logging.getLogger(__name__)
@@ -416,19 +416,4 @@ async def record_dead_letter(
             await session.execute(_DEAD_LETTER, params)
         return True
 
-    await _retry_infra(write, stop)
-
-
-async def _retry_infra(action: Callable[[], Awaitable[bool]], stop: asyncio.Event | None) -> None:
-    delay = 0.2
-    while True:
-        try:
-            await action()
-            return
-        except Exception as exc:
-            if not is_infrastructure_error(exc):
-                raise
-            if stop is not None and stop.is_set():
-                raise
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    await retry_while_unavailable(write, stop)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -39,3 +43,22 @@ def is_infrastructure_error(exc: BaseException) -> bool:
         orig = getattr(current, "orig", None)
         current = orig if isinstance(orig, BaseException) else current.__cause__
     return False
+
+
+async def retry_while_unavailable(
+    action: Callable[[], Awaitable[Any]], stop: asyncio.Event | None
+) -> None:
+    """Run `action` until it succeeds, waiting out the database (backoff 0.2 s to 5 s); any
+    other error, or one after `stop` is set, is raised."""
+    delay = 0.2
+    while True:
+        try:
+            await action()
+            return
+        except Exception as exc:
+            if not is_infrastructure_error(exc):
+                raise
+            if stop is not None and stop.is_set():
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
