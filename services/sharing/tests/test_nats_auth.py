@@ -17,11 +17,10 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
 from casebridge.common.events.streams import ensure_streams
-from casebridge.devstack import NatsServer, free_port
+from casebridge.devstack import NatsServer
 from casebridge.devstack.demo import DEMO_AREA_ID
-from casebridge.devstack.nats_logins import prepare_nats_logins
 from casebridge.sharing import nats_auth
-from casebridge.testing.plugin import server_dir
+from casebridge.testing.plugin import started_nats
 from casebridge.testing.poll import poll
 
 from .conftest import COUNCIL, POLICE, Sharing
@@ -29,20 +28,9 @@ from .conftest import COUNCIL, POLICE, Sharing
 
 @pytest.fixture
 def locked_nats() -> Iterator[NatsServer]:
-    with server_dir("nats-locked") as path:
-        logins = prepare_nats_logins(path / "auth", cost=4)
-        server = NatsServer(
-            path,
-            port=free_port(),
-            sync_always=False,
-            authorization_file=logins.authorization_file,
-            login=logins.login("sharing"),
-        )
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+    """A locked nats-server of this test's own (it rewrites the authorization file)."""
+    with started_nats() as server:
+        yield server
 
 
 @dataclass
